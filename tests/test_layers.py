@@ -1,0 +1,62 @@
+import math
+
+import pytest
+import torch
+
+from dac_minimal.layers import ResidualUnit, Snake, WNConv1d, activation, init_weights, snake
+
+
+def test_snake_matches_closed_form():
+    x = torch.linspace(-5, 5, 101).reshape(1, 1, -1).repeat(1, 3, 1)
+    alpha = torch.tensor([0.5, 1.0, 3.0]).reshape(1, 3, 1)
+    expected = x + torch.sin(alpha * x) ** 2 / alpha
+    torch.testing.assert_close(snake(x, alpha), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_snake_gradient_wrt_alpha_matches_derivation():
+    # d/dα [x + sin²(αx)/α] = x·sin(2αx)/α − sin²(αx)/α²
+    x = torch.randn(2, 4, 50, dtype=torch.float64)
+    alpha = (torch.rand(1, 4, 1, dtype=torch.float64) + 0.5).requires_grad_()
+    snake(x, alpha).sum().backward()
+    a = alpha.detach()
+    analytic = (x * torch.sin(2 * a * x) / a - torch.sin(a * x) ** 2 / a**2).sum(dim=(0, 2), keepdim=True)
+    torch.testing.assert_close(alpha.grad, analytic, rtol=1e-6, atol=1e-8)
+    assert torch.autograd.gradcheck(lambda al: snake(x, al), (alpha,))
+
+
+def test_snake_module_has_one_alpha_per_channel_initialised_to_one():
+    s = Snake(7)
+    assert s.alpha.shape == (1, 7, 1) and torch.all(s.alpha == 1)
+    assert torch.isfinite(snake(torch.randn(1, 7, 5), torch.zeros(1, 7, 1))).all()  # eps guards 1/α
+
+
+def test_residual_unit_keeps_length_and_adds_skip():
+    for d in (1, 3, 9):
+        unit = ResidualUnit(6, dilation=d)
+        x = torch.randn(2, 6, 101)
+        assert unit(x).shape == x.shape
+    unit = ResidualUnit(6)
+    torch.nn.init.zeros_(unit.block[3].parametrizations.weight.original0)  # last conv outputs bias only
+    torch.nn.init.zeros_(unit.block[3].bias)
+    x = torch.randn(2, 6, 30)
+    torch.testing.assert_close(unit(x), x)
+
+
+def test_weight_norm_and_init():
+    conv = WNConv1d(16, 32, 7)
+    assert hasattr(conv, "parametrizations")
+    init_weights(conv)
+    w = conv.weight.detach()
+    # torch's trunc_normal_ cuts at ±2 (absolute), as the official code does: at σ = 0.02 that is a plain normal
+    assert abs(w.std().item() - 0.02) < 0.003 and abs(w.mean().item()) < 0.002
+    assert torch.all(conv.bias == 0)
+    g = conv.parametrizations.weight.original0.detach()
+    torch.testing.assert_close(g.flatten(), w.flatten(1).norm(dim=1))
+
+
+def test_activation_names():
+    assert isinstance(activation("snake", 3), Snake)
+    assert isinstance(activation("leaky_relu", 3), torch.nn.LeakyReLU)
+    with pytest.raises(ValueError, match="unknown activation"):
+        activation("relu6", 3)
+    assert math.isclose(float(snake(torch.tensor([[[0.0]]]), torch.ones(1, 1, 1))), 0.0)
