@@ -1,0 +1,189 @@
+"""Vector quantization: one codebook (``VectorQuantize``) and the residual cascade (``ResidualVectorQuantize``).
+
+Notation (report eq. 3): ``z_e`` is the encoder output projected into the codebook space, ``e`` the
+nearest codebook entry, ``z_q`` the quantized vector handed to the decoder, ``sg[·]`` stop-gradient.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import WNConv1d
+
+
+class QuantizerOutput(NamedTuple):
+    """What a quantizer returns. Shapes for a ``(B, D, S)`` input and n_q codebooks of dimension d:
+
+    - ``z_q``: ``(B, D, S)`` quantized latent (straight-through: gradients reach ``z_e``).
+    - ``codes``: ``(B, n_q, S)`` int64 codebook indices.
+    - ``latents``: ``(B, n_q·d, S)`` the projected, un-quantized ``z_e`` of every codebook.
+    - ``commitment_loss``, ``codebook_loss``: scalars (for RVQ) or ``(B,)`` (for one VQ).
+    """
+
+    z_q: torch.Tensor
+    codes: torch.Tensor
+    latents: torch.Tensor
+    commitment_loss: torch.Tensor
+    codebook_loss: torch.Tensor
+
+
+class VectorQuantize(nn.Module):
+    """Factorized, L2-normalised vector quantizer (Yu et al., "improved VQGAN").
+
+    The ``(B, D, S)`` latent is projected by a 1x1 conv to a low dimension d (8), the nearest of
+    K codebook entries is found by cosine similarity (both sides L2-normalised), and the chosen
+    entry is projected back to D. Low d and normalisation make most entries reachable, which is
+    what fights codebook collapse.
+    """
+
+    def __init__(self, input_dim: int = 1024, codebook_size: int = 1024, codebook_dim: int = 8):
+        super().__init__()
+        self.codebook_size = codebook_size
+        self.codebook_dim = codebook_dim
+        self.in_proj = WNConv1d(input_dim, codebook_dim, kernel_size=1)
+        self.out_proj = WNConv1d(codebook_dim, input_dim, kernel_size=1)
+        self.codebook = nn.Embedding(codebook_size, codebook_dim)
+
+    def nearest(self, z_e: torch.Tensor) -> torch.Tensor:
+        """Indices ``(B, S)`` of the codebook entries closest in cosine distance to ``z_e`` ``(B, d, S)``.
+
+        For unit vectors ‖a − b‖² = 2 − 2·a·b, so the nearest entry is the one with the largest dot product.
+        """
+        z = F.normalize(z_e.transpose(1, 2).float(), dim=-1)  # (B, S, d)
+        book = F.normalize(self.codebook.weight.float(), dim=-1)  # (K, d)
+        return (z @ book.t()).argmax(dim=-1)
+
+    def embed(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codebook vectors ``e`` for indices ``(B, S)``, shaped ``(B, d, S)`` (not normalised)."""
+        return self.codebook(codes).transpose(1, 2)
+
+    def decode_code(self, codes: torch.Tensor) -> torch.Tensor:
+        """Indices ``(B, S)`` → this quantizer's contribution to the latent, ``(B, D, S)``."""
+        return self.out_proj(self.embed(codes))
+
+    def forward(self, z: torch.Tensor) -> QuantizerOutput:
+        """Quantize ``z`` ``(B, D, S)``. Losses are per item, shape ``(B,)``; ``codes`` is ``(B, 1, S)``."""
+        z_e = self.in_proj(z)
+        codes = self.nearest(z_e)
+        e = self.embed(codes)
+        # Codebook loss ‖sg[z_e] − e‖² moves only the codebook; commitment loss ‖z_e − sg[e]‖²
+        # moves only the encoder (and in_proj). Means over channels and time, one value per item.
+        codebook_loss = F.mse_loss(e, z_e.detach(), reduction="none").mean(dim=(1, 2))
+        commitment_loss = F.mse_loss(z_e, e.detach(), reduction="none").mean(dim=(1, 2))
+        # Straight-through estimator: the forward pass uses e, the backward pass copies the
+        # decoder's gradient onto z_e as if quantization were the identity.
+        z_q = z_e + (e - z_e).detach()
+        return QuantizerOutput(self.out_proj(z_q), codes[:, None], z_e, commitment_loss, codebook_loss)
+
+
+class ResidualVectorQuantize(nn.Module):
+    """Residual vector quantization with quantizer dropout (SoundStream; report §3.4).
+
+    Quantizer i quantizes what quantizers 0..i−1 left over; the output is the sum of all
+    contributions, so each extra codebook adds detail and the first n_q codebooks alone are a
+    valid, coarser code (one model, many bitrates).
+
+    Quantizer dropout: in training, a fraction ``quantizer_dropout`` of the batch uses only the
+    first n ~ U{1..N_q} quantizers (the rest add nothing and give no loss), so that low bitrates
+    are trained too. ``p = 0`` hurts low bitrates, ``p = 1`` hurts the full bitrate; DAC uses 0.5.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 1024,
+        n_codebooks: int = 9,
+        codebook_size: int = 1024,
+        codebook_dim: int = 8,
+        quantizer_dropout: float = 0.0,
+    ):
+        super().__init__()
+        if not 0.0 <= quantizer_dropout <= 1.0:
+            raise ValueError(f"quantizer_dropout must be in [0, 1], got {quantizer_dropout}")
+        self.n_codebooks = n_codebooks
+        self.codebook_size = codebook_size
+        self.codebook_dim = codebook_dim
+        self.quantizer_dropout = quantizer_dropout
+        self.quantizers = nn.ModuleList(
+            VectorQuantize(input_dim, codebook_size, codebook_dim) for _ in range(n_codebooks)
+        )
+
+    def check_n_quantizers(self, n_quantizers: int | None) -> int:
+        """Validate ``n_quantizers`` (None means all) and return it as an int in 1..N_q."""
+        if n_quantizers is None:
+            return self.n_codebooks
+        if isinstance(n_quantizers, bool) or not isinstance(n_quantizers, int):
+            raise ValueError(f"n_quantizers must be an int in 1..{self.n_codebooks}, got {n_quantizers!r}")
+        if not 1 <= n_quantizers <= self.n_codebooks:
+            raise ValueError(f"n_quantizers must be in 1..{self.n_codebooks}, got {n_quantizers}")
+        return n_quantizers
+
+    def _quantizers_per_item(self, batch: int, n_quantizers: int | None, device: torch.device) -> torch.Tensor:
+        """How many quantizers each item uses, ``(B,)``: dropout only in training without an explicit n."""
+        if n_quantizers is not None or not self.training or self.quantizer_dropout == 0.0:
+            n = self.check_n_quantizers(n_quantizers)
+            return torch.full((batch,), n, device=device)
+        n = torch.full((batch,), self.n_codebooks, device=device)
+        n_drop = int(batch * self.quantizer_dropout)
+        n[:n_drop] = torch.randint(1, self.n_codebooks + 1, (n_drop,), device=device)
+        return n
+
+    def forward(self, z: torch.Tensor, n_quantizers: int | None = None) -> QuantizerOutput:
+        """Quantize ``z`` ``(B, D, S)`` with the first ``n_quantizers`` codebooks (all when None).
+
+        ``n_quantizers`` is honoured in training as well as in evaluation (it turns dropout off).
+        In training with dropout all N_q codes are computed (``codes`` is ``(B, N_q, S)``) but an
+        item's codebooks beyond its sampled n neither contribute to ``z_q`` nor to the losses.
+        Losses are means over the batch, summed over codebooks.
+        """
+        n_per_item = self._quantizers_per_item(z.shape[0], n_quantizers, z.device)
+        # With dropout every codebook still runs (codes stay (B, N_q, S)); masks do the dropping.
+        n_run = self.n_codebooks if n_quantizers is None and self.training else int(n_per_item.max())
+        z_q = torch.zeros_like(z)
+        residual = z
+        commitment_loss = z.new_zeros(())
+        codebook_loss = z.new_zeros(())
+        codes, latents = [], []
+        for i, quantizer in enumerate(self.quantizers[:n_run]):
+            out = quantizer(residual)
+            mask = (n_per_item > i).to(z.dtype)  # (B,): does item b use quantizer i?
+            z_q = z_q + out.z_q * mask[:, None, None]
+            residual = residual - out.z_q
+            commitment_loss = commitment_loss + (out.commitment_loss * mask).mean()
+            codebook_loss = codebook_loss + (out.codebook_loss * mask).mean()
+            codes.append(out.codes)
+            latents.append(out.latents)
+        return QuantizerOutput(z_q, torch.cat(codes, dim=1), torch.cat(latents, dim=1), commitment_loss, codebook_loss)
+
+    def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes ``(B, k, S)`` for the first k ≤ N_q codebooks → latent ``z_q`` ``(B, D, S)``."""
+        if codes.ndim != 3:
+            raise ValueError(f"codes must have shape (B, n_q, S), got shape {tuple(codes.shape)}")
+        if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
+            raise ValueError(f"codes must be an integer tensor, got dtype {codes.dtype}")
+        k = codes.shape[1]
+        if not 1 <= k <= self.n_codebooks:
+            raise ValueError(f"codes hold {k} codebooks; this model has 1..{self.n_codebooks}")
+        if codes.numel() and (codes.min() < 0 or codes.max() >= self.codebook_size):
+            raise ValueError(
+                f"codes must lie in [0, {self.codebook_size}), got values in [{int(codes.min())}, {int(codes.max())}]"
+            )
+        codes = codes.long()
+        z_q = 0.0
+        for i in range(k):
+            z_q = z_q + self.quantizers[i].decode_code(codes[:, i])
+        return z_q
+
+    def from_latents(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Projected latents ``(B, k·d, S)`` → ``(z_q (B, D, S), codes (B, k, S))`` by nearest-neighbour lookup."""
+        d = self.codebook_dim
+        k = latents.shape[1] // d
+        if latents.ndim != 3 or latents.shape[1] % d or not 1 <= k <= self.n_codebooks:
+            raise ValueError(f"latents must have shape (B, k*{d}, S) with 1 <= k <= {self.n_codebooks}")
+        codes = torch.stack(
+            [self.quantizers[i].nearest(latents[:, i * d : (i + 1) * d]) for i in range(k)], dim=1
+        )
+        return self.from_codes(codes), codes
