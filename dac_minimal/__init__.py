@@ -1,0 +1,44 @@
+"""dac-minimal: the Descript Audio Codec (improved RVQGAN), rebuilt to be read.
+
+Modules, one idea each:
+
+- ``layers``: Snake, weight-normalised convolutions, the residual unit
+- ``quantize``: factorized, L2-normalised VQ and residual VQ with quantizer dropout
+- ``model``: encoder, decoder and the ``DAC`` codec with its presets
+- ``discriminator``: multi-period and multi-band complex-STFT discriminators
+- ``loss``: multi-scale mel loss, GAN losses, feature matching, the loss weights
+- ``audio``: reading, writing, resampling and checking audio
+
+Quick start::
+
+    import torch
+    from dac_minimal import DAC
+    model = DAC.from_preset("tiny").eval()          # or DAC() for the 76.65M-parameter 44.1 kHz model
+    x = torch.randn(1, 1, model.sample_rate) * 0.1  # (B, 1, T): one second of audio
+    codes = model.encode(x).codes                   # (1, 9, 87) int64, 10 bits each
+    y = model.decode_codes(codes, length=x.shape[-1])  # (1, 1, 44100)
+"""
+
+from .audio import load_audio, resample, save_audio
+from .discriminator import BANDS, DISCRIMINATOR_PRESETS, Discriminator, DiscriminatorConfig
+from .layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, snake
+from .loss import (
+    LOSS_WEIGHTS,
+    LossWeights,
+    MultiScaleMelLoss,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+from .model import DAC, PRESETS, DACConfig, EncodeOutput, ForwardOutput, count_parameters
+from .quantize import ResidualVectorQuantize, VectorQuantize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BANDS", "DAC", "DACConfig", "DISCRIMINATOR_PRESETS", "Discriminator", "DiscriminatorConfig",
+    "EncodeOutput", "ForwardOutput", "LOSS_WEIGHTS", "LossWeights", "MultiScaleMelLoss", "PRESETS",
+    "ResidualUnit", "ResidualVectorQuantize", "Snake", "VectorQuantize", "WNConv1d", "WNConvTranspose1d",
+    "count_parameters", "discriminator_loss", "feature_matching_loss", "generator_adversarial_loss",
+    "load_audio", "resample", "save_audio", "snake",
+]
