@@ -8,6 +8,8 @@ Modules, one idea each:
 - ``discriminator``: multi-period and multi-band complex-STFT discriminators
 - ``loss``: multi-scale mel loss, GAN losses, feature matching, the loss weights
 - ``audio``: reading, writing, resampling and checking audio
+- ``data``: the project's own toy corpus and a loader for any folder of audio
+- ``lm``: a tiny transformer language model over codec tokens
 
 Quick start::
 
@@ -22,6 +24,7 @@ Quick start::
 from .audio import load_audio, resample, save_audio
 from .discriminator import BANDS, DISCRIMINATOR_PRESETS, Discriminator, DiscriminatorConfig
 from .layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, snake
+from .lm import CodecLM, LMConfig, evaluate_lm, generate, tokens_per_second, train_lm, unigram_cross_entropy
 from .loss import (
     LOSS_WEIGHTS,
     LossWeights,
@@ -36,7 +39,8 @@ from .quantize import ResidualVectorQuantize, VectorQuantize
 __version__ = "0.1.0"
 
 __all__ = [
-    "BANDS", "DAC", "DACConfig", "DISCRIMINATOR_PRESETS", "Discriminator", "DiscriminatorConfig",
+    "BANDS", "CodecLM", "LMConfig", "evaluate_lm", "generate", "tokens_per_second", "train_lm",
+    "unigram_cross_entropy", "DAC", "DACConfig", "DISCRIMINATOR_PRESETS", "Discriminator", "DiscriminatorConfig",
     "EncodeOutput", "ForwardOutput", "LOSS_WEIGHTS", "LossWeights", "MultiScaleMelLoss", "PRESETS",
     "ResidualUnit", "ResidualVectorQuantize", "Snake", "VectorQuantize", "WNConv1d", "WNConvTranspose1d",
     "count_parameters", "discriminator_loss", "feature_matching_loss", "generator_adversarial_loss",
