@@ -1,0 +1,161 @@
+"""The codec's block diagram, drawn from a ``DACConfig`` (the README's architecture picture).
+
+Nothing here is hand-drawn: every stride, channel count and rate in the picture is read from the
+config, so the figure cannot drift from the model. The encoder runs along the top row, the
+residual vector quantizer sits at the turn, and the decoder runs back along the bottom row.
+
+    python -m dac_minimal.diagram --out chapters/figures/architecture.png [--preset 44khz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .model import PRESETS, DACConfig
+from .utils import atomic_path
+
+if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+ENCODER_COLOUR = "#cfe2f3"
+QUANTIZER_COLOUR = "#fce5cd"
+DECODER_COLOUR = "#d9ead3"
+IO_COLOUR = "#eeeeee"
+#: Box width in data units; boxes sit one unit apart, so arrows get the remaining 0.22.
+BOX_WIDTH = 0.78
+
+
+def _fmt_rate(hz: float) -> str:
+    return f"{hz / 1000:g} kHz" if hz >= 1000 else f"{hz:g} Hz"
+
+
+def _box(ax: Axes, x: float, y: float, text: str, colour: str, width: float = BOX_WIDTH, height: float = 1.0) -> None:
+    """A rounded box of ``width`` x ``height`` (data units) centred on (x, y), labelled ``text``."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.02,rounding_size=0.08",
+                                facecolor=colour, edgecolor="#444444", linewidth=0.8))
+    ax.text(x, y, text, ha="center", va="center", fontsize=7.2, linespacing=1.25)
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
+                                 linewidth=0.8, color="#444444", shrinkA=0, shrinkB=0))
+
+
+def _row(ax: Axes, xs: Sequence[float], y: float, half_width: float = BOX_WIDTH / 2) -> None:
+    """Arrows joining neighbouring boxes centred at ``xs`` on the row at height ``y``."""
+    for a, b in zip(xs[:-1], xs[1:]):
+        step = half_width if b > a else -half_width
+        _arrow(ax, (a + step, y), (b - step, y))
+
+
+def draw_architecture(config: DACConfig | None = None) -> Figure:
+    """Draw the codec described by ``config`` (default: the official 44.1 kHz model).
+
+    Top row, left to right: input ``x (B, 1, T)``, the first conv (1 → C), one box per encoder block
+    (stride s, C/2 → C channels, time resolution T / ∏s), Snake + conv to the latent D. At the right,
+    the residual vector quantizer (N_q codebooks of K entries, d-dimensional lookups). Bottom row,
+    right to left: the first decoder conv (D → C'), one box per decoder block (stride s, C → C/2),
+    Snake + conv to one channel and tanh, output ``x̂ (B, 1, T)``. The title gives the sample rate,
+    hop length, frame rate and bitrate.
+
+    Returns a ``matplotlib.figure.Figure`` that is not registered with pyplot (no global state);
+    show it in a notebook by making it a cell's last expression, or ``fig.savefig(path)``.
+    """
+    if config is None:
+        config = DACConfig()
+    if not isinstance(config, DACConfig):
+        raise ValueError(f"config must be a DACConfig or None, got {type(config).__name__}")
+    from matplotlib.figure import Figure
+
+    enc_rates, dec_rates = config.encoder_rates, config.decoder_rates
+    n_enc, n_dec = len(enc_rates), len(dec_rates)
+    hop = config.hop_length
+    frame_rate = config.sample_rate / hop
+    bits = math.log2(config.codebook_size)
+    bitrate = frame_rate * config.n_codebooks * bits
+
+    n_cols = max(n_enc, n_dec) + 4  # input, first conv, blocks, last conv, latent
+    fig = Figure(figsize=(0.95 * n_cols + 1.4, 3.8))
+    ax = fig.add_axes((0.005, 0.0, 0.99, 0.86))
+    ax.set_xlim(-0.55, n_cols + 0.75)
+    ax.set_ylim(-0.05, 3.25)
+    ax.set_axis_off()
+
+    # ---- encoder: top row
+    y_top, y_bottom = 2.45, 0.75
+    dim = config.encoder_dim
+    xs = list(range(n_enc + 4))
+    _box(ax, xs[0], y_top, f"input x\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR)
+    _box(ax, xs[1], y_top, f"Conv k7\n1 → {dim}\nT", ENCODER_COLOUR)
+    stride_product = 1
+    for i, stride in enumerate(enc_rates):
+        stride_product *= stride
+        _box(ax, xs[2 + i], y_top,
+             f"Enc block {i + 1}\nstride {stride}\n{dim} → {2 * dim}\nT/{stride_product}", ENCODER_COLOUR)
+        dim *= 2
+    _box(ax, xs[-2], y_top, f"Snake +\nConv k3\n{dim} → {config.latent_dim}\nT/{hop}", ENCODER_COLOUR)
+    _box(ax, xs[-1], y_top, f"latent z\nD = {config.latent_dim}\n{frame_rate:.2f}\nframes/s", IO_COLOUR)
+    _row(ax, xs, y_top)
+    ax.text(xs[1] - BOX_WIDTH / 2, y_top + 0.58, "encoder: residual units (dilations 1, 3, 9) + strided conv per block",
+            ha="left", va="bottom", fontsize=7.5, color="#1c4587")
+
+    # ---- quantizer at the turn
+    x_q = xs[-1] + 1.15
+    _box(ax, x_q, (y_top + y_bottom) / 2,
+         f"RVQ\n$N_q$ = {config.n_codebooks}\ncodebooks\nK = {config.codebook_size}\n"
+         f"({bits:g} bits each)\nd = {config.codebook_dim}",
+         QUANTIZER_COLOUR, width=1.0, height=1.95)
+    _arrow(ax, (xs[-1] + BOX_WIDTH / 2, y_top), (x_q - 0.5, y_top))
+
+    # ---- decoder: bottom row, right to left
+    cdim = config.decoder_dim
+    xs_dec = [x_q - 1.15 - k for k in range(n_dec + 3)]
+    _arrow(ax, (x_q - 0.5, y_bottom), (xs_dec[0] + BOX_WIDTH / 2, y_bottom))
+    _box(ax, xs_dec[0], y_bottom, f"Conv k7\n{config.latent_dim} → {cdim}\nT/{hop}", DECODER_COLOUR)
+    remaining = hop
+    for i, stride in enumerate(dec_rates):
+        remaining //= stride
+        length = "T" if remaining == 1 else f"T/{remaining}"
+        _box(ax, xs_dec[1 + i], y_bottom,
+             f"Dec block {i + 1}\nstride {stride}\n{cdim} → {cdim // 2}\n{length}", DECODER_COLOUR)
+        cdim //= 2
+    _box(ax, xs_dec[-2], y_bottom, f"Snake +\nConv k7\n{cdim} → 1\ntanh", DECODER_COLOUR)
+    _box(ax, xs_dec[-1], y_bottom, f"output x̂\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR)
+    _row(ax, xs_dec, y_bottom)
+    ax.text(xs_dec[0] + BOX_WIDTH / 2, y_bottom - 0.58,
+            "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
+            ha="right", va="top", fontsize=7.5, color="#274e13")
+
+    fig.suptitle(
+        f"DAC at {config.sample_rate} Hz: hop {hop} = {' × '.join(map(str, enc_rates))} samples, "
+        f"{frame_rate:.2f} frames/s, {config.n_codebooks} × {bits:g} bits → {bitrate / 1000:.2f} kbps",
+        fontsize=9.5, y=0.97)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Draw the codec's block diagram from a preset config.")
+    parser.add_argument("--out", default="chapters/figures/architecture.png", help="PNG file to write")
+    parser.add_argument("--preset", default="44khz", choices=sorted(PRESETS))
+    parser.add_argument("--dpi", type=int, default=110)
+    args = parser.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display needed to write a PNG
+    fig = draw_architecture(PRESETS[args.preset])
+    with atomic_path(args.out) as tmp:
+        fig.savefig(tmp, dpi=args.dpi, format="png")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

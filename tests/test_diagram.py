@@ -1,0 +1,62 @@
+import math
+import re
+
+import pytest
+
+from dac_minimal import DACConfig
+from dac_minimal.diagram import draw_architecture, main
+from dac_minimal.model import PRESETS
+
+
+def _texts(fig) -> str:
+    """Every string drawn on the figure (suptitle and axes texts), joined by newlines."""
+    parts = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        parts += [t.get_text() for t in ax.texts]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("preset", ["44khz", "tiny", "24khz"])
+def test_figure_shows_the_strides_channels_and_rates_of_the_config(preset):
+    cfg = PRESETS[preset]
+    text = _texts(draw_architecture(cfg))
+    # Channels and strides, recomputed here independently of the drawing code.
+    enc_in = [cfg.encoder_dim * 2**i for i in range(len(cfg.encoder_rates) + 1)]
+    for stride, c_in, c_out in zip(cfg.encoder_rates, enc_in[:-1], enc_in[1:]):
+        assert re.search(rf"stride {stride}\n{c_in} → {c_out}\n", text), (stride, c_in, c_out)
+    dec = [cfg.decoder_dim // 2**i for i in range(len(cfg.decoder_rates) + 1)]
+    for stride, c_in, c_out in zip(cfg.decoder_rates, dec[:-1], dec[1:]):
+        assert re.search(rf"stride {stride}\n{c_in} → {c_out}\n", text), (stride, c_in, c_out)
+    assert f"1 → {cfg.encoder_dim}" in text and f"{dec[-1]} → 1" in text
+    assert f"D = {cfg.latent_dim}" in text
+    assert f"= {cfg.n_codebooks}" in text and f"K = {cfg.codebook_size}" in text and f"d = {cfg.codebook_dim}" in text
+    hop = math.prod(cfg.encoder_rates)
+    assert f"hop {hop} = " in text and f"T/{hop}" in text
+    assert f"{cfg.sample_rate / hop:.2f} frames/s" in text
+    kbps = cfg.sample_rate / hop * cfg.n_codebooks * math.log2(cfg.codebook_size) / 1000
+    assert f"{kbps:.2f} kbps" in text
+
+
+def test_default_is_the_official_model():
+    text = _texts(draw_architecture())
+    assert "2 × 4 × 8 × 8" in text and "7.75 kbps" in text and "86.13 frames/s" in text
+    assert "512 → 1024" in text and "1536 → 768" in text and "192 → 96" in text
+
+
+def test_a_different_config_changes_the_figure():
+    text = _texts(draw_architecture(DACConfig(encoder_dim=16, encoder_rates=(4, 4), decoder_rates=(4, 4),
+                                              decoder_dim=64, n_codebooks=3)))
+    assert "hop 16 = 4 × 4" in text and "16 → 32" in text and "64 → 32" in text
+    assert "512" not in text
+
+
+def test_bad_config_is_a_value_error():
+    with pytest.raises(ValueError, match="DACConfig"):
+        draw_architecture("44khz")
+
+
+def test_cli_writes_a_small_png(tmp_path):
+    out = tmp_path / "figs" / "arch.png"
+    main(["--out", str(out), "--preset", "tiny"])
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(data) < 150_000
