@@ -292,8 +292,15 @@ class DAC(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> DAC:
-        """Load a checkpoint written by ``save`` (safely: ``weights_only=True``, never runs pickled code)."""
+        """Load a checkpoint written by ``save``, or an official ``descript-audio-codec`` one (see ``official.py``).
+
+        Safe on untrusted files: ``weights_only=True``, never runs pickled code.
+        """
         ckpt = _read_checkpoint(path, map_location)
+        if "format" not in ckpt and isinstance(ckpt.get("metadata"), dict):
+            from .official import load_official
+
+            return load_official(ckpt, path)
         if ckpt.get("format") != CHECKPOINT_FORMAT or not isinstance(ckpt.get("config"), dict):
             raise ValueError(
                 f"{path} is not a dac-minimal checkpoint (expected format {CHECKPOINT_FORMAT!r} with a config)"
