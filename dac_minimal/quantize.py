@@ -51,11 +51,14 @@ class VectorQuantize(nn.Module):
     def nearest(self, z_e: torch.Tensor) -> torch.Tensor:
         """Indices ``(B, S)`` of the codebook entries closest in cosine distance to ``z_e`` ``(B, d, S)``.
 
-        For unit vectors ‖a − b‖² = 2 − 2·a·b, so the nearest entry is the one with the largest dot product.
+        Both sides are L2-normalised, then ‖a − b‖² = ‖a‖² − 2·a·b + ‖b‖² is minimised. (For unit
+        vectors that is 2 − 2·a·b, the cosine distance; we keep the three-term form because it is
+        what the official model computes, so codes agree bit for bit even at near-ties.)
         """
         z = F.normalize(z_e.transpose(1, 2).float(), dim=-1)  # (B, S, d)
         book = F.normalize(self.codebook.weight.float(), dim=-1)  # (K, d)
-        return (z @ book.t()).argmax(dim=-1)
+        dist = z.pow(2).sum(-1, keepdim=True) - 2 * z @ book.t() + book.pow(2).sum(-1)
+        return dist.argmin(dim=-1)
 
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         """Codebook vectors ``e`` for indices ``(B, S)``, shaped ``(B, d, S)`` (not normalised)."""
