@@ -1,0 +1,295 @@
+"""The trainer: exact resume, a clear stop on NaN, atomic checkpoints, early data errors, the CLI,
+SIGKILL recovery and (on CPU, gloo) two-process DistributedDataParallel.
+
+Every run is the tiny codec on 3 excerpts of 0.05 s, one torch thread, a handful of steps.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import dac_minimal.train as T
+from dac_minimal import DAC, Discriminator
+from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+LOSSES = ("discriminator", "mel", "feature", "adversarial", "codebook", "commitment", "generator",
+          "grad_norm_d", "grad_norm_g", "lr")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # the CI machine is shared; one thread is also faster for tiny tensors
+    yield
+    torch.set_num_threads(before)
+
+
+def config(corpus, out, **kw) -> T.TrainConfig:
+    base = dict(preset="tiny", data=str(corpus.train), out=str(out), steps=2, batch_size=3, duration=0.05,
+                val_duration=0.05, val_clips_per_domain=1, log_every=1, val_every=0, sample_every=0, ckpt_every=2,
+                progress=False, tensorboard=False, threads=1, device="cpu")
+    return T.TrainConfig(**{**base, **kw})
+
+
+def rows(run: Path) -> dict[str, np.ndarray]:
+    return T.read_csv(run / "metrics.csv")
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_resume_continues_exactly(corpus, tmp_path):
+    straight = T.train(config(corpus, tmp_path / "a", steps=4))
+    T.train(config(corpus, tmp_path / "b", steps=2))
+    resumed = T.train(config(corpus, tmp_path / "b", steps=4, resume=True))
+    a, b = rows(tmp_path / "a"), rows(tmp_path / "b")
+    np.testing.assert_array_equal(b["step"], [1, 2, 3, 4])  # no duplicated or missing rows
+    for name in LOSSES:
+        np.testing.assert_allclose(b[name], a[name], rtol=0, atol=1e-6, err_msg=name)
+    for p, q in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+
+
+def test_checkpoint_holds_only_plain_types_and_loads_safely(corpus, tmp_path):
+    trainer = T.train(config(corpus, tmp_path, steps=1, ckpt_every=1))
+    ckpt = T.load_checkpoint(tmp_path / "latest.pt")  # weights_only=True inside
+    assert ckpt["step"] == 1 and ckpt["data"] == {"seed": 0, "next_step": 2}
+    assert set(ckpt["rng"][0]) == {"python", "numpy", "torch", "cuda"}
+    assert ckpt["config"]["batch_size"] == 3 and ckpt["model_config"]["encoder_dim"] == 8
+    for key in ("model", "discriminator", "opt_g", "opt_d", "sched_g", "sched_d"):
+        assert ckpt[key], key
+    torch.testing.assert_close(ckpt["model"], trainer.model.state_dict(), rtol=0, atol=0)
+    # The RNG round trip restores every generator.
+    T.set_rng_state(ckpt["rng"][0])
+    draws = (np.random.rand(), torch.rand(1).item(), __import__("random").random())
+    T.set_rng_state(ckpt["rng"][0])
+    assert (np.random.rand(), torch.rand(1).item(), __import__("random").random()) == draws
+    assert DAC.load(tmp_path / "model.pt").config == trainer.model.config
+
+
+def test_nan_stops_naming_step_and_term_and_keeps_last_checkpoint(corpus, tmp_path, monkeypatch):
+    trainer = T.train(config(corpus, tmp_path, steps=2))
+    latest = tmp_path / "latest.pt"
+    before = sha(latest)
+    g_before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    monkeypatch.setattr(T, "feature_matching_loss", lambda *a: torch.tensor(float("nan")))
+    trainer.cfg = replace(trainer.cfg, steps=4)
+    with pytest.raises(T.NonFiniteLossError, match=r"step 3: non-finite loss \(feature = nan\)"):
+        trainer.fit()
+    assert sha(latest) == before and T.load_checkpoint(latest)["step"] == 2
+    for k, v in trainer.model.state_dict().items():  # the generator never stepped on the NaN
+        torch.testing.assert_close(v, g_before[k], rtol=0, atol=0)
+    assert rows(tmp_path)["step"].max() == 2
+
+
+def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(corpus, tmp_path, monkeypatch):
+    trainer = T.Trainer(config(corpus, tmp_path))
+    trainer.save()
+    latest = tmp_path / "latest.pt"
+    good = sha(latest)
+
+    def crash(obj, f, *a, **k):
+        Path(f).write_bytes(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(T.torch, "save", crash)
+    trainer.step = 7
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save()
+    assert sha(latest) == good and T.load_checkpoint(latest)["step"] == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_cli_smoke_run_writes_logs_samples_and_checkpoints(corpus, tmp_path):
+    run = tmp_path / "run"
+    code = T.main(["--data", str(corpus.train), "--out", str(run), "--steps", "2", "--batch-size", "3",
+                   "--duration", "0.05", "--val-duration", "0.05", "--val-clips-per-domain", "1", "--log-every", "1",
+                   "--val-every", "1", "--sample-every", "2", "--threads", "1", "--device", "cpu", "--no-progress",
+                   "--no-tensorboard"])
+    assert code == 0
+    m = rows(run)
+    np.testing.assert_array_equal(m["step"], [1, 2])
+    assert set(T.METRIC_FIELDS) == set(m) and np.isfinite(np.stack(list(m.values()))).all()
+    # The logged generator loss is the weighted sum of its terms (LOSS_WEIGHTS).
+    w = T.LOSS_WEIGHTS
+    total = sum(getattr(w, t) * m[t] for t in T.LOSS_TERMS)
+    np.testing.assert_allclose(m["generator"], total, rtol=1e-5)
+    np.testing.assert_allclose(m["lr"], [1e-4, 1e-4 * 0.999996])
+    val = T.read_csv(run / "val.csv")
+    np.testing.assert_array_equal(val["step"], [0, 1, 2])
+    assert T.load_checkpoint(run / "latest.pt")["step"] == 2
+    assert (run / "best.pt").is_file() and (run / "samples" / "step_0000002.png").is_file()
+    assert sf.info(str(run / "samples" / "step_0000002.wav")).frames == 2205
+    # A second run into the same folder must not overwrite it silently.
+    assert T.main(["--data", str(corpus.train), "--out", str(run), "--steps", "1", "--duration", "0.1"]) == 1
+
+
+def test_validation_is_the_mel_distance_of_eval_mode_reconstructions(corpus, tmp_path):
+    trainer = T.Trainer(config(corpus, tmp_path))
+    model = trainer.model.eval()
+    with torch.no_grad():  # the independent computation: DAC.forward in eval mode, all codebooks
+        y = model(trainer.val_audio).audio
+        expected = trainer.mel(y, trainer.val_audio).item()
+    assert trainer.validate() == pytest.approx(expected, rel=1e-6)
+    assert trainer.val_audio.shape == (3, 1, 2205)
+
+
+def test_data_problems_fail_before_the_first_step(corpus, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(T.DAC, "from_preset", lambda *a, **k: built.append(1))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no audio files"):
+        T.Trainer(config(corpus, tmp_path / "r1", data=str(empty)))
+    short = tmp_path / "short"
+    for d in ("speech", "music", "general"):
+        (short / d).mkdir(parents=True)
+        sf.write(short / d / "a.wav", np.full(882, 0.1, np.float32), 44100)  # 0.02 s
+    with pytest.raises(ValueError, match="shorter than the excerpt"):
+        T.Trainer(config(corpus, tmp_path / "r2", data=str(short)))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.wav").write_bytes(b"RIFF not really audio")
+    with pytest.warns(UserWarning, match="skipping"), pytest.raises(ValueError, match="no usable audio file"):
+        T.Trainer(config(corpus, tmp_path / "r3", data=str(broken)))
+    with pytest.raises(ValueError, match="multiple of the number of domains"):
+        T.Trainer(config(corpus, tmp_path / "r4", batch_size=4))
+    with pytest.raises(ValueError, match="data folder not found"):
+        T.Trainer(config(corpus, tmp_path / "r5", data=str(tmp_path / "nowhere")))
+    with pytest.raises(ValueError, match="no checkpoint"):
+        T.Trainer(config(corpus, tmp_path / "r6", resume=True))
+    assert built == []  # no model was built for any of them
+    with pytest.raises(ValueError, match="at least 1025 samples"):
+        T.TrainConfig(duration=0.02)
+    with pytest.raises(ValueError, match="unknown preset"):
+        T.TrainConfig(preset="huge")
+
+
+def test_batches_are_a_function_of_seed_rank_and_step(corpus):
+    folder = AudioFolder(corpus.train, DataConfig(duration=0.1))
+    a = T.draw_batch(folder, 3, seed=0, rank=0, step=5)
+    assert a.shape == (3, 1, 4410) and a.dtype == torch.float32
+    assert torch.equal(a, T.draw_batch(folder, 3, seed=0, rank=0, step=5))
+    assert not torch.equal(a, T.draw_batch(folder, 3, seed=0, rank=1, step=5))
+    assert not torch.equal(a, T.draw_batch(folder, 3, seed=0, rank=0, step=6))
+    stream = iter(T.StepBatches(folder, 3, accum=2, seed=0, rank=0, start=5))
+    step, batch = next(stream)
+    assert step == 5 and batch.shape == (2, 3, 1, 4410) and torch.equal(batch[0], a)
+    assert next(stream)[0] == 6
+
+
+def test_codec_forward_keeps_the_quantizer_in_fp32_and_matches_dac(tiny):
+    x = torch.randn(2, 1, 3000) * 0.1
+    with torch.no_grad():
+        ref, out = tiny(x), T.CodecForward(tiny)(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            amp = T.CodecForward(tiny)(x)
+    for a, b in zip(ref, out):
+        assert torch.equal(a, b)
+    assert amp.z.dtype == torch.float32 and amp.commitment_loss.dtype == torch.float32
+    assert amp.audio.dtype == torch.bfloat16  # the decoder did run under autocast
+
+
+def test_init_from_a_model_file_or_a_training_checkpoint(corpus, tmp_path):
+    torch.manual_seed(3)
+    src = DAC.from_preset("tiny")
+    src.save(tmp_path / "m.pt")
+    trainer = T.Trainer(config(corpus, tmp_path / "r1", init_from=str(tmp_path / "m.pt")))
+    torch.testing.assert_close(trainer.model.state_dict(), src.state_dict(), rtol=0, atol=0)
+    trainer.disc.load_state_dict(Discriminator.from_preset("tiny").state_dict())
+    trainer.save()
+    again = T.Trainer(config(corpus, tmp_path / "r2", init_from=str(tmp_path / "r1" / "latest.pt")))
+    torch.testing.assert_close(again.disc.state_dict(), trainer.disc.state_dict(), rtol=0, atol=0)
+    torch.testing.assert_close(again.model.state_dict(), src.state_dict(), rtol=0, atol=0)
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="neither a DAC.save file"):
+        T.load_generator_weights(tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="does not match the model"):
+        torch.save({"format": T.MODEL_FORMAT, "state_dict": {"x": torch.zeros(1)}}, tmp_path / "bad.pt")
+        T.Trainer(config(corpus, tmp_path / "r3", init_from=str(tmp_path / "bad.pt")))
+
+
+def test_single_process_without_world_size_takes_the_plain_path(corpus, tmp_path, monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    info = T.setup_distributed()
+    assert info == T.DistInfo(0, 0, 1) and not info.enabled and info.is_main
+    trainer = T.Trainer(config(corpus, tmp_path))
+    assert isinstance(trainer.gen, T.CodecForward) and trainer.disc_train is trainer.disc
+    assert not torch.distributed.is_initialized()
+
+
+def test_sigkill_mid_run_then_resume_loses_at_most_the_steps_since_the_checkpoint(corpus, tmp_path):
+    run = tmp_path / "run"
+    args = ["--data", str(corpus.train), "--out", str(run), "--batch-size", "3", "--duration", "0.05",
+            "--val-duration", "0.05", "--val-clips-per-domain", "1", "--log-every", "1", "--val-every", "0",
+            "--sample-every", "0", "--ckpt-every", "1", "--threads", "1", "--device", "cpu", "--no-progress",
+            "--no-tensorboard"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "dac_minimal.train", *args, "--steps", "1000"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "latest.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the next steps, maybe into the next checkpoint write
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    killed_at = int(rows(run)["step"].max())
+    saved = T.load_checkpoint(run / "latest.pt")["step"]  # whole, never half-written
+    assert 0 < saved <= killed_at <= saved + 1  # a checkpoint every step: at most one step lost
+    assert T.main([*args, "--steps", str(saved + 1), "--resume"]) == 0
+    np.testing.assert_array_equal(rows(run)["step"], np.arange(1, saved + 2))
+    assert T.load_checkpoint(run / "latest.pt")["step"] == saved + 1
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    cfg = T.TrainConfig(data=corpus_train, out=out, steps=2, batch_size=3, duration=0.05, val_duration=0.05,
+                        val_clips_per_domain=1, log_every=1, val_every=0, sample_every=0, ckpt_every=2,
+                        progress=False, tensorboard=False, device="cpu")
+    info = T.setup_distributed()
+    try:
+        trainer = T.Trainer(cfg, info)
+        assert isinstance(trainer.gen, torch.nn.parallel.DistributedDataParallel)
+        first = trainer.train_step(1, next(trainer.batches())[1])
+        trainer.step = 1
+        torch.save({"model": trainer.model.state_dict(), "disc": trainer.disc.state_dict(), "mel": first["mel"]},
+                   Path(out) / f"rank{rank}.pt")
+        trainer.save()
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
+    port = 29500 + os.getpid() % 1000
+    # fork, not spawn: the children reuse the imported torch instead of importing it again (seconds each)
+    torch.multiprocessing.start_processes(_ddp_worker, args=(2, port, str(corpus.train), str(tmp_path)), nprocs=2,
+                                          start_method="fork")
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert r0["mel"] != r1["mel"]  # each rank trained on its own excerpts...
+    for key in ("model", "disc"):  # ...and the all-reduced gradients left identical weights
+        torch.testing.assert_close(r0[key], r1[key], rtol=0, atol=0)
+    ckpt = T.load_checkpoint(tmp_path / "latest.pt")
+    assert ckpt["step"] == 1 and len(ckpt["rng"]) == 2  # rank 0 wrote it, with every rank's RNG
+    assert not torch.equal(ckpt["rng"][0]["torch"], ckpt["rng"][1]["torch"])
