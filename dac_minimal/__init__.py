@@ -7,6 +7,7 @@ Modules, one idea each:
 - ``model``: encoder, decoder and the ``DAC`` codec with its presets
 - ``discriminator``: multi-period and multi-band complex-STFT discriminators
 - ``loss``: multi-scale mel loss, GAN losses, feature matching, the loss weights
+- ``balancer``: EnCodec's gradient balancer, the alternative to fixed loss weights
 - ``audio``: reading, writing, resampling and checking audio
 - ``data``: the project's own toy corpus and a loader for any folder of audio
 - ``lm``: a tiny transformer language model over codec tokens
@@ -22,6 +23,7 @@ Quick start::
 """
 
 from .audio import load_audio, resample, save_audio
+from .balancer import Balancer
 from .discriminator import BANDS, DISCRIMINATOR_PRESETS, Discriminator, DiscriminatorConfig
 from .layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, snake
 from .lm import CodecLM, LMConfig, evaluate_lm, generate, tokens_per_second, train_lm, unigram_cross_entropy
@@ -39,7 +41,7 @@ from .quantize import ResidualVectorQuantize, VectorQuantize
 __version__ = "0.1.0"
 
 __all__ = [
-    "BANDS", "CodecLM", "LMConfig", "evaluate_lm", "generate", "tokens_per_second", "train_lm",
+    "BANDS", "Balancer", "CodecLM", "LMConfig", "evaluate_lm", "generate", "tokens_per_second", "train_lm",
     "unigram_cross_entropy", "DAC", "DACConfig", "DISCRIMINATOR_PRESETS", "Discriminator", "DiscriminatorConfig",
     "EncodeOutput", "ForwardOutput", "LOSS_WEIGHTS", "LossWeights", "MultiScaleMelLoss", "PRESETS",
     "ResidualUnit", "ResidualVectorQuantize", "Snake", "VectorQuantize", "WNConv1d", "WNConvTranspose1d",
