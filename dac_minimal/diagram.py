@@ -83,10 +83,8 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
     bits = math.log2(config.codebook_size)
     bitrate = frame_rate * config.n_codebooks * bits
 
-    n_cols = max(n_enc, n_dec) + 4  # input, first conv, blocks, last conv, latent
-    fig = Figure(figsize=(0.95 * n_cols + 1.4, 3.8))
+    fig = Figure(figsize=(12.8, 3.8))  # the width is set at the end, from how far the rows reach
     ax = fig.add_axes((0.005, 0.0, 0.99, 0.86))
-    ax.set_xlim(-0.55, n_cols + 0.75)
     ax.set_ylim(-0.05, 3.25)
     ax.set_axis_off()
 
@@ -135,6 +133,9 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
             "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
             ha="right", va="top", fontsize=7.5, color="#274e13")
 
+    left, right = min(xs[0], xs_dec[-1]) - 0.55, x_q + 0.75
+    ax.set_xlim(left, right)
+    fig.set_size_inches(1.35 * (right - left), 3.8)
     fig.suptitle(
         f"DAC at {config.sample_rate} Hz: hop {hop} = {' × '.join(map(str, enc_rates))} samples, "
         f"{frame_rate:.2f} frames/s, {config.n_codebooks} × {bits:g} bits → {bitrate / 1000:.2f} kbps",

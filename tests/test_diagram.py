@@ -60,3 +60,14 @@ def test_cli_writes_a_small_png(tmp_path):
     main(["--out", str(out), "--preset", "tiny"])
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(data) < 150_000
+
+
+def test_unequal_block_counts_fit_in_the_picture():
+    cfg = DACConfig(encoder_dim=8, encoder_rates=(2, 2, 2, 2, 2, 2), decoder_rates=(8, 8), decoder_dim=32)
+    fig = draw_architecture(cfg)
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    xs = [t.get_position()[0] for t in ax.texts]
+    assert left < min(xs) and max(xs) < right
+    text = _texts(fig)
+    assert "Enc block 6" in text and "Dec block 2" in text and "Dec block 3" not in text
