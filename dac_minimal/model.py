@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import codec, inference, official
 from .audio import check_waveform
 from .layers import ResidualUnit, WNConv1d, WNConvTranspose1d, activation, init_weights
 from .quantize import ResidualVectorQuantize
@@ -280,6 +281,19 @@ class DAC(nn.Module):
         audio = self.decoder(enc.z)[..., : x.shape[-1]]
         return ForwardOutput(audio, *enc)
 
+    # ------------------------------------------------------------------ using the codec (codec.py, inference.py)
+    def compress(self, audio, n_quantizers: int | None = None, **kwargs):
+        """Audio (a path, or ``(T,)``/``(C, T)`` samples) → ``codec.CompressedAudio``; see ``codec.compress``."""
+        return codec.compress(self, audio, n_quantizers, **kwargs)
+
+    def decompress(self, compressed, **kwargs) -> torch.Tensor:
+        """``CompressedAudio`` or a path → audio ``(C, T)`` at the original rate; see ``codec.decompress``."""
+        return codec.decompress(self, compressed, **kwargs)
+
+    def prepare_for_inference(self, **kwargs) -> DAC:
+        """Fold weight norm into plain convs and fuse Snake, in place (one-way); see ``inference.py``."""
+        return inference.prepare_for_inference(self, **kwargs)
+
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
         """Write ``{"format", "config", "state_dict"}`` atomically; only tensors and plain types, no pickled objects."""
@@ -298,9 +312,7 @@ class DAC(nn.Module):
         """
         ckpt = _read_checkpoint(path, map_location)
         if "format" not in ckpt and isinstance(ckpt.get("metadata"), dict):
-            from .official import load_official
-
-            return load_official(ckpt, path)
+            return official.load_official(ckpt, path)
         if ckpt.get("format") != CHECKPOINT_FORMAT or not isinstance(ckpt.get("config"), dict):
             raise ValueError(
                 f"{path} is not a dac-minimal checkpoint (expected format {CHECKPOINT_FORMAT!r} with a config)"

@@ -1,0 +1,429 @@
+"""Compressed audio files, and encoding/decoding long audio in chunks.
+
+``compress`` turns audio (any sample rate, any number of channels) into a ``CompressedAudio``: the codes
+``(C, n_q, S)`` plus what is needed to play them back. ``save``/``load`` write and read the binary format
+specified in ``FORMAT.md``: a small header and the codes bit-packed at log2(K) = 10 bits, so a file is the
+nominal bitrate (n_q · 0.861 kbps at 44.1 kHz) plus 62 bytes. Reading never runs code and any damage
+(wrong magic, truncation, a flipped bit: CRC32 over header and payload) is a ``ValueError``.
+
+Chunking. The codec is fully convolutional, so an output frame depends on a bounded stretch of input:
+the receptive field. We encode hop-aligned windows that extend ``margin`` frames past the chunk on both
+sides (margin ≥ the encoder's receptive field) and keep only the chunk's frames; likewise for decoding
+with the decoder's receptive field. Every kept frame then saw exactly the input it sees in a whole-file
+pass, so chunked output equals whole-file output up to float rounding, whatever the chunk length, and
+memory depends on the chunk length, not on the file's. (The official chunked mode instead turns padding
+off and tiles windows, which makes the result depend on the window length.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from .audio import load_audio, resample
+from .utils import atomic_path
+
+if TYPE_CHECKING:
+    from .model import DAC
+
+MAGIC = b"DACM"
+VERSION = 1
+#: Fixed header fields, little-endian; see FORMAT.md. A 4-byte CRC32 of the header follows them.
+_FIELDS = struct.Struct("<4sHHIIIHHBBIQQQI")
+HEADER_SIZE = _FIELDS.size + 4  # 62 bytes
+MAX_HEADER_SIZE = 1024  #: readers refuse longer headers (room for future fields, no unbounded reads)
+DEFAULT_CHUNK_SECONDS = 5.0
+FILE_SUFFIX = ".dacm"
+
+
+# ---------------------------------------------------------------------------------------------- receptive fields
+def receptive_field(module: nn.Module) -> float:
+    """How far (in the module's input steps) one output of a conv stack reaches, summed over its layers.
+
+    For a stride-s, kernel-k, dilation-d conv at input spacing J the reach grows by (k−1)·d·J and J by s;
+    a transposed conv sees at most ceil((k−1)/s) inputs per output and divides J by s. Residual skips and
+    pointwise layers add nothing. ``modules()`` yields layers in forward order for our Sequential stacks.
+    The sum bounds both the left and the right reach, which is what the chunk margins need.
+    """
+    reach, spacing = 0.0, 1.0
+    for m in module.modules():
+        if isinstance(m, nn.ConvTranspose1d):
+            reach += math.ceil((m.kernel_size[0] - 1) / m.stride[0]) * spacing
+            spacing /= m.stride[0]
+        elif isinstance(m, nn.Conv1d):
+            reach += (m.kernel_size[0] - 1) * m.dilation[0] * spacing
+            spacing *= m.stride[0]
+    return reach
+
+
+def chunk_margins(model: DAC) -> tuple[int, int]:
+    """Context frames ``(encode, decode)`` added on each side of a chunk: 16 and 20 for the 44.1 kHz model."""
+    encode = math.ceil(receptive_field(model.encoder) / model.hop_length)
+    decode = math.ceil(receptive_field(model.decoder))
+    return encode, decode
+
+
+def _windows(n_frames: int, chunk_frames: int, margin: int):
+    """Yield ``(a, b, lo, hi)``: keep frames [a, b) of the window of frames [lo, hi)."""
+    for a in range(0, n_frames, chunk_frames):
+        b = min(a + chunk_frames, n_frames)
+        yield a, b, max(a - margin, 0), min(b + margin, n_frames)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def encode_chunked(model: DAC, audio: torch.Tensor, n_quantizers: int | None = None,
+                   chunk_frames: int | None = None) -> torch.Tensor:
+    """Codes ``(C, n_q, ceil(T / hop))`` int64 for audio ``(C, T)`` at the model's rate, chunk by chunk.
+
+    Channels are encoded as a batch. ``chunk_frames=None`` encodes the whole signal at once.
+    Call under ``torch.inference_mode()`` with the model in eval mode (``compress`` does both).
+    """
+    hop = model.hop_length
+    n_q = model.quantizer.check_n_quantizers(n_quantizers)
+    n_frames = math.ceil(audio.shape[-1] / hop)
+    chunk_frames = n_frames if chunk_frames is None else chunk_frames
+    margin = chunk_margins(model)[0]
+    codes = torch.empty(audio.shape[0], n_q, n_frames, dtype=torch.long)
+    for a, b, lo, hi in _windows(n_frames, chunk_frames, margin):
+        # model.encode zero-pads the last window to a whole frame, as a whole-file pass pads the file.
+        window = audio[:, lo * hop : hi * hop].to(_device(model), torch.float32)
+        out = model.encode(window[:, None], n_q).codes
+        codes[:, :, a:b] = out[:, :, a - lo : b - lo].cpu()
+    return codes
+
+
+def decode_chunked(model: DAC, codes: torch.Tensor, chunk_frames: int | None = None) -> torch.Tensor:
+    """Audio ``(C, S · hop)`` float32 on the CPU from codes ``(C, k, S)``, chunk by chunk (see ``encode_chunked``)."""
+    hop = model.hop_length
+    n_frames = codes.shape[-1]
+    chunk_frames = n_frames if chunk_frames is None else chunk_frames
+    margin = chunk_margins(model)[1]
+    audio = torch.empty(codes.shape[0], n_frames * hop)
+    for a, b, lo, hi in _windows(n_frames, chunk_frames, margin):
+        y = model.decode_codes(codes[:, :, lo:hi].to(_device(model)))  # (C, 1, (hi − lo) · hop)
+        audio[:, a * hop : b * hop] = y[:, 0, (a - lo) * hop : (b - lo) * hop].float().cpu()
+    return audio
+
+
+# ---------------------------------------------------------------------------------------------- bit packing
+def pack_codes(codes: np.ndarray, bits: int) -> bytes:
+    """Bit-pack non-negative integers ``< 2**bits`` MSB first, row by row; each row is padded to whole bytes.
+
+    ``codes`` is ``(rows, n)``; the result has ``rows · ceil(n · bits / 8)`` bytes.
+    """
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.int64)
+    bit_array = ((codes.astype(np.int64)[..., None] >> shifts) & 1).astype(np.uint8)  # (rows, n, bits)
+    return np.packbits(bit_array.reshape(codes.shape[0], codes.shape[1] * bits), axis=1).tobytes()
+
+
+def unpack_codes(data: bytes, rows: int, n: int, bits: int) -> np.ndarray:
+    """Inverse of ``pack_codes``: ``(rows, n)`` int64 from ``rows`` padded rows of ``n`` ``bits``-bit values."""
+    row_bytes = math.ceil(n * bits / 8)
+    packed = np.frombuffer(data, dtype=np.uint8).reshape(rows, row_bytes)
+    bit_array = np.unpackbits(packed, axis=1, count=n * bits).reshape(rows, n, bits).astype(np.int64)
+    return bit_array @ (1 << np.arange(bits - 1, -1, -1, dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------------- the file
+@dataclass(eq=False)
+class CompressedAudio:
+    """Codes plus everything needed to turn them back into the original audio.
+
+    - ``codes``: ``(C, n_q, S)`` int64, the first n_q codebooks of each of C channels, S frames.
+    - ``sample_rate``, ``length``: the original signal's rate (Hz) and samples per channel.
+    - ``model_sample_rate``, ``hop_length``, ``codebook_bits``: the codec they need (checked on decode).
+    - ``chunk_frames``: frames per chunk of the file's payload (and of the encoding pass).
+    """
+
+    codes: torch.Tensor
+    sample_rate: int
+    length: int
+    model_sample_rate: int
+    hop_length: int
+    codebook_bits: int = 10
+    chunk_frames: int = 431
+
+    def __post_init__(self) -> None:
+        c = self.codes
+        if not isinstance(c, torch.Tensor) or c.ndim != 3 or c.is_floating_point() or 0 in c.shape:
+            raise ValueError(f"codes must be a non-empty integer tensor (C, n_q, S), got {_describe(c)}")
+        if c.shape[0] > 0xFFFF or c.shape[1] > 0xFFFF:
+            raise ValueError(f"at most 65535 channels and codebooks, got {tuple(c.shape[:2])}")
+        if not 1 <= self.codebook_bits <= 16:
+            raise ValueError(f"codebook_bits must be in 1..16, got {self.codebook_bits}")
+        if int(c.min()) < 0 or int(c.max()) >= 2**self.codebook_bits:
+            raise ValueError(f"codes must lie in [0, 2^{self.codebook_bits}), got [{int(c.min())}, {int(c.max())}]")
+        for name in ("sample_rate", "length", "model_sample_rate", "hop_length", "chunk_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        # The frames must cover the signal: S = ceil(T' / hop) for the T' ≈ T · rate ratio samples encoded.
+        expected = self.length * self.model_sample_rate / (self.sample_rate * self.hop_length)
+        if abs(self.n_frames - expected) > 2:
+            raise ValueError(f"{self.n_frames} frames cannot hold {self.length} samples (expected ~{expected:.0f})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CompressedAudio):
+            return NotImplemented
+        return self.info() == other.info() and torch.equal(self.codes.cpu(), other.codes.cpu())
+
+    @property
+    def channels(self) -> int:
+        return self.codes.shape[0]
+
+    @property
+    def n_quantizers(self) -> int:
+        return self.codes.shape[1]
+
+    @property
+    def n_frames(self) -> int:
+        return self.codes.shape[2]
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return self.length / self.sample_rate
+
+    @property
+    def bitrate(self) -> float:
+        """Nominal bits per second of the codes: frame rate · channels · n_q · bits."""
+        return self.model_sample_rate / self.hop_length * self.channels * self.n_quantizers * self.codebook_bits
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the file in bytes: the 62-byte header plus the packed codes (≤ 1 padding byte per chunk)."""
+        n_full, rest, full_bytes = self._chunks()
+        return HEADER_SIZE + n_full * full_bytes + math.ceil(
+            self.channels * self.n_quantizers * rest * self.codebook_bits / 8)
+
+    # ------------------------------------------------------------------ bytes
+    def _chunks(self) -> tuple[int, int, int]:
+        """``(full chunks, frames in the last partial chunk, bytes per full chunk)``."""
+        values = self.channels * self.n_quantizers
+        return (self.n_frames // self.chunk_frames, self.n_frames % self.chunk_frames,
+                math.ceil(values * self.chunk_frames * self.codebook_bits / 8))
+
+    def to_bytes(self) -> bytes:
+        """The file's bytes: header, header CRC32, then the bit-packed chunks (see FORMAT.md)."""
+        codes = self.codes.cpu().numpy()
+        c, k, _ = codes.shape
+        n_full, rest, _ = self._chunks()
+        cf = self.chunk_frames
+        full = codes[:, :, : n_full * cf].reshape(c, k, n_full, cf).transpose(2, 0, 1, 3).reshape(n_full, c * k * cf)
+        payload = pack_codes(full, self.codebook_bits)
+        if rest:
+            payload += pack_codes(codes[:, :, n_full * cf :].reshape(1, -1), self.codebook_bits)
+        fields = _FIELDS.pack(
+            MAGIC, VERSION, HEADER_SIZE, self.sample_rate, self.model_sample_rate, self.hop_length, c, k,
+            self.codebook_bits, 0, cf, self.length, self.n_frames, len(payload), zlib.crc32(payload),
+        )
+        return fields + struct.pack("<I", zlib.crc32(fields)) + payload
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "data") -> CompressedAudio:
+        """Parse and verify a file's bytes; any problem is a ``ValueError`` naming it."""
+        if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{name} is not a dac-minimal compressed file (it does not start with {MAGIC!r})")
+        if len(data) < HEADER_SIZE:
+            raise ValueError(f"{name} is truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
+        (_, version, header_size, sample_rate, model_rate, hop, channels, n_q, bits, _flags, chunk_frames,
+         length, n_frames, payload_size, payload_crc) = _FIELDS.unpack_from(data)
+        if version > VERSION:
+            raise ValueError(f"{name} was written by a newer format version ({version}); this reader knows {VERSION}")
+        if version < 1:
+            raise ValueError(f"{name} has an invalid format version {version}")
+        if not HEADER_SIZE <= header_size <= MAX_HEADER_SIZE:
+            raise ValueError(f"{name} has an invalid header size {header_size} (must be {HEADER_SIZE}..{MAX_HEADER_SIZE})")
+        if len(data) < header_size:
+            raise ValueError(f"{name} is truncated inside its {header_size}-byte header")
+        (header_crc,) = struct.unpack_from("<I", data, header_size - 4)
+        if zlib.crc32(data[: header_size - 4]) != header_crc:
+            raise ValueError(f"{name} is corrupt: header checksum mismatch")
+        payload = data[header_size:]
+        if len(payload) != payload_size:
+            problem = "truncated" if len(payload) < payload_size else "followed by unexpected bytes"
+            raise ValueError(f"{name} is {problem}: payload is {len(payload)} bytes, header says {payload_size}")
+        if zlib.crc32(payload) != payload_crc:
+            raise ValueError(f"{name} is corrupt: payload checksum mismatch")
+        if min(sample_rate, model_rate, hop, channels, n_q, bits, chunk_frames, length, n_frames) < 1 or bits > 16:
+            raise ValueError(f"{name} has an invalid header (a zero rate, size or count, or more than 16 bits)")
+        n_full, rest = divmod(n_frames, chunk_frames)
+        values = channels * n_q
+        full_bytes = math.ceil(values * chunk_frames * bits / 8)
+        expected = n_full * full_bytes + math.ceil(values * rest * bits / 8)
+        if expected != payload_size:
+            raise ValueError(f"{name} has an inconsistent header: its layout needs {expected} payload bytes, "
+                             f"it says {payload_size}")
+        full = unpack_codes(payload[: n_full * full_bytes], n_full, values * chunk_frames, bits)
+        codes = full.reshape(n_full, channels, n_q, chunk_frames).transpose(1, 2, 0, 3).reshape(channels, n_q, -1)
+        if rest:
+            last = unpack_codes(payload[n_full * full_bytes :], 1, values * rest, bits)
+            codes = np.concatenate([codes, last.reshape(channels, n_q, rest)], axis=2)
+        return cls(torch.from_numpy(np.ascontiguousarray(codes)), sample_rate, length, model_rate, hop, bits,
+                   chunk_frames)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the file atomically (whole or not at all). The conventional suffix is ``.dacm``."""
+        path = Path(path)
+        data = self.to_bytes()
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CompressedAudio:
+        """Read and verify a file written by ``save`` (``ValueError`` for anything else)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"compressed file not found: {path}")
+        with open(path, "rb") as f:
+            head = f.read(HEADER_SIZE)
+            if head[: len(MAGIC)] != MAGIC:  # do not read a large foreign file just to refuse it
+                return cls.from_bytes(head, str(path))
+            data = head + f.read()
+        return cls.from_bytes(data, str(path))
+
+    def info(self) -> dict:
+        """A summary for people: shapes, rates, duration, bitrate and file size."""
+        size = self.nbytes
+        return {
+            "channels": self.channels, "sample_rate": self.sample_rate, "length": self.length,
+            "duration_s": round(self.duration, 3), "n_quantizers": self.n_quantizers, "frames": self.n_frames,
+            "model_sample_rate": self.model_sample_rate, "hop_length": self.hop_length,
+            "codebook_bits": self.codebook_bits, "chunk_frames": self.chunk_frames,
+            "bitrate_kbps": round(self.bitrate / 1000, 3), "file_bytes": size,
+            "file_kbps": round(size * 8 / self.duration / 1000, 3),
+        }
+
+
+def _describe(x: object) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"shape {tuple(x.shape)} dtype {x.dtype}"
+    return type(x).__name__
+
+
+# ---------------------------------------------------------------------------------------------- model-level API
+def _as_audio(audio: object, sample_rate: int | None, default_rate: int) -> tuple[torch.Tensor, int]:
+    """Bring ``audio`` (a path, or an array/tensor ``(T,)`` or ``(C, T)``) to a float32 ``(C, T)`` tensor."""
+    if isinstance(audio, (str, os.PathLike)):
+        data, sr = load_audio(audio)
+        if sample_rate is not None and sample_rate != sr:
+            raise ValueError(f"sample_rate={sample_rate} was given but {audio} is at {sr} Hz; omit sample_rate")
+        return torch.from_numpy(data), sr
+    if isinstance(audio, np.ndarray):
+        if not np.issubdtype(audio.dtype, np.floating):
+            raise ValueError(f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}")
+        audio = torch.from_numpy(np.ascontiguousarray(audio))
+    if not isinstance(audio, torch.Tensor):
+        raise ValueError(f"audio must be a path, a numpy array or a torch.Tensor, got {type(audio).__name__}")
+    if not audio.is_floating_point():
+        raise ValueError(f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}")
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2:
+        raise ValueError(f"audio must have shape (T,) or (C, T), got shape {tuple(audio.shape)}")
+    if audio.shape[0] == 0 or audio.shape[1] == 0:
+        raise ValueError(f"audio is empty: shape {tuple(audio.shape)}")
+    if not torch.isfinite(audio).all():
+        raise ValueError("audio holds NaN or infinite samples")
+    sr = default_rate if sample_rate is None else sample_rate
+    if isinstance(sr, bool) or not isinstance(sr, int) or sr < 1:
+        raise ValueError(f"sample_rate must be a positive int, got {sr!r}")
+    return audio.detach().cpu().float(), sr
+
+
+def _chunk_frames(model: DAC, chunk_seconds: float | None, n_frames: int) -> int:
+    if chunk_seconds is None:
+        return max(n_frames, 1)
+    if not chunk_seconds > 0:
+        raise ValueError(f"chunk_seconds must be positive (or None for one pass), got {chunk_seconds}")
+    return max(1, round(chunk_seconds * model.frame_rate))
+
+
+def compress(model: DAC, audio: object, n_quantizers: int | None = None, *, sample_rate: int | None = None,
+             chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS) -> CompressedAudio:
+    """Encode ``audio`` into a ``CompressedAudio``.
+
+    Args:
+        audio: a file path, or samples ``(T,)`` / ``(C, T)`` (numpy or torch) in [-1, 1].
+        n_quantizers: codebooks to keep (1..N_q, default all): bitrate = n_q · frame rate · 10 bits.
+        sample_rate: the rate of array input (default: the model's). Other rates are resampled to the
+            model's rate for encoding and back on decoding.
+        chunk_seconds: length of the pieces the signal is encoded in (memory ∝ this, not the file's
+            length); ``None`` encodes in one pass. The codes do not depend on it.
+    """
+    signal, sr = _as_audio(audio, sample_rate, model.sample_rate)
+    n_q = model.quantizer.check_n_quantizers(n_quantizers)
+    length = signal.shape[-1]
+    if sr != model.sample_rate:
+        signal = resample(signal, sr, model.sample_rate)
+    chunk_frames = _chunk_frames(model, chunk_seconds, model.n_frames(signal.shape[-1]))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            codes = encode_chunked(model, signal, n_q, chunk_frames)
+    finally:
+        model.train(was_training)
+    return CompressedAudio(codes, sr, length, model.sample_rate, model.hop_length,
+                           codebook_bits(model.config.codebook_size), chunk_frames)
+
+
+def decompress(model: DAC, compressed: CompressedAudio | str | os.PathLike,
+               chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS) -> torch.Tensor:
+    """Decode a ``CompressedAudio`` (or a path to one) into audio ``(C, T)`` float32 at its original rate.
+
+    The rate is ``compressed.sample_rate``; ``chunk_seconds`` bounds memory as in ``compress``.
+    """
+    if isinstance(compressed, (str, os.PathLike)):
+        compressed = CompressedAudio.load(compressed)
+    if not isinstance(compressed, CompressedAudio):
+        raise ValueError(f"expected a CompressedAudio or a path, got {type(compressed).__name__}")
+    c = compressed
+    mismatches = [
+        f"{what}: file {theirs}, model {ours}" for what, theirs, ours in (
+            ("sample rate", c.model_sample_rate, model.sample_rate), ("hop length", c.hop_length, model.hop_length),
+            ("codebook bits", c.codebook_bits, codebook_bits(model.config.codebook_size)))
+        if theirs != ours
+    ]
+    if c.n_quantizers > model.n_codebooks:
+        mismatches.append(f"codebooks: file {c.n_quantizers}, model {model.n_codebooks}")
+    if mismatches:
+        raise ValueError(f"these codes were made by a different codec ({'; '.join(mismatches)})")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            audio = decode_chunked(model, c.codes, _chunk_frames(model, chunk_seconds, c.n_frames))
+    finally:
+        model.train(was_training)
+    if c.sample_rate != model.sample_rate:
+        # Keep the samples that cover the encoded signal (≈ T · ratio), then resample back to the original rate.
+        audio = resample(audio[:, : math.ceil(c.length * model.sample_rate / c.sample_rate)], model.sample_rate,
+                         c.sample_rate)
+    if audio.shape[-1] < c.length:  # resampling may round a sample short
+        audio = torch.nn.functional.pad(audio, (0, c.length - audio.shape[-1]))
+    return audio[:, : c.length].contiguous()
+
+
+def codebook_bits(codebook_size: int) -> int:
+    """Bits per code: ceil(log2 K), 10 for K = 1024."""
+    return max(1, math.ceil(math.log2(codebook_size)))
+
+
+__all__ = [
+    "CompressedAudio", "FILE_SUFFIX", "chunk_margins", "compress", "decode_chunked", "decompress",
+    "encode_chunked", "pack_codes", "receptive_field", "unpack_codes",
+]
