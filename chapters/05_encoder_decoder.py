@@ -314,7 +314,9 @@ plt.show()
 
 # %% [markdown]
 # The left panel shows the **effective** receptive field: the gradient is largest near the centre and falls by
-# orders of magnitude towards the edges, a pattern set by the strided kernels (of width $2s$) overlapping.
+# orders of magnitude towards the edges, because the outer samples reach the frame through far fewer paths
+# (only through the outermost taps of the widest dilated kernels). The frame "sees" 181 ms but mostly listens
+# to the middle 50 ms or so.
 #
 # ## 5. The parameter budget, layer by layer
 #
@@ -402,8 +404,8 @@ plt.show()
 # The budget is lopsided, and the formula says why: a conv's weights grow with $C_\text{in} C_\text{out}$, so
 # the wide end of each network dominates. Encoder block 4 works at 512 → 1024 channels and holds most of the
 # encoder; decoder block 1 works at 1536 → 768 channels and holds most of the decoder. The decoder is the
-# bigger half (54M vs 22M) because it starts wider (1536 vs 1024 channels): generating detail is harder than
-# summarising it. The quantizer, nine codebooks of $1024 \times 8$ plus their projections, is a rounding error.
+# bigger half (54M vs 22M) because it starts wider (1536 vs 1024 channels): the designers spent more capacity on
+# generating the waveform than on summarising it. The quantizer, nine codebooks of $1024 \times 8$ plus their projections, is a rounding error.
 #
 # ## 6. The full model on a clip
 #
@@ -446,7 +448,7 @@ display(Audio(x.flatten().numpy(), rate=SR), Audio(out.audio.flatten().numpy(), 
 
 # %% [markdown]
 # The output is much quieter and has none of the input's harmonic lines: an untrained decoder does not know
-# what audio looks like yet. Chapters 7 and 8 supply the losses and the training loop that teach it.
+# what audio looks like yet. Chapter 7 supplies the losses that teach it, and the training chapters use them.
 #
 # ### The tiny preset
 #

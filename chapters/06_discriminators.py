@@ -41,6 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from ipywidgets import IntSlider, interact
 
 from dac_minimal import BANDS, Discriminator, DiscriminatorConfig, count_parameters
 from dac_minimal.data import rotate_phase, toy_clip
@@ -132,6 +133,20 @@ plt.show()
 spread = {p: fold(periodic, p)[0, 0, :-1].std(dim=0).mean().item() for p in (2, 3, 5, 7, 11)}
 print({p: round(s, 3) for p, s in spread.items()})
 assert min(spread, key=spread.get) == 7 and spread[7] < 0.1 < min(s for p, s in spread.items() if p != 7)
+
+# %% [markdown]
+# Turn the knob: only folds by the period (7) or a multiple of it (14) line the cycle up in rows.
+
+# %%
+def show_fold(p: int = 7) -> None:
+    fig, ax = plt.subplots(figsize=(6, 2.2))
+    ax.imshow(fold(periodic, p)[0, 0, :40].T, aspect="auto", cmap="coolwarm", interpolation="nearest")
+    ax.set(xlabel="row", ylabel="column j", title=f"period-7 signal folded by p = {p}")
+    plt.tight_layout()
+    plt.show()
+
+
+_ = interact(show_fold, p=IntSlider(value=7, min=2, max=16))
 
 # %% [markdown]
 # Each MPD is then a plain 2-D conv stack, weight-normalised, with LeakyReLU(0.1): four convs of kernel
