@@ -176,7 +176,7 @@ class DiscriminatorConfig:
             raise ValueError("periods must be positive and fft sizes positive multiples of 4")
 
 
-#: ``"44khz"`` is the official discriminator (~41M parameters); ``"tiny"`` pairs with the tiny codec on a CPU.
+#: ``"44khz"`` is the official discriminator (42.52M parameters); ``"tiny"`` pairs with the tiny codec on a CPU.
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {
     "44khz": DiscriminatorConfig(),
     "tiny": DiscriminatorConfig(mpd_channels=(8, 16, 32, 64), mrd_channels=8),
