@@ -1,7 +1,7 @@
 """Inference speed: fold weight normalisation into plain convolutions and fuse Snake.
 
 Training needs ``w = g · v / ‖v‖`` recomputed at every step; inference does not, so we compute ``w``
-once and keep a plain ``Conv1d`` (``remove_parametrizations(..., leave_parametrized=True)``).
+once and keep a plain ``Conv1d`` with that weight.
 
 Snake ``x + (1/α) sin²(α x)`` is elementwise and memory-bound: run eagerly it reads and writes the whole
 activation six times (α·x, sin, square, 1/(α+ε), product, sum), and on a CPU the decoder's Snakes on
@@ -57,12 +57,25 @@ class FusedSnake(nn.Module):
 
 
 def fold_weight_norm(model: nn.Module) -> int:
-    """Replace every weight-norm parametrization by the plain weight it computes; returns how many were folded."""
+    """Replace every weight-norm parametrization by the plain weight it computes; returns how many were folded.
+
+    We do not call ``parametrize.remove_parametrizations``: it deletes the ``weight`` property from the
+    module's parametrized class, and ``copy.deepcopy`` shares that class between a model and its copy,
+    so folding a copy would break the original. Swapping this module back to its plain class and
+    registering the computed weight touches nothing shared.
+    """
     folded = 0
     for module in model.modules():
-        if parametrize.is_parametrized(module, "weight"):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
-            folded += 1
+        if not parametrize.is_parametrized(module, "weight"):
+            continue
+        if set(module.parametrizations.keys()) != {"weight"}:
+            raise ValueError(f"{type(module).__name__} has parametrizations other than weight norm; cannot fold")
+        weight = module.weight.detach().clone()  # g · v / ‖v‖, computed by the parametrization
+        plain_class = parametrize.type_before_parametrizations(module)  # e.g. nn.Conv1d
+        del module.parametrizations
+        module.__class__ = plain_class
+        module.weight = nn.Parameter(weight, requires_grad=False)
+        folded += 1
     return folded
 
 
