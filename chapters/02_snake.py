@@ -1,0 +1,403 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 2: Snake, a periodic activation
+#
+# Audio is full of periodic structure: a sung note repeats every few milliseconds, a hum at 50 Hz
+# lasts the whole clip. Earlier GAN vocoders and codecs used LeakyReLU between their convolutions.
+# DAC replaces every one of them with **Snake** (Liu Ziyin et al., 2020, brought to audio by BigVGAN),
+# an activation with a built-in oscillation. The report (§3.2) calls the swap "an influential change"
+# that "significantly improved audio fidelity", and notes that LeakyReLU networks have difficulty
+# extrapolating periodic signals. We will see that difficulty with our own eyes.
+#
+# This chapter:
+#
+# 1. writes Snake down (report eq. 1) and plots it for several $\alpha$;
+# 2. derives its two gradients by hand and checks them against autograd;
+# 3. shows that our inline version *is* `dac_minimal.layers.snake` / `Snake`;
+# 4. runs the experiment that motivates it: a small network fitted to a periodic signal on one range
+#    keeps oscillating beyond it with Snake, and goes straight with ReLU or LeakyReLU.
+
+# %%
+import math
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from ipywidgets import FloatLogSlider, interact
+from torch import nn
+
+SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
+STEPS = 200 if SMOKE else 500  # full-batch Adam steps per network in the experiment
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+# Our tensors are tiny (512 x 64): a second thread only adds synchronisation, which on a busy
+# shared CPU can make training ten times slower.
+torch.set_num_threads(1)
+
+# %% [markdown]
+# ## 1. The formula
+#
+# For an input $x$ and a frequency parameter $\alpha > 0$,
+#
+# $$\operatorname{snake}_\alpha(x) = x + \frac{1}{\alpha} \sin^2(\alpha x). \qquad \text{(report eq. 1)}$$
+#
+# Using $\sin^2 u = \tfrac{1}{2}(1 - \cos 2u)$, the second term is a cosine of period $\pi / \alpha$
+# and height $1/\alpha$ riding on the identity:
+#
+# $$\operatorname{snake}_\alpha(x) = x + \frac{1 - \cos(2 \alpha x)}{2 \alpha}.$$
+#
+# So Snake is "the identity plus a ripple". Large $\alpha$: fast, small ripples. Small $\alpha$: slow,
+# large ripples, and as $\alpha \to 0$ the ripple term behaves like $\alpha x^2 \to 0$, so Snake
+# becomes the identity.
+
+# %%
+def snake_inline(x: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
+    """Report eq. (1): x + sin²(αx) / α, elementwise (α broadcasts)."""
+    return x + torch.sin(alpha * x) ** 2 / alpha
+
+
+x = torch.linspace(-6, 6, 1000)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for a in (0.5, 1.0, 2.0, 5.0):
+    axes[0].plot(x, snake_inline(x, a), label=f"α = {a}")
+axes[0].plot(x, x, "k:", lw=1, label="identity")
+axes[0].set(xlabel="x", ylabel="snake$_α$(x)", title="Snake for several α")
+axes[0].legend(fontsize=8)
+axes[1].plot(x, torch.relu(x), label="ReLU")
+axes[1].plot(x, nn.functional.leaky_relu(x, 0.1), "--", label="LeakyReLU(0.1)")
+axes[1].plot(x, snake_inline(x, 1.0), label="Snake, α = 1")
+axes[1].set(xlabel="x", title="vs the piecewise-linear activations")
+axes[1].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Turn the knob (in JupyterLab) to watch the period $\pi/\alpha$ and the ripple height $1/\alpha$
+# change together:
+
+# %%
+def show_snake(alpha: float = 1.0) -> None:
+    xs = torch.linspace(-8, 8, 1000)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(xs, snake_inline(xs, alpha), label=f"snake, α = {alpha:.2f}")
+    ax.plot(xs, xs, "k:", lw=1, label="identity")
+    ax.set(xlabel="x", ylim=(-9, 12), title=f"period π/α = {math.pi / alpha:.2f}, ripple height 1/α = {1 / alpha:.2f}")
+    ax.legend(loc="upper left", fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+
+_ = interact(show_snake, alpha=FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="α"))
+
+# %% [markdown]
+# ## 2. Its gradients, by hand
+#
+# Training moves both the network's weights (through $\partial/\partial x$, passed back to earlier
+# layers) and $\alpha$ itself (through $\partial/\partial\alpha$). Differentiating eq. 1 with
+# $\frac{d}{du}\sin^2 u = 2 \sin u \cos u = \sin 2u$:
+#
+# $$\frac{\partial \operatorname{snake}_\alpha}{\partial x} = 1 + \sin(2\alpha x) \in [0, 2],$$
+#
+# $$\frac{\partial \operatorname{snake}_\alpha}{\partial \alpha}
+#   = -\frac{\sin^2(\alpha x)}{\alpha^2} + \frac{x \sin(2\alpha x)}{\alpha}.$$
+#
+# Two things to notice in the first line. The derivative is never negative, so Snake is **monotone**
+# (it never folds two inputs onto one output the way $\sin$ would). And it averages exactly 1 over a
+# period, so gradients neither vanish (ReLU's left half) nor explode as they flow back through many
+# layers. Autograd agrees with both formulas:
+
+# %%
+def dsnake_dx(x, alpha):
+    return 1 + torch.sin(2 * alpha * x)
+
+
+def dsnake_dalpha(x, alpha):
+    return -torch.sin(alpha * x) ** 2 / alpha**2 + x * torch.sin(2 * alpha * x) / alpha
+
+
+xg = torch.linspace(-5, 5, 401, dtype=torch.float64, requires_grad=True)
+for a in (0.3, 1.0, 4.0):
+    alpha = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    grad_x, grad_alpha = torch.autograd.grad(snake_inline(xg, alpha).sum(), (xg, alpha))
+    torch.testing.assert_close(grad_x, dsnake_dx(xg, alpha))
+    # .sum() adds up the per-element α-gradients, because one α is shared by all elements
+    torch.testing.assert_close(grad_alpha, dsnake_dalpha(xg, alpha).sum())
+    assert grad_x.min() >= 0  # monotone
+print("hand-derived gradients == autograd")
+
+with torch.no_grad():
+    xd = xg.detach()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+    for a in (0.5, 1.0, 2.0):
+        axes[0].plot(xd, dsnake_dx(xd, torch.tensor(a)), label=f"α = {a}")
+        axes[1].plot(xd, dsnake_dalpha(xd, torch.tensor(a)), label=f"α = {a}")
+    axes[0].set(xlabel="x", title="∂snake/∂x = 1 + sin(2αx): between 0 and 2")
+    axes[1].set(xlabel="x", title="∂snake/∂α: grows with |x|")
+    axes[0].legend(fontsize=8)
+    plt.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# ## 3. The package's Snake
+#
+# In DAC, Snake sits between 1-D convolutions whose activations have shape $(B, C, T)$ (batch,
+# channels, time). Each channel $c$ gets its **own learnable** $\alpha_c$, stored as a parameter of
+# shape $(1, C, 1)$ so it broadcasts over batch and time, and **initialised to 1**. Why per channel?
+# Different channels carry different features: one may follow a 100 Hz voice, another a 3 kHz
+# formant, another a noise envelope. A single shared $\alpha$ would impose one ripple period on all of
+# them; one per channel lets each channel learn the periodicity that suits it (and a channel that
+# wants no ripple can push $\alpha$ towards 0, where Snake is the identity). Initialising at 1
+# starts every channel with a moderate ripple (period $\pi$) on inputs of roughly unit scale.
+#
+# The package adds $\epsilon = 10^{-9}$ to $\alpha$ inside $1/\alpha$, so a channel whose
+# $\alpha$ reaches exactly 0 gives $x$ instead of $0/0$. Apart from that it is our formula:
+
+# %%
+from dac_minimal.layers import SNAKE_EPS, Snake, snake
+
+B, C, T = 2, 5, 300
+xs = torch.randn(B, C, T) * 3
+alphas = torch.rand(1, C, 1) * 3 + 0.1  # one α per channel
+torch.testing.assert_close(snake(xs, alphas), snake_inline(xs, alphas))
+
+layer = Snake(C)
+print(layer, "alpha shape", tuple(layer.alpha.shape))
+assert layer.alpha.shape == (1, C, 1) and torch.all(layer.alpha == 1.0)  # DAC's initialisation
+torch.testing.assert_close(layer(xs), snake_inline(xs, 1.0))
+print("inline snake == dac_minimal.layers.snake == Snake(C) at initialisation; eps =", SNAKE_EPS)
+
+# %% [markdown]
+# The per-channel $\alpha_c$ collects gradient from every batch item and time step of its channel:
+# $\partial L / \partial \alpha_c = \sum_{b, t} g_{b,c,t} \, \partial\operatorname{snake}/\partial\alpha$ evaluated at
+# $x_{b,c,t}$, where $g$ is the upstream gradient. We check that on the package's module, in float64:
+
+# %%
+layer = Snake(C).double()
+with torch.no_grad():
+    layer.alpha.copy_(alphas.double())
+x64 = xs.double()
+upstream = torch.randn(B, C, T, dtype=torch.float64)  # g = ∂L/∂snake(x), from the layers above
+(layer(x64) * upstream).sum().backward()
+by_hand = (upstream * dsnake_dalpha(x64, layer.alpha.detach())).sum(dim=(0, 2), keepdim=True)
+torch.testing.assert_close(layer.alpha.grad, by_hand)
+print("alpha.grad", tuple(layer.alpha.grad.shape), "== sum over batch and time of g * ∂snake/∂α")
+
+# %% [markdown]
+# ## 4. The experiment: extrapolating a periodic signal
+#
+# Snake's authors motivate it with a simple observation: a ReLU network is piecewise linear, so far
+# from its training data it *must* become a straight line, whatever the data looked like. A network
+# built from Snake is "linear plus periodic" and can keep oscillating.
+#
+# We fit $y = \sin x + 0.3 \sin 3x$ (period $2\pi$) on $x \in [-2\pi, 2\pi]$, then evaluate on
+# $[-4\pi, -2\pi] \cup [2\pi, 4\pi]$, one further period on each side that the network never saw.
+# The network is a tiny MLP, $1 \to 64 \to 64 \to 1$, trained full-batch with Adam for a few hundred
+# steps; the only difference between the three runs is the activation. For Snake we use the
+# package's `Snake` module: an MLP's hidden activations have shape $(N, C)$, so we view the $N$
+# points as a batch of length-1 sequences $(N, C, 1)$.
+
+# %%
+class PointwiseSnake(nn.Module):
+    """The package's Snake (one α per feature) applied to ``(N, C)`` MLP activations."""
+
+    def __init__(self, channels: int, alpha_init: float = 1.0):
+        super().__init__()
+        self.snake = Snake(channels)
+        with torch.no_grad():
+            self.snake.alpha.fill_(alpha_init)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.snake(h.unsqueeze(-1)).squeeze(-1)
+
+
+def make_mlp(act: str, width: int = 64, alpha_init: float = 1.0) -> nn.Sequential:
+    def nonlinearity() -> nn.Module:
+        if act == "snake":
+            return PointwiseSnake(width, alpha_init)
+        return nn.ReLU() if act == "relu" else nn.LeakyReLU(0.1)
+
+    return nn.Sequential(nn.Linear(1, width), nonlinearity(), nn.Linear(width, width), nonlinearity(),
+                         nn.Linear(width, 1))
+
+
+def target(x: torch.Tensor) -> torch.Tensor:
+    return torch.sin(x) + 0.3 * torch.sin(3 * x)
+
+
+x_train = torch.linspace(-2 * math.pi, 2 * math.pi, 512).unsqueeze(1)  # (N, 1)
+x_extra = torch.cat([torch.linspace(-4 * math.pi, -2 * math.pi, 256),
+                     torch.linspace(2 * math.pi, 4 * math.pi, 256)]).unsqueeze(1)
+x_plot = torch.linspace(-4 * math.pi, 4 * math.pi, 1500).unsqueeze(1)
+
+
+def fit(act: str, alpha_init: float = 1.0, steps: int = STEPS, seed: int = 0) -> tuple[nn.Module, float, float]:
+    """Train one MLP full-batch; return it with its training MSE and its extrapolation MSE."""
+    torch.manual_seed(seed)  # the same initial weights for every activation
+    net = make_mlp(act, alpha_init=alpha_init)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    y_train = target(x_train)
+    for _ in range(steps):
+        loss = nn.functional.mse_loss(net(x_train), y_train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        train_mse = nn.functional.mse_loss(net(x_train), y_train).item()
+        extra_mse = nn.functional.mse_loss(net(x_extra), target(x_extra)).item()
+    return net, train_mse, extra_mse
+
+
+results = {act: fit(act) for act in ("snake", "relu", "leaky_relu")}
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 4))
+ax.axvspan(-2 * math.pi, 2 * math.pi, color="0.92", label="training range")
+ax.plot(x_plot, target(x_plot), "k", lw=2.5, label="target")
+with torch.no_grad():
+    for act, (net, _, extra) in results.items():
+        ax.plot(x_plot, net(x_plot), lw=1.3, label=f"{act} (extrapolation MSE {extra:.2f})")
+ax.set(xlabel="x", ylabel="y", ylim=(-2.5, 2.5), title="Same MLP, three activations: only Snake keeps oscillating")
+ax.legend(loc="lower left", fontsize=8, ncol=2)
+plt.tight_layout()
+plt.show()
+
+print(f"{'activation':12s} {'train MSE':>10s} {'extrapolation MSE':>18s}")
+for act, (_, train_mse, extra_mse) in results.items():
+    print(f"{act:12s} {train_mse:10.4f} {extra_mse:18.3f}")
+print(f"(predicting 0 everywhere would give {target(x_extra).pow(2).mean().item():.3f})")
+extra = {act: r[2] for act, r in results.items()}
+assert min(extra, key=extra.get) == "snake"
+assert extra["snake"] < 0.5 * min(extra["relu"], extra["leaky_relu"])
+
+# %% [markdown]
+# All three fit the training range; outside it, ReLU and LeakyReLU continue along straight lines
+# (in this run their error is worse than just predicting 0), while the Snake network keeps going up and down with
+# roughly the right period. Its phase drifts slowly, which is why its error is not zero.
+#
+# ### The α initialisation matters
+#
+# $\alpha$ sets the ripple frequency the network starts from. Too small and Snake is nearly the
+# identity (the network is almost linear); too large and the ripples are so fast that the network
+# fits the training points with wiggles that do not generalise. A good starting $\alpha$ matches the
+# frequencies one expects in the data. Let us retrain the Snake MLP from several initial $\alpha$
+# (still learnable):
+
+# %%
+alpha_inits = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+sweep = {a0: fit("snake", alpha_init=a0) for a0 in alpha_inits}
+sweep_extra = [sweep[a0][2] for a0 in alpha_inits]
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+axes[0].loglog(alpha_inits, sweep_extra, "o-")
+axes[0].axhline(extra["relu"], color="C1", ls="--", label="ReLU")
+axes[0].set(xlabel="initial α", ylabel="extrapolation MSE", title="Too small or too large both hurt")
+axes[0].legend(fontsize=8)
+best = alpha_inits[int(np.argmin(sweep_extra))]
+learned = sweep[best][0][1].snake.alpha.detach().flatten()
+axes[1].hist(learned.numpy(), bins=20)
+axes[1].axvline(best, color="k", ls=":", label="initial value")
+axes[1].set(xlabel="learned α per channel", title=f"first Snake layer, initial α = {best}")
+axes[1].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+for a0, e in zip(alpha_inits, sweep_extra):
+    print(f"initial α {a0:5.1f}: extrapolation MSE {e:.3f}")
+assert best not in (alpha_inits[0], alpha_inits[-1])  # the best initial α is in the middle of the range
+assert min(sweep_extra) < extra["relu"]
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 3))
+ax.axvspan(-2 * math.pi, 2 * math.pi, color="0.92", label="training range")
+ax.plot(x_plot, target(x_plot), "k", lw=2.5, label="target")
+with torch.no_grad():
+    ax.plot(x_plot, results["snake"][0](x_plot), lw=1.3, label="Snake, initial α = 1")
+    ax.plot(x_plot, sweep[best][0](x_plot), lw=1.3, label=f"Snake, initial α = {best}")
+ax.set(xlabel="x", ylabel="y", ylim=(-2, 2), title="With a well-chosen initial α the pattern continues")
+ax.legend(loc="lower left", fontsize=8, ncol=2)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The learned $\alpha$ values spread out from their common starting point: each channel chose its
+# own frequency, which is the reason $\alpha$ is a per-channel parameter. DAC keeps $\alpha = 1$ at
+# initialisation; its convolutions then set the scale of what each Snake sees, and the per-channel
+# $\alpha$ adapts from there.
+#
+# ## Summary
+#
+# - $\operatorname{snake}_\alpha(x) = x + \sin^2(\alpha x)/\alpha$: the identity plus a ripple of
+#   period $\pi/\alpha$ and height $1/\alpha$; monotone, with $\partial/\partial x = 1 + \sin 2\alpha x$.
+# - DAC uses one learnable $\alpha$ per channel, shape $(1, C, 1)$, initialised to 1, with
+#   $\epsilon = 10^{-9}$ in $1/\alpha$.
+# - Piecewise-linear activations must extrapolate linearly; Snake gives the network a periodic
+#   inductive bias, which suits audio's pitches and rhythms.
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Where exactly is Snake flat? Find all $x$ with
+# $\partial \operatorname{snake}_\alpha / \partial x = 0$ in closed form, and check numerically for
+# $\alpha = 1.7$ that autograd's derivative is 0 there and $\ge 0$ everywhere on a fine grid.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+# Solution: 1 + sin(2αx) = 0  <=>  sin(2αx) = -1  <=>  2αx = -π/2 + 2πk  <=>  x = (-π/4 + πk) / α.
+alpha_ex = 1.7
+k = torch.arange(-3, 4, dtype=torch.float64)
+flat = ((-math.pi / 4 + math.pi * k) / alpha_ex).requires_grad_()
+(grad_flat,) = torch.autograd.grad(snake(flat, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), flat)
+print("derivative at the flat points:", grad_flat.abs().max().item())
+assert grad_flat.abs().max() < 1e-6
+grid = torch.linspace(-10, 10, 100_001, dtype=torch.float64, requires_grad=True)
+(grad_grid,) = torch.autograd.grad(snake(grid, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), grid)
+assert grad_grid.min() >= -1e-9
+
+# %% [markdown]
+# **Exercise 2.** Show that $|\operatorname{snake}_\alpha(x) - x| \le \alpha x^2$ (hint:
+# $|\sin u| \le |u|$), so Snake tends to the identity as $\alpha \to 0$. Check the bound for
+# $\alpha \in \{10^{-1}, 10^{-2}, 10^{-3}\}$, then check what the package returns for $\alpha = 0$
+# exactly, and what the formula without $\epsilon$ would give.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+# Solution: sin²(αx)/α <= (αx)²/α = αx². At α = 0 the package computes 0 * 1/(0 + 1e-9) = 0, so it
+# returns x; the bare formula computes 0/0 = nan.
+xb = torch.linspace(-20, 20, 2001, dtype=torch.float64)
+for a in (1e-1, 1e-2, 1e-3):
+    gap = (snake(xb, torch.tensor(a, dtype=torch.float64)) - xb).abs()
+    assert torch.all(gap <= a * xb**2 + 1e-12)
+    print(f"α = {a:g}: max |snake(x) - x| on [-20, 20] = {gap.max():.3g} (bound {a * 400:.3g})")
+zero = torch.zeros(1, 1, 1, dtype=torch.float64)
+torch.testing.assert_close(snake(xb.view(1, 1, -1), zero), xb.view(1, 1, -1))
+assert torch.isnan(snake_inline(xb[xb != 0], zero.flatten())).all()
+print("α = 0: package gives the identity; the bare formula gives nan")
+
+# %% [markdown]
+# **Exercise 3.** A ReLU network can only approximate $\sin x$, piece by piece. Show that one Snake
+# unit plus a linear skip represents it **exactly** on the whole real line: find $w, b, \alpha$ and
+# output weights $v, u, c$ such that $\sin x = v \cdot \operatorname{snake}_\alpha(w x + b) + u x + c$.
+# (Hint: rewrite Snake with $\cos 2\alpha x$ and use $\sin x = -\cos(x + \pi/2)$.)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+# Solution: snake_α(z) = z + (1 - cos 2αz) / (2α). With α = 1/2, w = 1, b = π/2:
+#   snake(x + π/2) = x + π/2 + 1 - cos(x + π/2) = x + π/2 + 1 + sin x,
+# so sin x = snake(x + π/2) - x - (π/2 + 1): v = 1, u = -1, c = -(π/2 + 1).
+w, b, a, v, u, c = 1.0, math.pi / 2, 0.5, 1.0, -1.0, -(math.pi / 2 + 1)
+xs_far = torch.linspace(-1000, 1000, 100_001, dtype=torch.float64)  # far beyond any "training range"
+alpha_half = torch.tensor(a, dtype=torch.float64)
+y = v * snake(w * xs_far + b, alpha_half) + u * xs_far + c
+print("max error on [-1000, 1000]:", (y - torch.sin(xs_far)).abs().max().item())
+torch.testing.assert_close(y, torch.sin(xs_far), atol=1e-7, rtol=0)  # 1e-7: the package's ε in 1/α
