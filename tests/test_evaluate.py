@@ -10,7 +10,7 @@ from dac_minimal import DAC
 from dac_minimal import evaluate as E
 from dac_minimal import metrics as M
 from dac_minimal.baselines import ffmpeg_available
-from dac_minimal.data import generate_toy_corpus
+from dac_minimal.data import generate_toy_corpus, toy_clip
 
 SECONDS = 0.3
 
@@ -136,19 +136,18 @@ def test_bad_arguments(setup, tmp_path):
 def test_command_line_writes_tables_and_figures(setup, tmp_path, capsys):
     root, model = setup
     out = tmp_path / "out"
-    code = E.main(["--weights", str(root / "tiny.pt"), "--data", str(root / "data"), "--out", str(out),
+    # files directly in --data form one domain named after the folder
+    code = E.main(["--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "music"), "--out", str(out),
                    "--n-quantizers", "2", "--clips", "1", "--figures", "1", "--device", "cpu"])
     assert code == 0
     rows = E.read_csv(out / "metrics.csv")
-    assert [(r["domain"], r["n_q"], r["clips"]) for r in rows] == [
-        (d, 2, n) for d, n in (("general", 1), ("music", 1), ("speech", 1), ("all", 3))]
+    assert [(r["domain"], r["system"], r["n_q"], r["clips"]) for r in rows] == [("music", "dac", 2, 1)]
     assert (out / "metrics.md").read_text().count("\n| ") == 1 + len(rows)
-    assert len(E.read_csv(out / "per_clip.csv")) == 3
+    assert [r["clip"] for r in E.read_csv(out / "per_clip.csv")] == ["music_000"]
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == sorted(f"{d}_000_nq2_{kind}.png" for d in ("general", "music", "speech")
-                          for kind in ("mfcc", "spectrogram", "waveform"))
+    assert pngs == [f"music_000_nq2_{kind}.png" for kind in ("mfcc", "spectrogram", "waveform")]
     assert all((out / "figures" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert "| all | dac | 2 |" in capsys.readouterr().out
+    assert "| music | dac | 2 |" in capsys.readouterr().out
     assert E.main(["--weights", str(tmp_path / "nope.pt"), "--data", str(root / "data"), "--out", str(out)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
 
@@ -165,3 +164,17 @@ def test_baseline_rows_at_matching_bitrate(setup):
             assert 4 < r["kbps"] < 16
             assert math.isnan(r["codebook_utilization"])
             assert np.isfinite(r["snr_db"]) and r["mel_distance"] > 0
+
+
+def test_visqol_column(setup, monkeypatch):
+    """The plumbing only (visqol_score itself is tested in test_metrics): a stand-in scorer fills the column."""
+    _, model = setup
+    clip = {"music": [toy_clip("music", seconds=0.2, seed=1), toy_clip("music", seconds=0.2, seed=2)]}
+    monkeypatch.setattr(M, "visqol_available", lambda: True)
+    monkeypatch.setattr(M, "visqol_score", lambda est, ref, sr: float(np.abs(ref).max()))
+    rows = E.evaluate_model(model, clip, [9], visqol=True)
+    assert rows[0]["visqol"] == pytest.approx(np.mean([np.abs(c).max() for c in clip["music"]]), rel=1e-6)
+    assert "visqol" in E.markdown_table(rows).splitlines()[0]
+    monkeypatch.setattr(M, "visqol_available", lambda: False)
+    with pytest.raises(ImportError, match="pip install visqol-python"):
+        E.evaluate_model(model, clip, [9], visqol=True)
