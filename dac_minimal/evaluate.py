@@ -78,8 +78,8 @@ def find_audio(root: str | os.PathLike) -> list[tuple[str, Path]]:
         raise ValueError(f"evaluation data folder not found: {root}")
     found = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith("."):
-            rel = path.relative_to(root)
+        rel = path.relative_to(root)
+        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
             found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
     if not found:
         raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")

@@ -178,3 +178,13 @@ def test_visqol_column(setup, monkeypatch):
     monkeypatch.setattr(M, "visqol_available", lambda: False)
     with pytest.raises(ImportError, match="pip install visqol-python"):
         E.evaluate_model(model, clip, [9], visqol=True)
+
+
+def test_find_audio_takes_domains_from_subfolders(tmp_path):
+    from dac_minimal.audio import save_audio
+
+    for rel in ("speech/a.wav", "speech/deep/b.flac", ".cache/c.wav", "d.wav"):
+        save_audio(tmp_path / rel, np.zeros(16, np.float32), 16000)
+    (tmp_path / "speech" / "notes.txt").write_text("not audio")
+    found = [(d, p.relative_to(tmp_path).as_posix()) for d, p in E.find_audio(tmp_path)]
+    assert found == [(tmp_path.name, "d.wav"), ("speech", "speech/a.wav"), ("speech", "speech/deep/b.flac")]
