@@ -402,7 +402,7 @@ print("phase needed for the report's SNR:",
 # So, frankly:
 #
 # - **SNR and MSE** measure waveform matching. For a codec trained to match waveforms (or a GAN codec
-#   that happens to reproduce phase well, as the official DAC does at 27.86 dB) they are informative;
+#   that happens to reproduce phase well, as the report's 27.86 dB suggests the official DAC does) they are informative;
 #   for one that renders a *plausible* phase they punish what no one hears, and a perfectly usable
 #   reconstruction can score below 0 dB. They also depend on loudness (MSE scales with the gain squared)
 #   and on alignment (one sample of delay is an 82° phase shift at 10 kHz).
@@ -416,7 +416,7 @@ print("phase needed for the report's SNR:",
 # ## 9. The official weights, when you have them
 #
 # `python -c "from dac_minimal.official import download_official; download_official('44khz')"` fetches the
-# published 44.1 kHz weights (306 MB) where a network is available. If they are in the cache, we evaluate
+# published 44.1 kHz weights (about 300 MB) where a network is available. If they are in the cache, we evaluate
 # them on the same held-out clips (slow on a CPU: 76.65M parameters); otherwise this cell says so.
 
 # %%
