@@ -1,0 +1,165 @@
+"""Audio -> codec tokens: what a token language model (``lm.py``) trains on.
+
+A language model over audio never sees a waveform. The codec's encoder turns each clip into
+integer codes ``c`` shaped ``(n_q, S)`` (n_q codebooks, S = ceil(T / hop) frames, each code in
+[0, K)), and the LM learns ``p(c)``. Encoding is the expensive half of the pipeline, so a corpus
+is tokenized once: ``tokenize_folder`` encodes every file of a folder, ``save_tokens`` /
+``load_tokens`` keep the result in a small file that loads without running code.
+
+The codec must be in evaluation mode while tokenizing: in training mode quantizer dropout would
+silently zero the finer codebooks of some clips. ``tokenize_audio`` switches to eval mode and
+restores the previous mode afterwards. Long files are encoded in chunks (``codec.encode_chunked``),
+which gives the whole-file codes with bounded memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from .audio import AUDIO_EXTENSIONS, load_audio, to_mono
+from .codec import DEFAULT_CHUNK_SECONDS, encode_chunked
+from .utils import atomic_path
+
+if TYPE_CHECKING:
+    from .model import DAC
+
+#: Format tag of a ``save_tokens`` file.
+TOKENS_FORMAT = "dac-minimal-tokens/1"
+
+
+@dataclass
+class TokenizedClip:
+    """One clip's codes: ``codes`` int64 ``(n_q, S)``, from ``num_samples`` samples of ``domain/name``."""
+
+    domain: str
+    name: str
+    codes: torch.Tensor
+    num_samples: int
+
+
+def tokenize_audio(
+    model: DAC,
+    audio: np.ndarray | torch.Tensor,
+    n_quantizers: int | None = None,
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+) -> torch.Tensor:
+    """Mono audio ``(T,)`` at ``model.sample_rate`` -> codes int64 ``(n_q, ceil(T / hop))`` on the CPU.
+
+    ``n_quantizers``: keep the first n_q codebooks (default all N_q). ``chunk_seconds``: encode
+    in chunks of about this length (``None``: the whole clip at once); the codes are the same.
+    """
+    if isinstance(audio, np.ndarray):
+        audio = torch.from_numpy(np.ascontiguousarray(audio))
+    if not isinstance(audio, torch.Tensor):
+        raise ValueError(f"audio must be a NumPy array or torch.Tensor shaped (T,), got {type(audio).__name__}")
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be mono, shaped (T,), got shape {tuple(audio.shape)}")
+    if audio.numel() == 0:
+        raise ValueError("audio is empty (T = 0)")
+    if not audio.is_floating_point():
+        raise ValueError(f"audio must hold float samples, got dtype {audio.dtype}")
+    if not torch.isfinite(audio).all():
+        raise ValueError("audio holds NaN or infinite samples")
+    if chunk_seconds is not None and not chunk_seconds > 0:
+        raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
+    chunk_frames = None if chunk_seconds is None else max(1, round(chunk_seconds * model.frame_rate))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            codes = encode_chunked(model, audio.float()[None], n_quantizers, chunk_frames)  # (1, n_q, S)
+    finally:
+        model.train(was_training)
+    return codes[0]
+
+
+def find_audio_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
+    """``(domain, path)`` for each audio file under ``root``, sorted by path; a file's domain is its
+    top-level subfolder (``root``'s own name for files directly inside it). Hidden paths are skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"audio folder not found: {root}")
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
+            found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
+    if not found:
+        raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
+    return found
+
+
+def tokenize_folder(
+    model: DAC,
+    root: str | os.PathLike,
+    n_quantizers: int | None = None,
+    max_seconds: float | None = None,
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+) -> list[TokenizedClip]:
+    """Encode every audio file under ``root`` (mixed to mono, resampled to the model's rate).
+
+    ``max_seconds`` keeps only the start of each file. Unreadable files raise ``ValueError``
+    naming the file (a corpus is tokenized once; a silent gap would go unnoticed).
+    """
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0 or None, got {max_seconds}")
+    clips = []
+    for domain, path in find_audio_files(root):
+        audio, _ = load_audio(path, model.sample_rate)
+        audio = to_mono(audio)[0]
+        if max_seconds is not None:
+            audio = audio[: max(1, round(max_seconds * model.sample_rate))]
+        codes = tokenize_audio(model, audio, n_quantizers, chunk_seconds)
+        clips.append(TokenizedClip(domain, path.stem, codes, int(audio.shape[-1])))
+    return clips
+
+
+def save_tokens(path: str | os.PathLike, clips: list[TokenizedClip], sample_rate: int, hop_length: int,
+                codebook_size: int) -> Path:
+    """Write ``clips`` atomically: tensors and plain types only, so ``load_tokens`` runs no code."""
+    if not clips:
+        raise ValueError("no clips to save")
+    for clip in clips:
+        if clip.codes.ndim != 2 or clip.codes.is_floating_point():
+            raise ValueError(f"clip {clip.domain}/{clip.name}: codes must be integer (n_q, S), "
+                             f"got {clip.codes.dtype} {tuple(clip.codes.shape)}")
+    data = {
+        "format": TOKENS_FORMAT, "sample_rate": int(sample_rate), "hop_length": int(hop_length),
+        "codebook_size": int(codebook_size),
+        "clips": [{"domain": c.domain, "name": c.name, "num_samples": int(c.num_samples),
+                   "codes": c.codes.detach().cpu().to(torch.int16 if codebook_size <= 2**15 else torch.int64)}
+                  for c in clips],
+    }
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
+    return Path(path)
+
+
+def load_tokens(path: str | os.PathLike) -> tuple[list[TokenizedClip], dict]:
+    """Read a ``save_tokens`` file -> ``(clips, info)``, info holding sample_rate, hop_length, codebook_size.
+
+    Safe on untrusted files (``weights_only=True``); codes come back as int64.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"token file not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged or foreign file
+        raise ValueError(f"{path} is not a readable token file: {err}") from err
+    if not isinstance(data, dict) or data.get("format") != TOKENS_FORMAT:
+        raise ValueError(f"{path} is not a dac-minimal token file (expected format {TOKENS_FORMAT!r})")
+    info = {k: int(data[k]) for k in ("sample_rate", "hop_length", "codebook_size")}
+    clips = []
+    for c in data["clips"]:
+        codes = c["codes"].long()
+        if codes.ndim != 2 or (codes.numel() and (codes.min() < 0 or codes.max() >= info["codebook_size"])):
+            raise ValueError(f"{path}: clip {c['domain']}/{c['name']} holds codes outside [0, {info['codebook_size']})")
+        clips.append(TokenizedClip(c["domain"], c["name"], codes, int(c["num_samples"])))
+    return clips, info
