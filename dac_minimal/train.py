@@ -417,7 +417,11 @@ class Trainer:
     ``metrics.csv``, ``val.csv``, ``samples/``).
     """
 
-    def __init__(self, cfg: TrainConfig, dist_info: DistInfo | None = None):
+    def __init__(self, cfg: TrainConfig, dist_info: DistInfo | None = None, *, model: DAC | None = None,
+                 discriminator: Discriminator | None = None, mel_loss: nn.Module | None = None):
+        # model / discriminator / mel_loss: ready-built replacements for the ones cfg describes (the
+        # ablations of chapter 11 swap in a LeakyReLU codec, another quantizer or discriminator, another
+        # mel loss). A resumed run must be given the same replacements again.
         self.cfg = cfg
         self.dist = dist_info or setup_distributed()
         if cfg.threads:
@@ -446,9 +450,12 @@ class Trainer:
         self.val_audio = validation_clips(valid_dir, cfg.val_clips_per_domain, cfg.val_duration, val_cfg)[0]
 
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-        self.model = DAC.from_preset(cfg.preset, quantizer_dropout=cfg.quantizer_dropout).to(self.device)
-        self.disc = Discriminator.from_preset("tiny" if cfg.preset == "tiny" else "44khz").to(self.device)
-        self.mel = MultiScaleMelLoss(self.model.sample_rate).to(self.device)
+        if model is None:
+            model = DAC.from_preset(cfg.preset, quantizer_dropout=cfg.quantizer_dropout)
+        if discriminator is None:
+            discriminator = Discriminator.from_preset("tiny" if cfg.preset == "tiny" else "44khz")
+        self.model, self.disc = model.to(self.device), discriminator.to(self.device)
+        self.mel = (mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)).to(self.device)
         self.opt_g = torch.optim.AdamW(self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, cfg.lr_gamma)
