@@ -48,7 +48,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .audio import save_audio
-from .data import AudioFolder, DataConfig, ensure_toy_corpus, validation_clips
+from .data import AudioFolder, DataConfig, ensure_toy_corpus
 from .discriminator import Discriminator
 from .loss import (
     LOSS_WEIGHTS,
@@ -413,7 +413,7 @@ class Trainer:
     """Builds the models, optimizers, data and logs from a ``TrainConfig``; ``fit()`` trains.
 
     Attributes worth knowing: ``model`` (the ``DAC``), ``disc`` (the ``Discriminator``), ``step``
-    (iterations done), ``out`` (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``,
+    (iterations done), ``val_audio`` ``(N, 1, T)`` and ``val_domains`` (the validation clips), ``out`` (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``,
     ``metrics.csv``, ``val.csv``, ``samples/``).
     """
 
@@ -428,6 +428,8 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.device = torch.device(cfg.device) if cfg.device else (
             torch.device("cuda", self.dist.local_rank) if torch.cuda.is_available() else default_device())
+        if self.dist.enabled and self.device.type == "cuda":  # one GPU per process, whatever --device says
+            self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = cfg.amp and self.device.type == "cuda"
         if cfg.amp and not self.amp:
             warnings.warn("--amp needs CUDA (bf16 autocast); training in fp32 on the CPU", stacklevel=2)
@@ -447,7 +449,9 @@ class Trainer:
             raise ValueError(f"batch_size must be a multiple of the number of domains "
                              f"({len(self.data.domains)}: {self.data.domains}), got {cfg.batch_size}")
         val_cfg = DataConfig(sample_rate=sr, duration=cfg.val_duration, loudness_db=cfg.loudness_db, augment=False)
-        self.val_audio = validation_clips(valid_dir, cfg.val_clips_per_domain, cfg.val_duration, val_cfg)[0]
+        valid = AudioFolder(valid_dir, val_cfg)
+        self.val_audio, labels = valid.fixed_clips(cfg.val_clips_per_domain, cfg.val_duration)
+        self.val_domains = [valid.domains[i] for i in labels.tolist()]  # domain name of each clip
 
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank
         if model is None:

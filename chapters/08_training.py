@@ -1,0 +1,387 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Training: two players, one loop
+#
+# We have every piece: the codec $G$ (chapters 3–5), the discriminators $D$ (chapter 6) and the losses
+# (chapter 7). Training is the loop that makes them play against each other. Each iteration has two moves:
+#
+# 1. **The discriminator step.** Reconstruct a batch, $\hat x = G(x)$. Show $D$ the real $x$ and the
+#    reconstruction with its gradient cut, $\mathrm{sg}[\hat x]$, and lower $D$'s loss
+#    $\sum_k (1 - D_k(x))^2 + D_k(\mathrm{sg}[\hat x])^2$ (least squares, summed over the 8 sub-discriminators).
+# 2. **The generator step.** Judge $\hat x$ again with the *updated* $D$ and lower
+#
+#    $$\mathcal L_G = 15\,\mathcal L_\text{mel} + 2\,\mathcal L_\text{feat} + 1\,\mathcal L_\text{adv}
+#      + 1\,\mathcal L_\text{codebook} + 0.25\,\mathcal L_\text{commit} .$$
+#
+# Both players use AdamW (learning rate $10^{-4}$, $\beta = (0.8, 0.99)$), decayed by $\gamma = 0.999996$ per
+# iteration, with gradient norms clipped at 10 ($D$) and 1000 ($G$); quantizer dropout $p = 0.5$. The official
+# model ran this loop 400,000 times with batches of 72 excerpts of 0.38 s: days on a GPU. We will run it for
+# about a minute on a CPU with the tiny preset, which is enough to watch the losses fall and to hear the codec
+# start to work, and not enough for a good codec. This chapter builds the loop inline, checks it against
+# `dac_minimal.train`, trains, listens, and ends with how to train for real.
+
+# %%
+import copy
+import os
+import shutil
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import Audio, display
+from torch import nn
+
+import dac_minimal
+from dac_minimal import (
+    LOSS_WEIGHTS,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+from dac_minimal.data import ensure_toy_corpus
+from dac_minimal.train import NonFiniteLossError, TrainConfig, Trainer, draw_batch, read_csv
+
+SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
+STEPS = 3 if SMOKE else 30  # training iterations in section 3 (about 1 s each on one busy CPU thread)
+VAL_EVERY = 1 if SMOKE else 10
+BATCH, DURATION = 3, 0.2  # one excerpt per domain, 0.2 s each (the paper: 72 excerpts of 0.38 s)
+torch.set_num_threads(1)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+ROOT = Path(dac_minimal.__file__).resolve().parents[1]
+RUNS = ROOT / "runs" / "ch08"  # git-ignored; chapter 9 loads RUNS / "tiny.pt"
+shutil.rmtree(RUNS, ignore_errors=True)  # a fresh run every time the notebook is executed
+# %matplotlib inline
+
+# %% [markdown]
+# ## 1. What the loop eats
+#
+# The toy corpus of chapter 1 has a `train` and a held-out `valid` split, each with `speech`, `music` and
+# `general` folders. The trainer draws *balanced* batches: item $i$ comes from domain $i \bmod 3$, cut at a
+# random place, loudness-normalised to −24 LUFS, randomly flipped in polarity and phase. Every batch is a
+# function of `(seed, rank, step)` only: that is what lets a resumed run see exactly the batches the
+# interrupted one would have seen (section 5).
+
+# %%
+corpus = ensure_toy_corpus()
+cfg = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "check"),
+                  steps=1, batch_size=BATCH, duration=DURATION, val_clips_per_domain=1, progress=False,
+                  tensorboard=False)
+trainer = Trainer(cfg)  # checks the data folders first: a bad folder fails here, not hours into training
+x = draw_batch(trainer.data, BATCH, seed=0, rank=0, step=1)
+print("domains:", trainer.data.domains, "| batch:", tuple(x.shape), "| validation clips:",
+      tuple(trainer.val_audio.shape))
+display(Audio(x[2, 0].numpy(), rate=44100))  # the speech excerpt of step 1
+
+# %% [markdown]
+# ## 2. One iteration, written out
+#
+# Here is the loop body, as plainly as it can be written. Three details matter:
+#
+# - `out.audio.detach()` in the discriminator step: $D$'s loss must not push on $G$.
+# - The generator step runs $D$ on $\hat x$ *with* its graph (the adversarial and feature losses flow back
+#   through $D$ into $G$), but on the real $x$ without one: feature matching treats $D(x)$ as a target.
+# - The generator step also leaves gradients in $D$'s weights. They are thrown away by the next
+#   `opt_d.zero_grad()`; the package asks autograd for $G$'s gradients only (`backward(inputs=...)`) and
+#   skips that work.
+
+# %%
+def train_step(model, disc, opt_g, opt_d, mel_loss, x, gan="lsgan", clip_d=10.0, clip_g=1000.0):
+    """One iteration on x (B, 1, T): a discriminator step, then a generator step. Returns the losses."""
+    out = model(x)  # x̂ = G(x), with quantizer dropout (train mode)
+
+    # 1. Discriminator: real x against sg[x̂].
+    loss_d = discriminator_loss(disc(out.audio.detach()), disc(x), gan)
+    opt_d.zero_grad()
+    loss_d.backward()
+    nn.utils.clip_grad_norm_(disc.parameters(), clip_d)
+    opt_d.step()
+
+    # 2. Generator, judged by the updated discriminator.
+    d_fake = disc(out.audio)
+    with torch.no_grad():
+        d_real = disc(x)
+    losses = {
+        "mel": mel_loss(out.audio, x),
+        "feature": feature_matching_loss(d_fake, d_real),
+        "adversarial": generator_adversarial_loss(d_fake, gan),
+        "codebook": out.codebook_loss,
+        "commitment": out.commitment_loss,
+    }
+    loss_g = LOSS_WEIGHTS.total(losses)  # 15·mel + 2·feature + 1·adv + 1·codebook + 0.25·commitment
+    opt_g.zero_grad()
+    loss_g.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip_g)
+    opt_g.step()
+    return {"discriminator": loss_d.item(), **{k: v.item() for k, v in losses.items()}}
+
+
+# %% [markdown]
+# Now the same iteration with the package's `Trainer.train_step`, from identical copies of the weights and
+# optimizers and the same random seed (quantizer dropout draws from torch's generator). The package judges
+# real and fake in one concatenated batch and keeps the quantizer in fp32 under autocast; on the CPU in fp32
+# that changes nothing beyond rounding.
+
+# %%
+model, disc = copy.deepcopy(trainer.model), copy.deepcopy(trainer.disc)
+opt_g = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.8, 0.99))
+opt_d = torch.optim.AdamW(disc.parameters(), lr=1e-4, betas=(0.8, 0.99))
+
+torch.manual_seed(1)
+mine = train_step(model, disc, opt_g, opt_d, trainer.mel, x)
+torch.manual_seed(1)
+theirs = trainer.train_step(1, x[None])  # (accum, B, 1, T): one micro-batch
+
+for name, value in mine.items():
+    print(f"{name:>13}: inline {value:9.5f}   package {theirs[name]:9.5f}")
+    np.testing.assert_allclose(value, theirs[name], rtol=1e-4)
+for (name, a), b in zip(model.state_dict().items(), trainer.model.state_dict().values()):
+    torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-6, msg=name)
+
+# %% [markdown]
+# The numbers are large because they are *sums*: the mel loss adds 7 scales, the adversarial loss 8
+# sub-discriminators ($(1 - D)^2 \approx 1$ each at the start), and the codebook and commitment losses 9
+# codebooks. The weights after the step agree as well, so from here on we let the package train.
+#
+# ## 3. A minute of training
+#
+# `Trainer.fit` repeats `train_step`, logs every loss to `metrics.csv`, measures the **validation mel
+# distance** (the un-weighted mel loss on held-out clips, eval mode, all 9 codebooks) to `val.csv`, writes audio
+# samples and spectrograms, and checkpoints to `latest.pt`. Before training, we keep the untrained model's
+# reconstructions of the validation clips to compare with later.
+
+# %%
+cfg = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "train"),
+                  steps=STEPS, batch_size=BATCH, duration=DURATION, log_every=1,
+                  val_every=VAL_EVERY, sample_every=STEPS, ckpt_every=STEPS, progress=False, tensorboard=False)
+trainer = Trainer(cfg)
+before = trainer.reconstruct(trainer.val_audio)
+start = time.perf_counter()
+trainer.fit()
+elapsed = time.perf_counter() - start
+after = trainer.reconstruct(trainer.val_audio)
+metrics, val = read_csv(RUNS / "train" / "metrics.csv"), read_csv(RUNS / "train" / "val.csv")
+print(f"{STEPS} steps in {elapsed:.0f} s (with validation); median {np.median(metrics['steps_per_s']):.2f} "
+      f"steps/s for batches of {BATCH} x {DURATION} s on {torch.get_num_threads()} CPU thread(s)")
+print(f"validation mel distance: {val['mel_distance'][0]:.3f} before, {val['mel_distance'][-1]:.3f} after")
+
+# %% [markdown]
+# The curves, next to a reference run of the same configuration for 240 steps (committed in
+# `benchmarks/reference_curves/`; its README has the command). If your run lies on the reference, your
+# setup behaves as ours did.
+
+# %%
+ref_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_metrics.csv"
+ref_val_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_val.csv"
+reference = read_csv(ref_path) if ref_path.is_file() else None
+reference_val = read_csv(ref_val_path) if ref_val_path.is_file() else None
+
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+ax = axes[0]
+if reference is not None:
+    ax.plot(reference["step"], reference["mel"], color="0.75", label="reference")
+ax.plot(metrics["step"], metrics["mel"], label="this run")
+ax.set(title="mel loss (train)", xlabel="step")
+ax.legend()
+ax = axes[1]
+if reference is not None:
+    ax.plot(reference["step"], reference["discriminator"], color="0.75")
+    ax.plot(reference["step"], reference["adversarial"], color="0.85")
+ax.plot(metrics["step"], metrics["discriminator"], label="D loss")
+ax.plot(metrics["step"], metrics["adversarial"], label="G adversarial")
+ax.set(title="the two players", xlabel="step")
+ax.legend()
+ax = axes[2]
+if reference_val is not None:
+    ax.plot(reference_val["step"], reference_val["mel_distance"], "o-", color="0.75", label="reference")
+ax.plot(val["step"], val["mel_distance"], "o-", label="this run")
+ax.set(title="validation mel distance", xlabel="step")
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Read the middle panel as a game. Both losses start near 8: the untrained discriminators answer about 0
+# for everything, so each of the 8 adds $(1 - 0)^2 + 0^2 = 1$ to $D$'s loss and $(1 - 0)^2 = 1$ to $G$'s.
+# The discriminator's loss falls as it learns to score real audio near 1; the generator's adversarial loss
+# falls as well, as $\hat x$ earns higher scores. Neither reaches zero in a healthy run: a discriminator that
+# wins outright gives the generator no useful gradient. The mel loss (left) does most of the work early on,
+# and the validation mel distance (right), measured on clips the model never trains on, follows it. This run
+# lies on the reference: same code, seed and data, and on one CPU thread the arithmetic is deterministic
+# (another machine may differ in the last digits, and the curves then drift apart slowly).
+#
+# ## 4. Listening
+#
+# The held-out speech clip: the original, the untrained codec, and the codec after this short run.
+
+# %%
+speech = trainer.val_domains.index("speech")  # the first held-out speech clip
+clips = {"original": trainer.val_audio[speech, 0], "before": before[speech, 0], "after": after[speech, 0]}
+for name, clip in clips.items():
+    print(name)
+    display(Audio(clip.numpy(), rate=44100))
+
+fig, axes = plt.subplots(1, 3, figsize=(10, 3), sharey=True)
+for ax, (name, clip) in zip(axes, clips.items()):
+    spec = torch.stft(clip, 1024, 256, window=torch.hann_window(1024), return_complex=True).abs()
+    ax.imshow(20 * torch.log10(spec.clamp(min=1e-5)).numpy(), origin="lower", aspect="auto", cmap="magma",
+              vmin=-100, vmax=0, extent=(0, len(clip) / 44100, 0, 22.05))
+    ax.set(title=name, xlabel="time (s)")
+axes[0].set_ylabel("kHz")
+fig.tight_layout()
+plt.show()
+
+mel_before = trainer.mel(before, trainer.val_audio).item()
+mel_after = trainer.mel(after, trainer.val_audio).item()
+print(f"validation mel distance, all 9 codebooks: before {mel_before:.3f}, after {mel_after:.3f}")
+np.testing.assert_allclose(mel_after, val["mel_distance"][-1], rtol=1e-5)  # the number the trainer logged
+if not SMOKE:
+    assert mel_after < mel_before
+
+# %% [markdown]
+# Listen and look before reading the numbers. Half a minute of training has taught the codec the *average*
+# spectrum of the corpus: the reconstruction is a steady noise at about the right level and spectral tilt,
+# with none of the clip's timing (no vertical structure in its spectrogram). The validation mel distance fell
+# a lot, because the untrained decoder's buzz was far from any audio, but the reference curve shows it then
+# stays near 5.7 for hundreds of steps: following the input in time is the slow part of learning. This is
+# where every codec starts, and it is why the official model trains for 400k
+# iterations. We save this model for chapter 9, which measures it; a longer run from the command line
+# (below) gives a better one to save in its place.
+
+# %%
+trainer.model.save(RUNS / "tiny.pt")
+print("saved", RUNS / "tiny.pt")
+
+# %% [markdown]
+# ## 5. Training for real: the command line
+#
+# The same trainer runs from a terminal, with a progress bar, CSV logs (and TensorBoard when it is
+# installed), audio samples and spectrogram PNGs of a validation clip in `OUT/samples/`, checkpoints every
+# `--ckpt-every` steps and the best model by validation mel distance in `best.pt`:
+#
+# ```bash
+# python -m dac_minimal.train --preset tiny --steps 5000 --batch-size 6 --duration 0.38 --threads 2 --out runs/tiny
+# python -m dac_minimal.train --preset tiny --steps 10000 --out runs/tiny --resume    # continue, exactly
+# python -m dac_minimal.train --preset tiny --data my_audio/ --init-from runs/tiny/best.pt --out runs/ft  # fine-tune
+# ```
+#
+# `--data` takes any folder with one subfolder per domain (`speech/`, `music/`, `general/`) of
+# wav/flac/ogg/mp3 files; problems (an empty folder, unreadable or too-short files) are reported before the
+# first step. `latest.pt` holds the weights, both optimizers and schedulers, the step and every random
+# generator's state, written atomically, so `--resume` continues as if nothing had happened (exercise 1) and
+# a killed process loses at most the steps since its last checkpoint. A NaN or infinite loss stops the run
+# with the step and the loss term in the message, before it can be saved (exercise 3).
+#
+# ## 6. Full scale: the 44.1 kHz model on GPUs
+#
+# The official recipe needs a GPU. On one, the trainer runs the encoder, decoder and discriminators in
+# bfloat16 (`--amp`; the quantizer and the losses stay in fp32, where nearest-neighbour ties and small losses
+# are safe) and compiles both networks (`--compile`). The cell below runs two iterations of the full model
+# when CUDA is present; the first includes compilation, so time the second.
+
+# %%
+if torch.cuda.is_available():
+    full = TrainConfig(preset="44khz", data=str(corpus.train), valid_data=str(corpus.valid),
+                       out=str(RUNS / "full"), steps=2, batch_size=6, duration=0.38, amp=True, compile=True,
+                       log_every=1, val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False)
+    Trainer(full).fit()
+    steps = read_csv(RUNS / "full" / "metrics.csv")
+    print(f"44khz, batch 6 x 0.38 s, bf16 + compile on {torch.cuda.get_device_name()}: "
+          f"{steps['steps_per_s'][-1]:.2f} steps/s after compilation; mel loss {steps['mel'][-1]:.2f}")
+else:
+    print("No CUDA device here: skipping the full-scale run (it needs a GPU; see the commands below).")
+
+# %% [markdown]
+# On a machine with 8 GPUs, `torchrun` starts one process per GPU; each draws its own excerpts (the batch
+# stream is seeded by the process rank), DistributedDataParallel averages the gradients, and rank 0 alone
+# writes logs and checkpoints. Nine excerpts per GPU make the paper's batch of 72:
+#
+# ```bash
+# torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data /data/dac/train \
+#     --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz
+# ```
+#
+# With fewer GPUs, `--accum K` accumulates K micro-batches per optimizer step (one GPU: `--batch-size 9
+# --accum 8`). `python -m dac_minimal.datasets` lays out DAPS, VCTK and MUSDB18 for such a run.
+#
+# ## Exercises
+#
+# **Exercise 1.** Resume exactly. Train 4 steps in one go, and 2 steps followed by a `resume=True` run to
+# step 4, with tiny excerpts (3 × 0.05 s). Show that the per-step losses of steps 3 and 4 are identical.
+# What would break the equality if the checkpoint did not store torch's random state?
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def tiny_run(out, steps, resume=False):
+    c = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(out),
+                    steps=steps, batch_size=3, duration=0.05, val_duration=0.05, val_clips_per_domain=1,
+                    log_every=1, val_every=0, sample_every=0, ckpt_every=2, resume=resume, progress=False,
+                    tensorboard=False)
+    Trainer(c).fit()
+    return read_csv(Path(out) / "metrics.csv")
+
+
+straight = tiny_run(RUNS / "ex1_straight", 4)
+tiny_run(RUNS / "ex1_resumed", 2)
+resumed = tiny_run(RUNS / "ex1_resumed", 4, resume=True)
+for name in ("discriminator", "mel", "feature", "adversarial", "codebook", "commitment"):
+    np.testing.assert_array_equal(resumed[name], straight[name])
+print("steps 1-4, mel:", straight["mel"].round(4), "identical after resuming")
+# Without torch's random state, the resumed run would draw different quantizer-dropout choices (which items
+# use fewer codebooks, and how many), so the codebook losses of step 3 would already differ.
+
+# %% [markdown]
+# **Exercise 2.** The learning rate decays as $\eta_t = \eta_0 \gamma^t$ with $\gamma = 0.999996$. After how
+# many iterations is it halved? What is it at the end of the official 400k iterations? Check your formula
+# against `torch.optim.lr_scheduler.ExponentialLR` for 1000 steps.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+gamma = 0.999996
+half_life = np.log(2) / -np.log(gamma)
+print(f"halved after {half_life:,.0f} iterations; after 400k: {1e-4 * gamma ** 400_000:.2e} "
+      f"({gamma ** 400_000:.2f} of the start)")
+opt = torch.optim.AdamW([nn.Parameter(torch.zeros(1))], lr=1e-4)
+sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+for _ in range(1000):
+    opt.step()
+    sched.step()
+np.testing.assert_allclose(sched.get_last_lr()[0], 1e-4 * gamma**1000, rtol=1e-9)
+assert 173_000 < half_life < 173_500
+
+# %% [markdown]
+# **Exercise 3.** Make the run fail. Replace the trainer's mel loss by a module that returns NaN and run one
+# step. What does the error say, and is anything written to `latest.pt`?
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class NaNLoss(nn.Module):
+    def forward(self, x_hat, x):
+        return x_hat.sum() * float("nan")
+
+
+c = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "ex3"),
+                steps=1, batch_size=3, duration=0.05, val_duration=0.05, val_clips_per_domain=1, val_every=0,
+                sample_every=0, progress=False, tensorboard=False)
+broken = Trainer(c)
+broken.mel = NaNLoss()
+try:
+    broken.fit()
+    raise AssertionError("the NaN went unnoticed")
+except NonFiniteLossError as err:
+    print(err)
+    assert "step 1" in str(err) and "mel = nan" in str(err)
+assert not (RUNS / "ex3" / "latest.pt").exists()  # nothing bad was saved
