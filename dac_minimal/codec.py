@@ -121,10 +121,13 @@ def decode_chunked(model: DAC, codes: torch.Tensor, chunk_frames: int | None = N
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     """Bit-pack non-negative integers ``< 2**bits`` MSB first, row by row; each row is padded to whole bytes.
 
-    ``codes`` is ``(rows, n)``; the result has ``rows · ceil(n · bits / 8)`` bytes.
+    ``codes`` is ``(rows, n)``; the result has ``rows · ceil(n · bits / 8)`` bytes. Temporary memory is
+    one byte per bit (a loop over bit positions avoids an int64 copy per bit).
     """
-    shifts = np.arange(bits - 1, -1, -1, dtype=np.int64)
-    bit_array = ((codes.astype(np.int64)[..., None] >> shifts) & 1).astype(np.uint8)  # (rows, n, bits)
+    codes = codes.astype(np.uint16)
+    bit_array = np.empty(codes.shape + (bits,), dtype=np.uint8)  # (rows, n, bits), most significant first
+    for i in range(bits):
+        bit_array[..., i] = (codes >> (bits - 1 - i)) & 1
     return np.packbits(bit_array.reshape(codes.shape[0], codes.shape[1] * bits), axis=1).tobytes()
 
 
@@ -132,8 +135,11 @@ def unpack_codes(data: bytes, rows: int, n: int, bits: int) -> np.ndarray:
     """Inverse of ``pack_codes``: ``(rows, n)`` int64 from ``rows`` padded rows of ``n`` ``bits``-bit values."""
     row_bytes = math.ceil(n * bits / 8)
     packed = np.frombuffer(data, dtype=np.uint8).reshape(rows, row_bytes)
-    bit_array = np.unpackbits(packed, axis=1, count=n * bits).reshape(rows, n, bits).astype(np.int64)
-    return bit_array @ (1 << np.arange(bits - 1, -1, -1, dtype=np.int64))
+    bit_array = np.unpackbits(packed, axis=1, count=n * bits).reshape(rows, n, bits)
+    codes = np.zeros((rows, n), dtype=np.int64)
+    for i in range(bits):
+        codes |= bit_array[..., i].astype(np.int64) << (bits - 1 - i)
+    return codes
 
 
 # ---------------------------------------------------------------------------------------------- the file
