@@ -293,3 +293,53 @@ def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
     ckpt = T.load_checkpoint(tmp_path / "latest.pt")
     assert ckpt["step"] == 1 and len(ckpt["rng"]) == 2  # rank 0 wrote it, with every rank's RNG
     assert not torch.equal(ckpt["rng"][0]["torch"], ckpt["rng"][1]["torch"])
+
+
+def test_gradient_accumulation_matches_one_big_batch(corpus, tmp_path):
+    # Without quantizer dropout the forward pass is deterministic, and every loss is a mean over equal
+    # micro-batches, so 2 x 3 accumulated excerpts must give the gradients of one batch of 6.
+    kw = dict(quantizer_dropout=0.0, ckpt_every=0)
+    acc = T.Trainer(config(corpus, tmp_path / "acc", batch_size=3, accum=2, **kw))
+    big = T.Trainer(config(corpus, tmp_path / "big", batch_size=6, **kw))
+    micro = torch.stack([T.draw_batch(acc.data, 3, 0, 0, 1, m) for m in range(2)])
+    a = acc.train_step(1, micro)
+    b = big.train_step(1, micro.reshape(1, 6, 1, -1))
+    for name in LOSSES:
+        assert a[name] == pytest.approx(b[name], rel=1e-5), name
+    for module in ("model", "disc"):
+        for (name, p), q in zip(getattr(acc, module).named_parameters(), getattr(big, module).parameters()):
+            # float sums in another order: compare each tensor's error with its largest entry
+            assert (p.grad - q.grad).abs().max() <= 1e-4 * q.grad.abs().max(), name
+
+
+def test_dataloader_workers_keep_the_step_order(corpus):
+    folder = AudioFolder(corpus.train, DataConfig(duration=0.05))
+    data = T.StepBatches(folder, 3, accum=1, seed=0, rank=0, start=1)
+    loader = torch.utils.data.DataLoader(data, batch_size=None, num_workers=2)
+    got = [b for _, b in zip(range(4), loader)]
+    assert [step for step, _ in got] == [1, 2, 3, 4]
+    for step, batch in got:
+        assert torch.equal(batch[0], T.draw_batch(folder, 3, 0, 0, step))
+
+
+def test_tensorboard_gets_the_same_scalars_when_installed(corpus, tmp_path, monkeypatch):
+    import types
+
+    written = []
+
+    class Writer:
+        def __init__(self, log_dir):
+            written.append(("dir", log_dir))
+
+        def add_scalar(self, tag, value, step):
+            written.append((tag, value, step))
+
+        def flush(self):
+            pass
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    T.train(config(corpus, tmp_path, steps=1, val_every=1, tensorboard=True))
+    assert written[0] == ("dir", str(tmp_path / "tb"))
+    m, val = rows(tmp_path), T.read_csv(tmp_path / "val.csv")
+    assert ("train/mel", m["mel"][0], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
+    assert ("valid/mel_distance", val["mel_distance"][-1], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
