@@ -45,6 +45,9 @@ SR = 44_100  # samples per second, the rate DAC works at
 SECONDS = 1.0 if SMOKE else 2.0  # length of the toy clips we look at
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
+# Our tensors are small: on a busy shared CPU a second torch thread mostly waits for the first one,
+# and one thread runs this chapter about twice as fast.
+torch.set_num_threads(1)
 
 # %% [markdown]
 # ## 1. Sampling
