@@ -413,8 +413,8 @@ class Trainer:
     """Builds the models, optimizers, data and logs from a ``TrainConfig``; ``fit()`` trains.
 
     Attributes worth knowing: ``model`` (the ``DAC``), ``disc`` (the ``Discriminator``), ``step``
-    (iterations done), ``val_audio`` ``(N, 1, T)`` and ``val_domains`` (the validation clips), ``out`` (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``,
-    ``metrics.csv``, ``val.csv``, ``samples/``).
+    (iterations done), ``val_audio`` ``(N, 1, T)`` and ``val_domains`` (the validation clips), ``out``
+    (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``, ``metrics.csv``, ``val.csv``, ``samples/``).
     """
 
     def __init__(self, cfg: TrainConfig, dist_info: DistInfo | None = None, *, model: DAC | None = None,
