@@ -567,13 +567,18 @@ class Trainer:
             return module.no_sync()
         return contextlib.nullcontext()
 
-    @staticmethod
-    def _check(step: int, losses: dict[str, torch.Tensor], what: str = "loss") -> None:
+    def _check(self, step: int, losses: dict[str, torch.Tensor], what: str = "loss") -> None:
+        """Raise ``NonFiniteLossError`` if any value is NaN/inf, on every rank at once under DDP."""
         values = torch.stack([v.detach().float() for v in losses.values()])
-        if not bool(torch.isfinite(values).all()):  # one device sync for all terms
-            bad = [f"{name} = {v.item()}" for name, v in zip(losses, values) if not math.isfinite(v.item())]
+        bad_here = ~torch.isfinite(values).all()
+        bad = bad_here.float()
+        if self.dist.enabled:  # a rank that stopped alone would leave the others waiting forever
+            dist.all_reduce(bad)
+        if bad.item() > 0:  # one device sync for all terms
+            bad_terms = [f"{n} = {v.item()}" for n, v in zip(losses, values) if not math.isfinite(v.item())]
+            where = ", ".join(bad_terms) if bool(bad_here) else "in another process"
             raise NonFiniteLossError(
-                f"step {step}: non-finite {what} ({', '.join(bad)}); stopped before updating the weights with it "
+                f"step {step}: non-finite {what} ({where}); stopped before updating the weights with it "
                 "and without saving a checkpoint of this state. The last good checkpoint (if any) is latest.pt; "
                 "try a lower learning rate, training without --amp, or check the data.")
 

@@ -274,9 +274,16 @@ def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -
         assert isinstance(trainer.gen, torch.nn.parallel.DistributedDataParallel)
         first = trainer.train_step(1, next(trainer.batches())[1])
         trainer.step = 1
-        torch.save({"model": trainer.model.state_dict(), "disc": trainer.disc.state_dict(), "mel": first["mel"]},
-                   Path(out) / f"rank{rank}.pt")
         trainer.save()
+        if rank == 1:  # a NaN on one rank must stop both, or rank 0 would wait forever in the next all-reduce
+            T.feature_matching_loss = lambda *a: torch.tensor(float("nan"))
+        try:
+            trainer.train_step(2, next(trainer.batches())[1])
+            message = "no error"
+        except T.NonFiniteLossError as err:
+            message = str(err)
+        torch.save({"model": trainer.model.state_dict(), "disc": trainer.disc.state_dict(), "mel": first["mel"],
+                    "message": message}, Path(out) / f"rank{rank}.pt")
     finally:
         torch.distributed.destroy_process_group()
 
@@ -290,6 +297,8 @@ def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
     assert r0["mel"] != r1["mel"]  # each rank trained on its own excerpts...
     for key in ("model", "disc"):  # ...and the all-reduced gradients left identical weights
         torch.testing.assert_close(r0[key], r1[key], rtol=0, atol=0)
+    assert r1["message"].startswith("step 2: non-finite loss (feature = nan)")
+    assert r0["message"].startswith("step 2: non-finite loss (in another process)")
     ckpt = T.load_checkpoint(tmp_path / "latest.pt")
     assert ckpt["step"] == 1 and len(ckpt["rng"]) == 2  # rank 0 wrote it, with every rank's RNG
     assert not torch.equal(ckpt["rng"][0]["torch"], ckpt["rng"][1]["torch"])
