@@ -313,12 +313,14 @@ else:
 # writes logs and checkpoints. Nine excerpts per GPU make the paper's batch of 72:
 #
 # ```bash
-# torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data /data/dac/train \
+# python -m dac_minimal.datasets --out data/full    # DAPS, VCTK and MUSDB18 in data/full/{train,valid}
+# torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data data/full/train \
 #     --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz
 # ```
 #
 # With fewer GPUs, `--accum K` accumulates K micro-batches per optimizer step (one GPU: `--batch-size 9
-# --accum 8`). `python -m dac_minimal.datasets` lays out DAPS, VCTK and MUSDB18 for such a run.
+# --accum 8`); the discriminator step then reconstructs each micro-batch without keeping its graph and the
+# generator step reconstructs it again, trading a little compute for the memory that accumulation saves.
 #
 # ## Exercises
 #

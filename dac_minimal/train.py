@@ -97,7 +97,8 @@ class TrainConfig:
     amp: bf16 autocast on CUDA (ignored with a warning on CPU); the quantizer and losses stay fp32.
     compile: ``torch.compile`` the generator and discriminator.
     workers: DataLoader worker processes producing batches (0 = in the training process).
-    log_every, val_every, sample_every, ckpt_every: intervals in steps (0 turns one off).
+    log_every, val_every, sample_every, ckpt_every: intervals in steps (0 turns one off); logs,
+        validation, samples and checkpoints also happen at the last step unless turned off.
     val_clips_per_domain, val_duration: the validation set (clips of ``val_duration`` s per domain).
     """
 
@@ -750,7 +751,7 @@ class Trainer:
                             self.tb.add_scalar(f"train/{name}", value, step)
                     bar.set_postfix(mel=f"{log['mel']:.3f}", d=f"{log['discriminator']:.3f}")
                 self._validate_and_sample(last=step == cfg.steps)
-            if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or step == cfg.steps:
+            if cfg.ckpt_every and (step % cfg.ckpt_every == 0 or step == cfg.steps):
                 self.save()
             if step >= cfg.steps:
                 break

@@ -352,3 +352,8 @@ def test_tensorboard_gets_the_same_scalars_when_installed(corpus, tmp_path, monk
     m, val = rows(tmp_path), T.read_csv(tmp_path / "val.csv")
     assert ("train/mel", m["mel"][0], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
     assert ("valid/mel_distance", val["mel_distance"][-1], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
+
+
+def test_ckpt_every_zero_writes_no_checkpoint(corpus, tmp_path):
+    T.train(config(corpus, tmp_path, steps=1, ckpt_every=0))
+    assert not (tmp_path / "latest.pt").exists() and (tmp_path / "model.pt").is_file()
