@@ -159,7 +159,7 @@ class CompressedAudio:
     model_sample_rate: int
     hop_length: int
     codebook_bits: int = 10
-    chunk_frames: int = 431
+    chunk_frames: int = 431  #: 5 s at 44.1 kHz
 
     def __post_init__(self) -> None:
         c = self.codes
@@ -171,10 +171,11 @@ class CompressedAudio:
             raise ValueError(f"codebook_bits must be in 1..16, got {self.codebook_bits}")
         if int(c.min()) < 0 or int(c.max()) >= 2**self.codebook_bits:
             raise ValueError(f"codes must lie in [0, 2^{self.codebook_bits}), got [{int(c.min())}, {int(c.max())}]")
-        for name in ("sample_rate", "length", "model_sample_rate", "hop_length", "chunk_frames"):
+        for name, bits in (("sample_rate", 32), ("length", 64), ("model_sample_rate", 32), ("hop_length", 32),
+                           ("chunk_frames", 32)):  # the widths of the header fields
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**bits:
+                raise ValueError(f"{name} must be a positive int below 2^{bits}, got {value!r}")
         # The frames must cover the signal: S = ceil(T' / hop) for the T' ≈ T · rate ratio samples encoded.
         expected = self.length * self.model_sample_rate / (self.sample_rate * self.hop_length)
         if abs(self.n_frames - expected) > 2:

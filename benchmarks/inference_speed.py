@@ -1,0 +1,177 @@
+"""CPU inference speed and memory of the codec.
+
+1. Speed: encode + decode of 10 s of 44.1 kHz audio on 2 threads, for our model as built for training
+   (weight norm recomputed every call, eager Snake), after ``prepare_for_inference()`` (weight norm folded,
+   Snake in one ``addcmul``), after ``prepare_for_inference(compile=True)`` (Snake fused by torch.compile),
+   and, when the official ``dac`` package is importable in this environment, the official model with the
+   same weights. Times are the best of ``--repeats`` runs after one warm-up run; printed as ratios.
+2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and decompress
+   a 10-minute file in chunks versus a 10-second one.
+
+    .venv/bin/python benchmarks/inference_speed.py                      # full 44.1 kHz model, random weights
+    .venv/bin/python benchmarks/inference_speed.py --preset tiny        # quick
+    .venv/bin/python benchmarks/inference_speed.py --weights weights.pth  # e.g. the official weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+
+from dac_minimal import DAC
+
+
+def test_signal(seconds: float, sample_rate: int) -> torch.Tensor:
+    """A chord with vibrato plus a little noise, ``(1, 1, T)``: deterministic and not silent."""
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(int(seconds * sample_rate)) / sample_rate
+    x = sum(0.15 * torch.sin(2 * math.pi * f * t + 3 * torch.sin(2 * math.pi * 5 * t)) for f in (220, 277, 330))
+    return (x + 0.01 * torch.randn(t.shape, generator=g))[None, None]
+
+
+def make_model(args) -> DAC:
+    torch.manual_seed(0)
+    model = DAC.load(args.weights) if args.weights else DAC.from_preset(args.preset)
+    return model.eval()
+
+
+def time_codec(encode_decode, x: torch.Tensor, repeats: int) -> tuple[float, float, torch.Tensor]:
+    """(warm-up seconds, best seconds, output) of ``encode_decode(x)``."""
+    with torch.inference_mode():
+        start = time.perf_counter()
+        y = encode_decode(x)
+        warmup = time.perf_counter() - start
+        best = math.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            y = encode_decode(x)
+            best = min(best, time.perf_counter() - start)
+    return warmup, best, y
+
+
+def ours(model: DAC):
+    return lambda x: model.decode_codes(model.encode(x).codes)
+
+
+def official_model(model: DAC):
+    """The official package's DAC with our weights, or None when ``dac`` is not importable here."""
+    try:
+        import dac  # noqa: F401  (descript-audio-codec)
+    except ImportError:
+        return None
+    c = model.config
+    theirs = dac.DAC(encoder_dim=c.encoder_dim, encoder_rates=list(c.encoder_rates), latent_dim=c.latent_dim,
+                     decoder_dim=c.decoder_dim, decoder_rates=list(c.decoder_rates), n_codebooks=c.n_codebooks,
+                     codebook_size=c.codebook_size, codebook_dim=c.codebook_dim, sample_rate=c.sample_rate).eval()
+    wanted = set(theirs.state_dict())
+    state = {}
+    for key, value in model.state_dict().items():
+        if key not in wanted:  # their legacy weight_norm names
+            key = key.replace(".parametrizations.weight.original0", ".weight_g")
+            key = key.replace(".parametrizations.weight.original1", ".weight_v")
+        state[key] = value
+    theirs.load_state_dict(state, strict=True)
+
+    def encode_decode(x):
+        z = theirs.encode(theirs.preprocess(x, c.sample_rate))[0]
+        return theirs.decode(z)
+
+    return encode_decode
+
+
+def speed(args) -> None:
+    torch.set_num_threads(args.threads)
+    base = make_model(args)
+    x = test_signal(args.seconds, base.sample_rate)
+    print(f"speed: {args.seconds:g} s at {base.sample_rate} Hz, preset/weights {args.weights or args.preset}, "
+          f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    variants = {"ours, as trained (weight norm, eager Snake)": ours(base)}
+    variants["ours, prepare_for_inference()"] = ours(copy.deepcopy(base).prepare_for_inference())
+    if not args.no_compile:
+        variants["ours, prepare_for_inference(compile=True)"] = ours(
+            copy.deepcopy(base).prepare_for_inference(compile=True))
+    official = official_model(base)
+    if official is not None:
+        variants["official descript-audio-codec"] = official
+    else:
+        print("  (the official package is not importable in this environment: official timing skipped)")
+    results, reference = {}, None
+    for name, fn in variants.items():
+        warmup, best, y = time_codec(fn, x, args.repeats)
+        if reference is None:
+            reference = y
+        diff = (y[..., : reference.shape[-1]] - reference).abs().max().item()
+        results[name] = best
+        print(f"  {name:48s} {best:7.2f} s  (warm-up {warmup:6.1f} s, max |Δ| vs first {diff:.1e})", flush=True)
+    slowest = results.get("official descript-audio-codec", results["ours, as trained (weight norm, eager Snake)"])
+    baseline = "official" if "official descript-audio-codec" in results else "ours as trained"
+    for name, best in results.items():
+        print(f"  speed-up of {name:48s} over {baseline}: {slowest / best:5.2f}x")
+
+
+def memory_case(args) -> None:
+    """Run in a child process: compress + decompress ``--minutes`` of audio, print peak RSS as JSON."""
+    torch.set_num_threads(args.threads)
+    model = DAC.from_preset(args.memory_preset).eval().prepare_for_inference()
+    x = test_signal(args.memory_case * 60, model.sample_rate)[0]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    compressed = model.compress(x, chunk_seconds=args.chunk_seconds)
+    y = model.decompress(compressed, chunk_seconds=args.chunk_seconds)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024, "seconds": seconds,
+                      "signal_mb": 2 * x.numel() * 4 / 2**20, "samples": y.shape[-1],
+                      "file_bytes": compressed.nbytes}))
+
+
+def memory(args) -> None:
+    print(f"memory: compress + decompress with the {args.memory_preset} model in {args.chunk_seconds:g}-s chunks, "
+          f"{args.memory_threads} thread(s), peak RSS of a fresh process")
+    for minutes, label in ((10 / 60, "10 seconds"), (10.0, "10 minutes")):
+        cmd = [sys.executable, __file__, "--memory-case", str(minutes), "--memory-preset", args.memory_preset,
+               "--chunk-seconds", str(args.chunk_seconds), "--threads", str(args.memory_threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        r = json.loads(out)
+        print(f"  {label:10s}: peak {r['peak_mb']:7.0f} MB, of which {r['peak_mb'] - r['before_mb']:6.0f} MB during "
+              f"coding (input + output audio alone: {r['signal_mb']:.0f} MB); {r['seconds']:.0f} s; "
+              f"file {r['file_bytes'] / 1000:.0f} kB", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="44khz", help="model for the speed test (random weights)")
+    parser.add_argument("--weights", help="checkpoint to time instead of a random preset model")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-preset", default="tiny", help="model for the memory test (10 min of full-model "
+                        "coding takes tens of minutes on a small CPU)")
+    parser.add_argument("--chunk-seconds", type=float, default=5.0)
+    parser.add_argument("--memory-threads", type=int, default=1,
+                        help="threads for the memory runs (the tiny model's small ops run best on one)")
+    parser.add_argument("--memory-case", type=float, help=argparse.SUPPRESS)  # minutes; internal
+    args = parser.parse_args()
+    if args.memory_case is not None:
+        return memory_case(args)
+    if not args.skip_speed:
+        speed(args)
+    if not args.skip_memory:
+        memory(args)
+
+
+if __name__ == "__main__":
+    main()
