@@ -31,11 +31,18 @@ from dac_minimal import DAC
 
 
 def test_signal(seconds: float, sample_rate: int) -> torch.Tensor:
-    """A chord with vibrato plus a little noise, ``(1, 1, T)``: deterministic and not silent."""
+    """A chord with vibrato plus a little noise, ``(1, 1, T)``: deterministic and not silent.
+
+    Filled 10 s at a time so that making a long signal does not itself set the peak memory.
+    """
     g = torch.Generator().manual_seed(0)
-    t = torch.arange(int(seconds * sample_rate)) / sample_rate
-    x = sum(0.15 * torch.sin(2 * math.pi * f * t + 3 * torch.sin(2 * math.pi * 5 * t)) for f in (220, 277, 330))
-    return (x + 0.01 * torch.randn(t.shape, generator=g))[None, None]
+    x = torch.empty(int(seconds * sample_rate))
+    block = 10 * sample_rate
+    for start in range(0, x.numel(), block):
+        t = torch.arange(start, min(start + block, x.numel())) / sample_rate
+        chord = sum(0.15 * torch.sin(2 * math.pi * f * t + 3 * torch.sin(2 * math.pi * 5 * t)) for f in (220, 277, 330))
+        x[start : start + t.numel()] = chord + 0.01 * torch.randn(t.shape, generator=g)
+    return x[None, None]
 
 
 def make_model(args) -> DAC:
@@ -120,32 +127,36 @@ def speed(args) -> None:
 
 
 def memory_case(args) -> None:
-    """Run in a child process: compress + decompress ``--minutes`` of audio, print peak RSS as JSON."""
+    """Run in a child process: compress + decompress ``--memory-case`` minutes of audio, print peak RSS as JSON."""
     torch.set_num_threads(args.threads)
     model = DAC.from_preset(args.memory_preset).eval().prepare_for_inference()
     x = test_signal(args.memory_case * 60, model.sample_rate)[0]
+    chunk_seconds = args.chunk_seconds if args.chunk_seconds > 0 else None
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    compressed = model.compress(x, chunk_seconds=args.chunk_seconds)
-    y = model.decompress(compressed, chunk_seconds=args.chunk_seconds)
+    compressed = model.compress(x, chunk_seconds=chunk_seconds)
+    y = model.decompress(compressed, chunk_seconds=chunk_seconds)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024, "seconds": seconds,
-                      "signal_mb": 2 * x.numel() * 4 / 2**20, "samples": y.shape[-1],
-                      "file_bytes": compressed.nbytes}))
+                      "output_mb": y.numel() * 4 / 2**20, "file_bytes": compressed.nbytes}))
 
 
 def memory(args) -> None:
-    print(f"memory: compress + decompress with the {args.memory_preset} model in {args.chunk_seconds:g}-s chunks, "
-          f"{args.memory_threads} thread(s), peak RSS of a fresh process")
-    for minutes, label in ((10 / 60, "10 seconds"), (10.0, "10 minutes")):
+    print(f"memory: compress + decompress with the {args.memory_preset} model, {args.memory_threads} thread(s), "
+          "peak RSS of a fresh process; 'working' = peak − (model + input signal) − the decoded output buffer")
+    cases = ((10 / 60, args.chunk_seconds, "10 s, chunked"), (10.0, args.chunk_seconds, "10 min, chunked"),
+             (1.0, 0, "1 min, one pass"))
+    for minutes, chunk_seconds, label in cases:
         cmd = [sys.executable, __file__, "--memory-case", str(minutes), "--memory-preset", args.memory_preset,
-               "--chunk-seconds", str(args.chunk_seconds), "--threads", str(args.memory_threads)]
+               "--chunk-seconds", str(chunk_seconds), "--threads", str(args.memory_threads)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         r = json.loads(out)
-        print(f"  {label:10s}: peak {r['peak_mb']:7.0f} MB, of which {r['peak_mb'] - r['before_mb']:6.0f} MB during "
-              f"coding (input + output audio alone: {r['signal_mb']:.0f} MB); {r['seconds']:.0f} s; "
-              f"file {r['file_bytes'] / 1000:.0f} kB", flush=True)
+        working = r["peak_mb"] - r["before_mb"] - r["output_mb"]
+        chunks = f"{chunk_seconds:g}-s chunks" if chunk_seconds else "no chunks"
+        print(f"  {label:16s} ({chunks:11s}): peak {r['peak_mb']:6.0f} MB, working {working:6.0f} MB, "
+              f"output {r['output_mb']:4.0f} MB; {r['seconds']:4.0f} s; file {r['file_bytes'] / 1000:.0f} kB",
+              flush=True)
 
 
 def main() -> None:
@@ -160,7 +171,7 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-preset", default="tiny", help="model for the memory test (10 min of full-model "
                         "coding takes tens of minutes on a small CPU)")
-    parser.add_argument("--chunk-seconds", type=float, default=5.0)
+    parser.add_argument("--chunk-seconds", type=float, default=5.0, help="chunk length for the memory runs")
     parser.add_argument("--memory-threads", type=int, default=1,
                         help="threads for the memory runs (the tiny model's small ops run best on one)")
     parser.add_argument("--memory-case", type=float, help=argparse.SUPPRESS)  # minutes; internal
