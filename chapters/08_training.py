@@ -183,8 +183,10 @@ print(f"validation mel distance: {val['mel_distance'][0]:.3f} before, {val['mel_
 
 # %% [markdown]
 # The curves, next to a reference run of the same configuration for 240 steps (committed in
-# `benchmarks/reference_curves/`; its README has the command). If your run lies on the reference, your
-# setup behaves as ours did.
+# `benchmarks/reference_curves/`; its README has the command and the code version it was made with). With
+# the same code, seed and data, a run on one CPU thread repeats the reference to the last digits, so a run
+# that strays from it tells you something changed: the data, the settings, or the code. (When the model's
+# initialisation or the losses change on purpose, the reference is regenerated with that command.)
 
 # %%
 ref_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_metrics.csv"
@@ -222,9 +224,7 @@ plt.show()
 # The discriminator's loss falls as it learns to score real audio near 1; the generator's adversarial loss
 # falls as well, as $\hat x$ earns higher scores. Neither reaches zero in a healthy run: a discriminator that
 # wins outright gives the generator no useful gradient. The mel loss (left) does most of the work early on,
-# and the validation mel distance (right), measured on clips the model never trains on, follows it. This run
-# lies on the reference: same code, seed and data, and on one CPU thread the arithmetic is deterministic
-# (another machine may differ in the last digits, and the curves then drift apart slowly).
+# and the validation mel distance (right), measured on clips the model never trains on, follows it.
 #
 # ## 4. Listening
 #
@@ -255,14 +255,26 @@ if not SMOKE:
     assert mel_after < mel_before
 
 # %% [markdown]
-# Listen and look before reading the numbers. Half a minute of training has taught the codec the *average*
-# spectrum of the corpus: the reconstruction is a steady noise at about the right level and spectral tilt,
-# with none of the clip's timing (no vertical structure in its spectrogram). The validation mel distance fell
-# a lot, because the untrained decoder's buzz was far from any audio, but the reference curve shows it then
-# stays near 5.7 for hundreds of steps: following the input in time is the slow part of learning. This is
-# where every codec starts, and it is why the official model trains for 400k
-# iterations. We save this model for chapter 9, which measures it; a longer run from the command line
-# (below) gives a better one to save in its place.
+# Listen and look before reading the numbers. Half a minute of training is far too little for this codec to
+# follow its input: the reconstruction is noise with roughly the corpus's average spectrum and little of the
+# clip's timing. The validation mel distance falls mostly because the untrained decoder's output was far from
+# any audio. One way to see what the codec can *send* is chapter 3's codebook utilisation: how many of the
+# 1024 entries each codebook uses on the validation frames.
+
+# %%
+trainer.model.eval()
+with torch.no_grad():
+    codes = trainer.model.encode(trainer.val_audio).codes  # (N, 9, S)
+used = [len(codes[:, k].unique()) for k in range(codes.shape[1])]
+print(f"entries used per codebook on {codes.shape[0] * codes.shape[2]} validation frames: {used}")
+
+# %% [markdown]
+# A codebook that uses a single entry sends nothing: every frame gets the same code and decodes to the same
+# sound. If the counts above are tiny, that is codebook collapse (chapter 3), and no amount of decoder
+# training can bring the clip's timing back; if they are in the hundreds, the codes do carry the input and
+# the decoder has simply not learned to use them yet. Either way, this is where every codec starts, and it
+# is why the official model trains for 400k iterations. We save this model for chapter 9, which measures it;
+# a longer run from the command line (below) gives a better one to save in its place.
 
 # %%
 trainer.model.save(RUNS / "tiny.pt")
