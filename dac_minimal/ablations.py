@@ -27,7 +27,8 @@ happens early in training; they cannot show the paper's converged numbers. Comma
 
     python -m dac_minimal.ablations activation --minutes 4 --out benchmarks/ablations/activation.csv
 
-The CSV starts with ``# command: ...`` (the exact command that wrote it); ``read_results`` reads it.
+The CSV starts with ``# command: ...`` (the exact command that wrote it) and ``# package: ...`` (the
+git commit it ran); ``read_results`` reads it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import argparse
 import csv
 import math
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -507,13 +509,30 @@ def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = Non
 # ---------------------------------------------------------------------------------------------
 
 
-def write_results(path: str | Path, rows: list[dict], command: str) -> Path:
-    """CSV of ``rows`` (union of their keys; missing cells empty) after a ``# command: ...`` line, atomically."""
+def package_version() -> str:
+    """The git commit of the package and whether ``dac_minimal/`` had uncommitted changes ("unknown" outside git)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "dac_minimal"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = sorted(x for x in dirty if x.endswith(".py"))
+    return head + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
+def write_results(path: str | Path, rows: list[dict], command: str, version: str | None = None) -> Path:
+    """CSV of ``rows`` (union of their keys; missing cells empty) after a ``# command: ...`` line
+    (and a ``# package: ...`` line when ``version`` is given), atomically."""
     columns: list[str] = []
     for r in rows:
         columns += [k for k in r if k not in columns]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         f.write(f"# command: {command}\n")
+        if version:
+            f.write(f"# package: {version}\n")
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
         writer.writerows(rows)
@@ -529,7 +548,7 @@ def read_results(path: str | Path) -> tuple[list[dict], str]:
         first = f.readline()
         if not first.startswith("# command: "):
             raise ValueError(f"{path} does not start with a '# command: ' line")
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
 
     def value(key: str, text: str):
         if key in ("experiment", "variant"):
@@ -566,8 +585,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         name, cfg, out = parse_args(argv)
+        version = package_version()  # before the run: the code that ran, not the code at the end
         rows = run_experiment(name, cfg, log=lambda s: print(s, file=sys.stderr, flush=True))
-        write_results(out, rows, "python -m dac_minimal.ablations " + shlex.join(argv))
+        write_results(out, rows, "python -m dac_minimal.ablations " + shlex.join(argv), version)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -583,5 +603,5 @@ __all__ = [
     "EXPERIMENTS", "EVAL_STEPS", "HIGH_RES", "AblationConfig", "PlainResidualVectorQuantize", "PlainVectorQuantize",
     "Variant", "band_log_spectral_distance", "evaluate_codec", "experiment_variants", "heldout_clips",
     "log_mel_frames", "make_quantizer", "quantizer_stats", "run_vq_features",
-    "read_results", "reconstruction_step", "run_experiment", "train_variant", "with_quantizer", "write_results",
+    "package_version", "read_results", "reconstruction_step", "run_experiment", "train_variant", "with_quantizer", "write_results",
 ]
