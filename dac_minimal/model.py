@@ -199,6 +199,10 @@ class DAC(nn.Module):
         )
         self.decoder = Decoder(config.latent_dim, config.decoder_dim, config.decoder_rates, act)
         self.apply(init_weights)
+        # The codebook entries are N(0, 1), so z_q, and with it the untrained decoder's output, would
+        # start near full scale; a 10x smaller output conv starts the decoder near the audio's level.
+        with torch.no_grad():
+            self.decoder.model[-2].parametrizations.weight.original0.mul_(0.1)
 
     # ------------------------------------------------------------------ construction and facts
     @classmethod

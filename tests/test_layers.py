@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dac_minimal.layers import ResidualUnit, Snake, WNConv1d, activation, init_weights, snake
+from dac_minimal.layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, activation, init_weights, snake
 
 
 def test_snake_matches_closed_form():
@@ -42,16 +42,31 @@ def test_residual_unit_keeps_length_and_adds_skip():
     torch.testing.assert_close(unit(x), x)
 
 
-def test_weight_norm_and_init():
+def test_weight_norm_and_variance_preserving_init():
     conv = WNConv1d(16, 32, 7)
     assert hasattr(conv, "parametrizations")
     init_weights(conv)
     w = conv.weight.detach()
-    # torch's trunc_normal_ cuts at ±2 (absolute), as the official code does: at σ = 0.02 that is a plain normal
-    assert abs(w.std().item() - 0.02) < 0.003 and abs(w.mean().item()) < 0.002
+    std = (16 * 7) ** -0.5
+    assert abs(w.std().item() / std - 0.88) < 0.1  # a normal cut at ±2σ has 0.88σ
+    assert w.abs().max() <= 2 * std + 1e-6
     assert torch.all(conv.bias == 0)
     g = conv.parametrizations.weight.original0.detach()
     torch.testing.assert_close(g.flatten(), w.flatten(1).norm(dim=1))
+    up = WNConvTranspose1d(64, 32, kernel_size=16, stride=8)
+    init_weights(up)
+    assert up.weight.abs().max() <= 2 * (64 * 16 / 8) ** -0.5 + 1e-6
+
+
+def test_init_keeps_the_latent_near_the_input_scale():
+    # the tiny model's latent must not start orders of magnitude below the audio (codebook collapse; see init_weights)
+    from dac_minimal import DAC
+
+    model = DAC.from_preset("tiny")
+    x = torch.randn(2, 1, 8192) * 0.1
+    with torch.no_grad():
+        z_e = model.quantizer.quantizers[0].in_proj(model.encoder(x))
+    assert z_e.std() > 0.01
 
 
 def test_activation_names():
