@@ -254,10 +254,11 @@ def evaluate_codec(model: DAC, clips: torch.Tensor, n_quantizers: Sequence[int] 
 
 @dataclass
 class AblationConfig:
-    """Budget and sizes shared by every experiment. Defaults: the stored full-length runs.
+    """Budget and sizes shared by every experiment (the stored runs' commands: benchmarks/ablations/README.md).
 
     minutes: wall-clock training budget of the whole experiment, split evenly over its variants
-        (evaluation time is not counted). steps: cap on steps per variant.
+        (evaluation time is not counted). steps: steps per variant (the stored runs set it, so that
+        variants are compared at equal steps whatever the machine's load; ``minutes`` is then a cap).
     threads: torch CPU threads (1: on a shared 2-core machine two threads contend and run 10x slower).
     batch_size, duration: excerpts per step (a multiple of 3 domains) and their length in s.
     lr: AdamW learning rate (10x the paper's 1e-4: we have hundreds of steps, not 400k).
