@@ -9,6 +9,11 @@ Modules, one idea each:
 - ``loss``: multi-scale mel loss, GAN losses, feature matching, the loss weights
 - ``balancer``: EnCodec's gradient balancer, the alternative to fixed loss weights
 - ``audio``: reading, writing, resampling and checking audio
+- ``codec``: compressed ``.dacm`` files (bit-packed codes) and chunked encoding of long audio
+- ``official``: loading and downloading the official ``descript-audio-codec`` weights
+- ``inference``: folding weight norm and fusing Snake for faster inference
+- ``metrics``, ``evaluate``, ``baselines``: codec metrics, the evaluation command, Opus/MP3 via ffmpeg
+- ``train``: the GAN training loop (``python -m dac_minimal.train``)
 - ``data``: the project's own toy corpus and a loader for any folder of audio
 - ``lm``: a tiny transformer language model over codec tokens
 
@@ -24,7 +29,9 @@ Quick start::
 
 from .audio import load_audio, resample, save_audio
 from .balancer import Balancer
+from .codec import CompressedAudio
 from .discriminator import BANDS, DISCRIMINATOR_PRESETS, Discriminator, DiscriminatorConfig
+from .inference import prepare_for_inference
 from .layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, snake
 from .lm import CodecLM, LMConfig, evaluate_lm, generate, tokens_per_second, train_lm, unigram_cross_entropy
 from .loss import (
@@ -36,12 +43,13 @@ from .loss import (
     generator_adversarial_loss,
 )
 from .model import DAC, PRESETS, DACConfig, EncodeOutput, ForwardOutput, count_parameters
+from .official import download_official
 from .quantize import ResidualVectorQuantize, VectorQuantize
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BANDS", "Balancer", "CodecLM", "LMConfig", "evaluate_lm", "generate", "tokens_per_second", "train_lm",
+    "BANDS", "Balancer", "CompressedAudio", "download_official", "prepare_for_inference", "CodecLM", "LMConfig", "evaluate_lm", "generate", "tokens_per_second", "train_lm",
     "unigram_cross_entropy", "DAC", "DACConfig", "DISCRIMINATOR_PRESETS", "Discriminator", "DiscriminatorConfig",
     "EncodeOutput", "ForwardOutput", "LOSS_WEIGHTS", "LossWeights", "MultiScaleMelLoss", "PRESETS",
     "ResidualUnit", "ResidualVectorQuantize", "Snake", "VectorQuantize", "WNConv1d", "WNConvTranspose1d",

@@ -301,6 +301,11 @@ class DAC(nn.Module):
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
         """Write ``{"format", "config", "state_dict"}`` atomically; only tensors and plain types, no pickled objects."""
+        if not hasattr(self.encoder.block[0], "parametrizations"):
+            raise ValueError(
+                "this model was prepared for inference (weight norm folded into plain convs), which cannot be "
+                "loaded back as a DAC: save the model before calling prepare_for_inference()"
+            )
         config = asdict(self.config)
         config["encoder_rates"] = list(config["encoder_rates"])
         config["decoder_rates"] = list(config["decoder_rates"])

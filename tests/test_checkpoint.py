@@ -70,3 +70,10 @@ def test_load_names_missing_extra_and_mismatched_keys(tmp_path):
     torch.save(ckpt, path)
     with pytest.raises(ValueError, match="unknown config keys"):
         DAC.load(path)
+
+
+def test_saving_a_model_prepared_for_inference_is_refused(tmp_path):
+    model = DAC.from_preset("tiny").prepare_for_inference()
+    with pytest.raises(ValueError, match="prepared for inference"):
+        model.save(tmp_path / "prepared.pt")
+    assert not (tmp_path / "prepared.pt").exists()
