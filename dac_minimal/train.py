@@ -542,6 +542,8 @@ class Trainer:
 
     def _open_logs(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob(".*.tmp"):  # left by a process killed mid-write (atomic_path's temp files)
+            stale.unlink(missing_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
         with atomic_path(self.out / "config.json") as tmp:
             tmp.write_text(json.dumps(asdict(self.cfg), indent=1))

@@ -255,10 +255,11 @@ def test_sigkill_mid_run_then_resume_loses_at_most_the_steps_since_the_checkpoin
     killed_at = int(rows(run)["step"].max())
     saved = T.load_checkpoint(run / "latest.pt")["step"]  # whole, never half-written
     assert 0 < saved <= killed_at <= saved + 1  # a checkpoint every step: at most one step lost
+    (run / ".latest.pt.killedwrite.tmp").write_bytes(b"half")  # as if the kill hit a checkpoint write
     assert T.main([*args, "--steps", str(saved + 1), "--resume"]) == 0
     np.testing.assert_array_equal(rows(run)["step"], np.arange(1, saved + 2))
     assert T.load_checkpoint(run / "latest.pt")["step"] == saved + 1
-    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]  # a temp file of a killed write is removed
 
 
 def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -> None:
