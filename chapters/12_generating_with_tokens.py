@@ -116,9 +116,9 @@ print(f"one attention matrix (one head, one layer, float32) for 10 s flattened a
 
 # %% [markdown]
 # Read the table from the right. A codec is what brings 10 s of 44.1 kHz audio from 441,000 positions
-# to a few thousand; flattening all 9 codebooks still costs about $80\times$ the attention of the delay layout
-# (and a 240 MB attention matrix per head and layer), which is why long-form models (MusicGen) keep the
-# codebooks in parallel. The kbps column is chapter 1's bitrate: every token is 10 bits.
+# to a few thousand; flattening all 9 codebooks still costs about $80\times$ the attention of the delay
+# layout (and a 240 MB attention matrix per head and layer), which is why long-form models (MusicGen) keep
+# the codebooks in parallel. The kbps column is chapter 1's bitrate: every token is 10 bits.
 
 # %% [markdown]
 # ## 2. The tokenizer, and a look at its tokens
@@ -330,8 +330,8 @@ print(f"unigram cross-entropy on the held-out codes: {unigram:.3f} nats/code = {
 # output is $n_q$ heads of 1024 logits each. We learn only the first $n_q = 4$ codebooks (3.4 kbps): the
 # 1024-way heads grow with $n_q$ (at $n_q = 9$ they would outweigh the whole transformer of this size),
 # the coarse codebooks carry most of what is audible, and MusicGen made the same choice (4 codebooks of
-# EnCodec). The training data is random windows of the
-# delay stream (like nanoGPT's random crops of text), scored with cross-entropy in nats per code.
+# EnCodec). The training data is random windows of the delay stream (like nanoGPT's random crops of
+# text), scored with cross-entropy in nats per code.
 #
 # Size check first. With so little data, the model is small on purpose, and dropout (0.3) is high.
 
@@ -381,9 +381,9 @@ plt.show()
 # %% [markdown]
 # Two readings of this plot. On held-out clips the LM ends below the unigram line (with chapter 8's
 # 30-step codec, by about 1.7 nats, over 2 bits, per code in our runs; with the untrained fallback by much
-# less), so it has learned something that generalises. And its loss on the
-# training clips falls far below its held-out loss: 48 seconds of audio is tiny, and the model memorises
-# it within a hundred steps. More data, not more steps, is what it needs.
+# less), so it has learned something that generalises. And its loss on the training clips falls far below
+# its held-out loss: 48 seconds of audio is tiny, and the model memorises it within a hundred steps.
+# More data, not more steps, is what it needs.
 #
 # *What* did it learn? One average hides a lot. `lm(codes)` returns logits on the codes' own grid, so we
 # can score each codebook of the held-out clips separately (in windows of one block, each from BOS).
@@ -421,13 +421,13 @@ for k in range(N_Q_LM):
 # %% [markdown]
 # In our runs the picture was lopsided, with chapter 8's 30-step codec and with the untrained one alike:
 #
-# - **Codebooks 1–3: the gains** (with chapter 8's codec, codebook 1 went from about 5 nats to about 2). These codes quantize what
-#   codebook 0 left over, and the delay layout shows the LM codebook 0 of the same frame first. Given
-#   that, the residual's code is largely determined, and the LM learns the mapping.
-# - **Codebook 0: no gain**, even a small loss. Codebook 0 changes almost every frame (its repeat rate is
-#   printed below) and most entries occur only a handful of times in 4152 training frames. Which code
-#   follows which cannot be learned from 48 s, and a model that has memorised its training clips is
-#   confidently wrong on new ones.
+# - **Codebooks 1–3: the gains** (with chapter 8's codec, codebook 1 fell by almost 3 nats per code).
+#   These codes quantize what codebook 0 left over, and the delay layout shows the LM codebook 0 of the
+#   same frame first. Given that, the residual's code is largely determined, and the LM learns the mapping.
+# - **Codebook 0: little or nothing** (from a small loss to a gain of 0.1 nats per code, run to run).
+#   Codebook 0 changes in most frames (its repeat rate is printed below) and most of its entries occur
+#   only a handful of times in 4152 training frames. Which code follows which is barely learnable from
+#   48 s, and a model that has memorised its training clips is confidently wrong on new ones.
 #
 # So this LM has learned the *codec's* structure within a frame, not the *audio's* structure in time. The
 # aggregate number beats the baseline honestly, yet cannot tell the two apart; the per-codebook view can.
@@ -533,8 +533,8 @@ show_spectrograms({"original": original, "codec, true codes": audio_true, "codec
 # similar rhythm). Comparing with the original (left) asks about the codec, not the LM.
 #
 # What we see here is mostly the codec. An untrained decoder gives the same steady buzz whatever its
-# codes, and one trained for half a minute gives noise near the corpus's average spectrum with little of
-# the clip's timing (chapters 8 and 9). Either way the decoded continuation cannot show much of what the LM
+# codes, and one trained for half a minute gives broadband noise with little of the clip's spectrum or
+# timing (chapters 8 and 9). Either way the decoded continuation cannot show much of what the LM
 # did; the code statistics printed above can (how many continuation codes match the truth, how often codes
 # repeat, how many distinct codes). Listening is the test of a *trained* codec's tokens, which is exactly
 # what a CPU and a few minutes cannot give.
@@ -573,7 +573,7 @@ interact(continue_with, temperature=FloatSlider(value=1.0, min=0.1, max=2.0, ste
 #   train, sample with a KV cache, decode), and the LM's held-out cross-entropy is measurably below the
 #   unigram baseline's, after a couple of minutes on one CPU thread.
 # - **Also shown, by looking closer:** that gain is structure *within* a frame (fine codebooks given the
-#   coarse one). Across time, on codebook 0, the LM learned nothing that transfers to new clips.
+#   coarse one). Across time, on codebook 0, the LM learned little that transfers to new clips.
 # - **Not shown:** anything musical. A codec trained for half a minute (or not at all, if its codebooks
 #   collapsed) decodes to noise whatever the codes. No amount of LM training fixes a tokenizer: the LM can
 #   only model what the codes carry, and the audio can only be as good as the decoder.
