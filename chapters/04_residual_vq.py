@@ -170,9 +170,9 @@ assert all(b < a for a, b in zip(trained, trained[1:]))  # every codebook remove
 assert trained[-1] < trained[0] - 3
 
 # %% [markdown]
-# Untrained, the cascade barely helps (a random stage can even add error). Trained, every extra codebook removes
-# part of what is left: the first stage captures the coarse shape of the latent and later ones refine it, the
-# "most to least significant" ordering the report describes (§3.4). Each stage spends only $\log_2 K = 6$ bits;
+# Untrained, every stage makes things *worse*: random projections add more error than they remove. Trained, every
+# extra codebook removes part of what is left: the first stage captures the coarse shape of the latent and later
+# ones refine it, the "most to least significant" ordering the report describes (§3.4). Each stage spends only $\log_2 K = 6$ bits;
 # six stages together index $2^{36}$ distinct reconstructions, from six tables of 64 entries.
 #
 # ## 3. Bitrate arithmetic
