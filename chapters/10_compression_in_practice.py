@@ -130,12 +130,34 @@ plt.show()
 trend = "falls" if mel[N_Q] < mel[1] else "does not fall"
 print(f"with this model the mel distance {trend} from n_q = 1 ({mel[1]:.3f}) to n_q = {N_Q} ({mel[N_Q]:.3f})")
 
+# %% [markdown]
+# Why would more bits ever sound *worse*? Look where the codes go: the latent. Each codebook should shrink
+# the residual $z_e - z_q$ that the next one quantizes (chapter 4), so the relative error
+# $\lVert z_e - z_q^{(n_q)}\rVert / \lVert z_e\rVert$ should fall with $n_q$, and the decoder should get
+# a latent closer to the one it would see for this clip:
+
+# %%
+with torch.inference_mode():
+    z_e = model.encoder(model.preprocess(xt))  # (1, D, S) the continuous latent
+    rel = {k: ((z_e - model.quantizer.from_codes(codes[:, :k])).norm() / z_e.norm()).item() for k in recons}
+    out_rms = {k: float(np.sqrt(np.mean(y**2))) for k, y in recons.items()}
+print("n_q:                 " + " ".join(f"{k:6d}" for k in rel))
+print("|z_e - z_q| / |z_e|: " + " ".join(f"{v:6.2f}" for v in rel.values()))
+print("output RMS:          " + " ".join(f"{v:6.3f}" for v in out_rms.values())
+      + f"   (the clip's RMS: {np.sqrt(np.mean(x**2)):.3f})")
 
 # %% [markdown]
-# Turn the knob and listen. With a well-trained codec each codebook removes some of the residual: detail
-# comes back step by step. With the short CPU run of chapter 8 the curve above can be flat or even rise a
-# little, because the decoder has not yet learned to use the later codebooks; what you hear is the honest
-# state of the model. (Without a browser, `interact` calls `listen` once with the default.)
+# For a codec that has learned, the first row falls towards 0 and the mel distance with it. If it *rises*
+# here, the codebook vectors (after their output projection) are still much larger than this encoder's
+# latent: every added codebook moves $z_q$ further from $z_e$, and the decoder answers a larger latent with a
+# louder output, not a closer one. That is a codec early in training, not a property of residual VQ, and it
+# is why the number of codebooks to keep is measured, not assumed.
+
+
+# %% [markdown]
+# Turn the knob and listen. With a well-trained codec each codebook brings detail back, step by step; with
+# the short CPU run of chapter 8 you hear the state described above, honestly.
+# (Without a browser, `interact` calls `listen` once with the default.)
 
 # %%
 def listen(n_q: int = N_Q) -> None:
