@@ -454,10 +454,9 @@ def quantizer_stats(quantizer: ResidualVectorQuantize, z: torch.Tensor) -> dict:
 def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = None) -> list[dict]:
     """The three quantizers trained alone on standardised log-mel frames of the toy corpus, same budget each.
 
-    The codec's own quantizer experiment cannot separate the quantizers in a hundred steps (the
-    young encoder's latents barely vary, so every variant uses one code). Here the input varies from
-    step 1: ``z`` = 64-band log-mel frames of the training clips, standardised per band with the
-    training mean and std (so the plain codebook's N(0, 1) initialisation is at the data's scale).
+    In the codec, a quantizer's input is whatever a young encoder produces; here every variant gets
+    the same varied input from step 1: ``z`` = 64-band log-mel frames of the training clips,
+    standardised per band with the training mean and std (so the plain codebook's N(0, 1) initialisation is at the data's scale).
     Each step quantizes a batch of 8 random 32-frame windows and minimises
     ``‖z − z_q‖² + codebook + 0.25·commitment`` (AdamW, ``cfg.lr``); statistics are measured on the
     held-out clips. Rows: ``variant, step, seconds, n_q, utilization, perplexity, entropy_bits,
