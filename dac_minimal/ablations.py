@@ -1,7 +1,7 @@
 """The report's design choices, each switched off in a small CPU experiment (chapter 11).
 
-Five experiments, each training the ``tiny`` codec in a few variants for the same short budget and
-measuring them on the held-out split of the toy corpus:
+Five claims, six experiments, each training a few variants for the same number of steps (the
+``tiny`` codec, or its quantizers alone) and measuring them on the held-out split of the toy corpus:
 
 =============  ========================================================  ================================
 name           variants                                                  what is measured
@@ -25,7 +25,7 @@ losses only (``15·mel + 1·codebook + 0.25·commitment``), except in ``mrd_band
 which is about the discriminator and runs the full GAN step of ``train.Trainer``. Results say what
 happens early in training; they cannot show the paper's converged numbers. Command line::
 
-    python -m dac_minimal.ablations activation --minutes 4 --out benchmarks/ablations/activation.csv
+    python -m dac_minimal.ablations activation --minutes 4 --steps 100 --out benchmarks/ablations/activation.csv
 
 The CSV starts with ``# command: ...`` (the exact command that wrote it) and ``# package: ...`` (the
 git commit it ran); ``read_results`` reads it.
@@ -360,7 +360,7 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
 
 
 # ---------------------------------------------------------------------------------------------
-# The five experiments
+# The experiments
 # ---------------------------------------------------------------------------------------------
 
 
@@ -375,7 +375,7 @@ def experiment_variants(name: str) -> list[Variant]:
     if name == "quantizer":
         return [Variant(kind, lambda kind=kind: with_quantizer(DAC.from_preset("tiny"), kind))
                 for kind in ("factorized", "plain", "plain_reset")]
-    if name == "vq_features":
+    if name == "vq_features":  # names only: run_vq_features builds the quantizers without a codec
         return [Variant(kind, lambda: DAC.from_preset("tiny")) for kind in ("factorized", "plain", "plain_reset")]
     if name == "dropout":
         return [Variant(f"p={p}", _tiny(quantizer_dropout=p)) for p in (0.5, 0.0, 1.0)]
