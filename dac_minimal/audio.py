@@ -23,6 +23,26 @@ from .utils import atomic_path
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
 
+def find_audio_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
+    """``(domain, path)`` for each audio file under ``root``, sorted by path.
+
+    A file's domain is its top-level subfolder (``root``'s own name for files directly inside it).
+    Hidden paths (``.cache``, ``.ipynb_checkpoints``, ...) are skipped. Raises ``ValueError`` when
+    ``root`` is not a folder or holds no audio file.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"audio folder not found: {root}")
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
+            found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
+    if not found:
+        raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
+    return found
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     """Read an audio file as float32 ``(C, T)``, optionally resampled to ``sample_rate`` Hz.
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
-from .audio import AUDIO_EXTENSIONS, load_audio, to_mono
+from .audio import find_audio_files, load_audio, to_mono
 from .baselines import codec_roundtrip, ffmpeg_available
 from .model import DAC
 from .utils import atomic_path, default_device
@@ -71,21 +71,6 @@ class Evaluation(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 
 
-def find_audio(root: str | os.PathLike) -> list[tuple[str, Path]]:
-    """``(domain, path)`` for every audio file under ``root``: a subfolder's name is its files' domain."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"evaluation data folder not found: {root}")
-    found = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
-            found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
-    if not found:
-        raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
-    return found
-
-
 def load_clips(
     source: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, Sequence[np.ndarray]],
     sample_rate: int,
@@ -110,7 +95,7 @@ def load_clips(
                 clips.append(Clip(domain, f"{domain}_{i:03d}", a.astype(np.float32)))
     else:
         if isinstance(source, (str, os.PathLike)):
-            files = find_audio(source)
+            files = find_audio_files(source)
         else:
             files = [(Path(p).parent.name, Path(p)) for p in source]
         for domain, path in files:

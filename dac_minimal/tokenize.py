@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .audio import AUDIO_EXTENSIONS, load_audio, to_mono
+from .audio import find_audio_files, load_audio, to_mono
 from .codec import DEFAULT_CHUNK_SECONDS, encode_chunked
 from .utils import atomic_path
 
@@ -77,22 +77,6 @@ def tokenize_audio(
     finally:
         model.train(was_training)
     return codes[0]
-
-
-def find_audio_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
-    """``(domain, path)`` for each audio file under ``root``, sorted by path; a file's domain is its
-    top-level subfolder (``root``'s own name for files directly inside it). Hidden paths are skipped."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"audio folder not found: {root}")
-    found = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
-            found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
-    if not found:
-        raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
-    return found
 
 
 def tokenize_folder(

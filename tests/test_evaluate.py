@@ -15,15 +15,6 @@ from dac_minimal.data import generate_toy_corpus, toy_clip
 SECONDS = 0.3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small convolutions and STFTs run far slower with 2 threads on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
@@ -186,5 +177,5 @@ def test_find_audio_takes_domains_from_subfolders(tmp_path):
     for rel in ("speech/a.wav", "speech/deep/b.flac", ".cache/c.wav", "d.wav"):
         save_audio(tmp_path / rel, np.zeros(16, np.float32), 16000)
     (tmp_path / "speech" / "notes.txt").write_text("not audio")
-    found = [(d, p.relative_to(tmp_path).as_posix()) for d, p in E.find_audio(tmp_path)]
+    found = [(d, p.relative_to(tmp_path).as_posix()) for d, p in E.find_audio_files(tmp_path)]
     assert found == [(tmp_path.name, "d.wav"), ("speech", "speech/a.wav"), ("speech", "speech/deep/b.flac")]
