@@ -20,14 +20,6 @@ def corpus(tmp_path_factory):
     return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_trainer_trains_the_model_discriminator_and_mel_loss_it_is_given(corpus, tmp_path):
     cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path), steps=1, batch_size=3,
                         duration=0.05, val_duration=0.05, val_clips_per_domain=1, progress=False,

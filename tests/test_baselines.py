@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from dac_minimal import baselines as B
 from dac_minimal import metrics as M
@@ -10,15 +9,6 @@ from dac_minimal.data import toy_clip
 
 SR = 44100
 needs_ffmpeg = pytest.mark.skipif(not B.ffmpeg_available(), reason="ffmpeg is not installed (apt-get install ffmpeg)")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small STFTs run ~100x slower with 2 threads on a busy 2-core machine; restore the setting after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,6 @@ from dac_minimal.__main__ import main
 from dac_minimal.codec import CompressedAudio
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a busy shared CPU is much faster with one thread per process
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     torch.manual_seed(0)

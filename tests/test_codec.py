@@ -22,15 +22,6 @@ from dac_minimal.codec import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared, busy CPU, several spinning threads per process are much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def signal() -> torch.Tensor:
     """Two channels, 0.5 s at 44.1 kHz: a chord on the left, a chirp plus noise on the right. ``(2, T)``."""

@@ -8,14 +8,6 @@ from dac_minimal import DAC, Snake
 from dac_minimal.inference import FusedSnake, prepare_for_inference, snake_addcmul
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a busy shared CPU is much faster with one thread per process
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def model() -> DAC:
     """A tiny codec with weights and Snake α moved away from their initial values."""

@@ -15,15 +15,6 @@ SR = 44100
 RTOL = 1e-6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small STFTs run ~100x slower with 2 threads on a busy 2-core machine; restore the setting after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def pair():
     """A 0.25 s reference (two tones + noise) and a degraded copy: (x̂, x), float64 (T,)."""

@@ -14,14 +14,6 @@ from dac_minimal.official import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a busy shared CPU is much faster with one thread per process
-    yield
-    torch.set_num_threads(threads)
-
-
 def official_kwargs(model: DAC) -> dict:
     """The official ``metadata.kwargs`` for our model's config, written independently of the converter."""
     c = model.config

@@ -32,14 +32,6 @@ def corpus(tmp_path_factory):
     return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # the CI machine is shared; one thread is also faster for tiny tensors
-    yield
-    torch.set_num_threads(before)
-
-
 def config(corpus, out, **kw) -> T.TrainConfig:
     base = dict(preset="tiny", data=str(corpus.train), out=str(out), steps=2, batch_size=3, duration=0.05,
                 val_duration=0.05, val_clips_per_domain=1, log_every=1, val_every=0, sample_every=0, ckpt_every=2,
@@ -358,3 +350,13 @@ def test_tensorboard_gets_the_same_scalars_when_installed(corpus, tmp_path, monk
 def test_ckpt_every_zero_writes_no_checkpoint(corpus, tmp_path):
     T.train(config(corpus, tmp_path, steps=1, ckpt_every=0))
     assert not (tmp_path / "latest.pt").exists() and (tmp_path / "model.pt").is_file()
+
+
+def test_book_codec_loads_chapter_8s_model_or_trains_a_stand_in(tmp_path):
+    saved = DAC.from_preset("tiny")
+    saved.save(tmp_path / "tiny.pt")
+    model, source = T.book_codec(path=tmp_path / "tiny.pt")
+    assert "chapter 8" in source and not model.training
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values()))
+    model, source = T.book_codec(stand_in_steps=1, path=tmp_path / "missing.pt")
+    assert "stand-in trained for 1 steps" in source and isinstance(model, DAC)
