@@ -36,8 +36,6 @@
 # %%
 import math
 import os
-import tempfile
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,9 +43,9 @@ import torch
 from IPython.display import Audio, Markdown, display
 from ipywidgets import IntSlider, interact
 
-import dac_minimal
 from dac_minimal import DAC
 from dac_minimal.data import ensure_toy_corpus, toy_clip
+from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
@@ -68,20 +66,7 @@ rng = np.random.default_rng(0)
 # there so that every cell runs. Run chapter 8 first for numbers worth discussing.
 
 # %%
-ROOT = Path(dac_minimal.__file__).resolve().parents[1]
-candidates = [ROOT / "runs" / "ch08" / "tiny.pt", Path.cwd() / "runs" / "ch08" / "tiny.pt"]
-weights = next((p for p in candidates if p.is_file()), None)
-if weights is not None:
-    model = DAC.load(weights).eval()
-    source = f"chapter 8's model ({weights})"
-else:
-    from dac_minimal.train import TrainConfig, Trainer
-
-    run = Path(tempfile.mkdtemp(prefix="ch09_")) / "run"
-    cfg = TrainConfig(preset="tiny", out=str(run), steps=STAND_IN_STEPS, batch_size=6, log_every=STAND_IN_STEPS,
-                      val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False)
-    model = Trainer(cfg).fit().model.cpu().eval()
-    source = f"a stand-in trained for {STAND_IN_STEPS} steps (runs/ch08/tiny.pt not found)"
+model, source = book_codec(STAND_IN_STEPS)  # runs/ch08/tiny.pt, or a stand-in when it is missing
 print(f"evaluating {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
       f"{model.n_codebooks} codebooks of {model.config.codebook_size}")
 
@@ -325,6 +310,7 @@ else:
 
 # %%
 from dac_minimal.data import rotate_phase
+from dac_minimal.train import book_codec
 
 music = toy_clip("music", seconds=1.5, seed=7).astype(np.float64)
 music -= music.mean()

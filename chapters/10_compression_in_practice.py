@@ -52,6 +52,7 @@ import dac_minimal
 from dac_minimal import DAC
 from dac_minimal import metrics as M
 from dac_minimal.data import VALID_SEED_OFFSET, toy_clip
+from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
@@ -73,20 +74,7 @@ WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes 
 # are the same for any weights.
 
 # %%
-ROOT = Path(dac_minimal.__file__).resolve().parents[1]
-candidates = [ROOT / "runs" / "ch08" / "tiny.pt", Path.cwd() / "runs" / "ch08" / "tiny.pt"]
-weights = next((p for p in candidates if p.is_file()), None)
-if weights is not None:
-    model = DAC.load(weights).eval()
-    source = f"chapter 8's model ({weights})"
-else:
-    from dac_minimal.train import TrainConfig, Trainer
-
-    cfg = TrainConfig(preset="tiny", out=str(WORK / "run"), steps=STAND_IN_STEPS, batch_size=6,
-                      log_every=STAND_IN_STEPS, val_every=0, sample_every=0, ckpt_every=0, progress=False,
-                      tensorboard=False)
-    model = Trainer(cfg).fit().model.cpu().eval()
-    source = f"a stand-in trained for {STAND_IN_STEPS} steps (runs/ch08/tiny.pt not found)"
+model, source = book_codec(STAND_IN_STEPS)  # runs/ch08/tiny.pt, or a stand-in when it is missing
 N_Q = model.n_codebooks
 print(f"using {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
       f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s")

@@ -36,16 +36,13 @@
 # %%
 import math
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Audio, display
 
-import dac_minimal
 from dac_minimal import DAC
 from dac_minimal.audio import load_audio
 from dac_minimal.data import ensure_toy_corpus
@@ -63,6 +60,7 @@ from dac_minimal.lm import (
     unigram_cross_entropy,
 )
 from dac_minimal.tokenize import tokenize_folder
+from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR, HOP, K = 44100, 512, 1024  # sample rate, hop length (samples per frame), codebook size
@@ -127,19 +125,7 @@ print(f"one attention matrix (one head, one layer, float32) for 10 s flattened a
 # chapter 9 does; it is a bad codec, and the cell says so.
 
 # %%
-ROOT = Path(dac_minimal.__file__).resolve().parents[1]
-weights = ROOT / "runs" / "ch08" / "tiny.pt"
-if weights.is_file():
-    codec = DAC.load(weights).eval()
-    codec_source = "chapter 8's tiny codec (runs/ch08/tiny.pt)"
-else:
-    from dac_minimal.train import TrainConfig, Trainer
-
-    run = Path(tempfile.mkdtemp(prefix="ch12_")) / "run"
-    cfg = TrainConfig(preset="tiny", out=str(run), steps=STAND_IN_STEPS, batch_size=6, log_every=STAND_IN_STEPS,
-                      val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False, threads=1)
-    codec = Trainer(cfg).fit().model.cpu().eval()
-    codec_source = f"a stand-in codec trained for {STAND_IN_STEPS} steps (runs/ch08/tiny.pt not found)"
+codec, codec_source = book_codec(STAND_IN_STEPS)  # runs/ch08/tiny.pt, or a stand-in when it is missing
 print(f"tokenizer: {codec_source}; {codec.n_codebooks} codebooks of {codec.config.codebook_size}, "
       f"hop {codec.hop_length}")
 

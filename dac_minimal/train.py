@@ -34,6 +34,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -811,6 +812,27 @@ def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor,
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=80)
     return Path(path)
+
+
+#: Where chapter 8 of the book saves its trained tiny codec; later chapters load it from here.
+BOOK_CODEC = Path(__file__).resolve().parents[1] / "runs" / "ch08" / "tiny.pt"
+
+
+def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
+    """The tiny codec that chapter 8 trained (``runs/ch08/tiny.pt``), in eval mode, and where it came from.
+
+    When the file is missing (a reader opened a later chapter first), a stand-in is trained for
+    ``stand_in_steps`` steps on the toy corpus so that every cell still runs; the returned
+    description says so, and the chapters print it: a stand-in is a bad codec.
+    """
+    path = Path(path) if path is not None else BOOK_CODEC
+    if path.is_file():
+        return DAC.load(path).eval(), f"chapter 8's model ({path})"
+    run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
+    cfg = TrainConfig(preset="tiny", out=str(run), steps=stand_in_steps, batch_size=6, log_every=stand_in_steps,
+                      val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False, threads=1)
+    model = Trainer(cfg).fit().model.cpu().eval()
+    return model, f"a stand-in trained for {stand_in_steps} steps ({path} not found: run chapter 8 first)"
 
 
 def train(cfg: TrainConfig) -> Trainer:
