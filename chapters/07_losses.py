@@ -392,7 +392,11 @@ for name, v in terms.items():
 print(f"total L_G = {total.item():.3f}")
 assert abs(total.item() - sum(weights[k] * v.item() for k, v in terms.items())) < 1e-3
 assert weights["mel"] * terms["mel"].item() > 0.5 * total.item()  # the mel term dominates at the start
-assert grad_norms["adversarial"] < grad_norms["mel"] / 100  # an untrained D barely pushes
+# an untrained D barely pushes: its share of the push is far below its share of the value
+push_share = grad_norms["adversarial"] / sum(grad_norms.values())
+value_share = weights["adversarial"] * terms["adversarial"].item() / total.item()
+print(f"adversarial: {value_share:.1%} of the value, {push_share:.2%} of the push on x̂")
+assert grad_norms["adversarial"] < grad_norms["mel"] / 10 and push_share < value_share / 10
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
@@ -417,8 +421,9 @@ plt.show()
 # by design: with a weight of 15 on a loss that is already of order 10, reconstruction is what an
 # untrained codec learns first. (3) The *value* of a loss is not what trains the model, its *gradient*
 # is, and the ratios between the pushes (right) are not the ratios between the values (left): the
-# adversarial term is 3 % of the value but about 0.1 % of the push. Weights set on values, effects
-# felt through gradients: that mismatch is what EnCodec's balancer addresses.
+# adversarial term is a few % of the value but only about a thousandth of the push, and feature matching,
+# second by value, pushes hardest. Weights set on values, effects felt through gradients: that mismatch
+# is what EnCodec's balancer addresses.
 #
 # ## 7. EnCodec's gradient balancer (report eq. 5)
 #
@@ -473,7 +478,8 @@ disc.zero_grad()
 effective = balancer.backward(ls, o)
 for n, p in codec.named_parameters():
     if n in inline_grads:
-        torch.testing.assert_close(p.grad, inline_grads[n], rtol=1e-4, atol=1e-8)
+        # the two sum the same terms in a different order: equal up to float rounding
+        torch.testing.assert_close(p.grad, inline_grads[n], rtol=1e-4, atol=1e-5 * inline_grads[n].abs().max().item())
 assert all(p.grad is None or p.grad.abs().sum() == 0 for p in disc.parameters())
 print("inline balanced gradients == Balancer.backward; effective loss", f"{effective.item():.4f}")
 print("EMA of ‖g_i‖:", {k: f"{v:.2e}" for k, v in balancer.ema.items()})
