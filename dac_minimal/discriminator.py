@@ -26,6 +26,16 @@ def _conv(conv: nn.Module, act: bool = True) -> nn.Module:
     return nn.Sequential(conv, nn.LeakyReLU(0.1)) if act else conv
 
 
+def _feature_maps(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run a conv stack, keeping every layer's output, then the output conv's logits last."""
+    fmap = []
+    for layer in convs:
+        x = layer(x)
+        fmap.append(x)
+    fmap.append(conv_post(x))
+    return fmap
+
+
 class MPD(nn.Module):
     """Multi-period discriminator branch (HiFi-GAN) for one period p.
 
@@ -54,12 +64,7 @@ class MPD(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.fold(x)
-        fmap = []
-        for layer in self.convs:
-            x = layer(x)
-            fmap.append(x)
-        fmap.append(self.conv_post(x))
-        return fmap
+        return _feature_maps(self.convs, self.conv_post, x)
 
 
 class MSD(nn.Module):
@@ -86,12 +91,7 @@ class MSD(nn.Module):
         while rate > 1:
             x = F.avg_pool1d(x, 4, stride=2, padding=1, count_include_pad=False)
             rate //= 2
-        fmap = []
-        for layer in self.convs:
-            x = layer(x)
-            fmap.append(x)
-        fmap.append(self.conv_post(x))
-        return fmap
+        return _feature_maps(self.convs, self.conv_post, x)
 
 
 def complex_stft(x: torch.Tensor, window_length: int) -> torch.Tensor:
