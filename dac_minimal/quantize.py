@@ -190,3 +190,77 @@ class ResidualVectorQuantize(nn.Module):
             [self.quantizers[i].nearest(latents[:, i * d : (i + 1) * d]) for i in range(k)], dim=1
         )
         return self.from_codes(codes), codes
+
+
+class CodeReviver:
+    """Dead-code revival for a ``ResidualVectorQuantize`` in training (Jukebox's "random restarts",
+    EnCodec's code expiry); a departure from the official recipe, on by default in our trainer.
+
+    Why: a codebook entry only moves when it is chosen (the codebook loss pulls the chosen ``e``
+    towards ``z_e``). Entries that no ``z_e`` comes near are never chosen and never move; in a short
+    run the encoder settles into a few regions of the d-dimensional space and utilization falls.
+    What: count how often each entry of each codebook is chosen; every ``every`` training steps,
+    each entry chosen fewer than ``min_uses`` times in that window is moved onto a ``z_e`` drawn at
+    random from the current batch (plus a little noise, so that two revived entries never
+    coincide), i.e. onto a point where the data actually is. The counts restart each window.
+
+    State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts and the step).
+    Under DistributedDataParallel the counts are summed over ranks and rank 0's new entries are
+    broadcast, so every replica keeps the same codebook.
+    """
+
+    def __init__(self, quantizer: ResidualVectorQuantize, every: int = 50, min_uses: int = 1, noise: float = 0.01):
+        if every < 1 or min_uses < 1:
+            raise ValueError(f"every and min_uses must be >= 1, got {every} and {min_uses}")
+        self.quantizer, self.every, self.min_uses, self.noise = quantizer, every, min_uses, noise
+        book = quantizer.quantizers[0].codebook.weight
+        self.counts = torch.zeros(quantizer.n_codebooks, quantizer.codebook_size, dtype=torch.long, device=book.device)
+        self.calls = 0
+        self.n_revived = 0
+
+    @torch.no_grad()
+    def update(self, codes: torch.Tensor, latents: torch.Tensor) -> list[torch.Tensor]:
+        """Count ``codes`` ``(B, N_q, S)``; at the end of a window revive rarely used entries.
+
+        ``latents``: ``(B, N_q·d, S)``, the projected ``z_e`` of every codebook for the same batch.
+        Returns, per codebook, the indices of the entries revived now (all empty inside a window).
+        """
+        import torch.distributed as dist
+
+        q = self.quantizer
+        n_q, d = codes.shape[1], q.codebook_dim
+        flat = codes.transpose(0, 1).reshape(n_q, -1).to(self.counts.device)
+        offsets = torch.arange(n_q, device=flat.device)[:, None] * q.codebook_size
+        self.counts[:n_q] += torch.bincount((flat + offsets).flatten(), minlength=q.n_codebooks * q.codebook_size
+                                            ).view(q.n_codebooks, -1)[:n_q]
+        self.calls += 1
+        revived = [codes.new_zeros(0) for _ in range(q.n_codebooks)]
+        if self.calls % self.every:
+            return revived
+        distributed = dist.is_available() and dist.is_initialized()
+        if distributed:
+            dist.all_reduce(self.counts)
+        z = latents.detach().float().transpose(1, 2).reshape(-1, n_q, d)  # (B·S, N_q, d)
+        for i in range(n_q):
+            book = q.quantizers[i].codebook.weight
+            dead = (self.counts[i] < self.min_uses).nonzero().squeeze(1).to(book.device)
+            if len(dead) == 0:
+                continue
+            pick = torch.randint(z.shape[0], (len(dead),), device=z.device)
+            new = z[pick, i]
+            new = new + self.noise * new.norm(dim=-1, keepdim=True) * torch.randn_like(new)
+            new = new.to(book.device, book.dtype)
+            if distributed:
+                dist.broadcast(new, src=0)
+            book[dead] = new
+            revived[i] = dead
+            self.n_revived += len(dead)
+        self.counts.zero_()
+        return revived
+
+    def state_dict(self) -> dict:
+        return {"counts": self.counts.clone(), "calls": self.calls, "n_revived": self.n_revived}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.counts.copy_(state["counts"])
+        self.calls, self.n_revived = int(state["calls"]), int(state["n_revived"])

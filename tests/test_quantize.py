@@ -128,3 +128,39 @@ def test_bad_inputs():
         rvq.from_codes(torch.zeros(2, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="quantizer_dropout"):
         ResidualVectorQuantize(quantizer_dropout=1.5)
+
+
+def test_code_reviver_moves_unused_entries_onto_encoder_outputs_and_keeps_used_ones():
+    from dac_minimal.quantize import CodeReviver
+
+    torch.manual_seed(0)
+    rvq = ResidualVectorQuantize(16, n_codebooks=2, codebook_size=32, codebook_dim=4)
+    reviver = CodeReviver(rvq, every=2, noise=0.0)
+    codes = torch.zeros(2, 2, 5, dtype=torch.long)
+    codes[:, 1] = torch.tensor([3, 4, 5, 6, 7])  # codebook 0 uses entry 0 only, codebook 1 uses 3..7
+    latents = torch.randn(2, 8, 5)
+    before = [q.codebook.weight.detach().clone() for q in rvq.quantizers]
+    assert all(len(r) == 0 for r in reviver.update(codes, latents))  # inside the window: nothing yet
+    assert int(reviver.counts[0, 0]) == 10 and int(reviver.counts[1, 3]) == 2
+    revived = reviver.update(codes, latents)
+    assert revived[0].tolist() == list(range(1, 32)) and len(revived[1]) == 27
+    for i, q in enumerate(rvq.quantizers):
+        used = torch.ones(32, dtype=torch.bool)
+        used[revived[i]] = False
+        torch.testing.assert_close(q.codebook.weight[used], before[i][used], rtol=0, atol=0)
+        # every revived entry now sits on one of this codebook's 10 latent vectors
+        z = latents[:, 4 * i : 4 * (i + 1)].transpose(1, 2).reshape(-1, 4)
+        dist = (q.codebook.weight[revived[i]].detach()[:, None] - z[None]).abs().sum(-1).min(dim=1).values
+        assert dist.max() < 1e-6
+    assert reviver.counts.sum() == 0 and reviver.n_revived == 31 + 27
+    state = reviver.state_dict()
+    other = CodeReviver(rvq, every=2)
+    other.load_state_dict(state)
+    assert other.calls == 2 and other.n_revived == 58
+
+
+def test_code_reviver_rejects_bad_settings():
+    from dac_minimal.quantize import CodeReviver
+
+    with pytest.raises(ValueError, match="every"):
+        CodeReviver(ResidualVectorQuantize(16, 2, 32, 4), every=0)
