@@ -60,6 +60,7 @@ from .loss import (
 )
 from .model import CHECKPOINT_FORMAT as MODEL_FORMAT
 from .model import DAC, PRESETS, ForwardOutput, _load_state
+from .quantize import CodeReviver
 from .utils import atomic_path, default_device
 
 #: Format tag of a training checkpoint (``latest.pt``); ``DAC.save`` files carry ``MODEL_FORMAT``.
@@ -74,10 +75,29 @@ MIN_SAMPLES = 2048 // 2 + 1
 RESUMABLE_CHANGES = {"steps", "out", "resume", "init_from", "device", "log_every", "val_every", "sample_every",
                      "ckpt_every", "progress", "tensorboard", "workers", "threads", "compile"}
 
+#: Defaults that depend on the preset (``TrainConfig`` fields left at ``None`` take them).
+#: ``official``: the paper's recipe, for every preset but ``tiny``. ``cpu``: the ``tiny`` preset's
+#: recipe for minutes of CPU, not days of GPU. Ten times the learning rate (a 0.6M-parameter model
+#: tolerates it, and 1e-4 is too slow for a few thousand steps); mel + VQ losses alone until step
+#: ``gan_start`` (a discriminator warm-up: the GAN step costs 2.2x the time, and in the first
+#: thousands of steps the mel loss is what improves the codec); dead-code revival, without which
+#: utilization decays within a few hundred steps. ``benchmarks/tiny_vs_opus.py`` measures it.
+RECIPES: dict[str, dict[str, float | int]] = {
+    "official": {"lr": 1e-4, "gan_start": 0, "revive_every": 0},
+    "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50},
+}
+
+
+def recipe_for(preset: str) -> dict[str, float | int]:
+    """The preset-dependent defaults (``RECIPES``) for ``preset``: ``cpu`` for tiny, else ``official``."""
+    return RECIPES["cpu" if preset == "tiny" else "official"]
+
 
 @dataclass
 class TrainConfig:
-    """Everything a run needs. Defaults: the official 44.1 kHz recipe, except the batch size and preset.
+    """Everything a run needs. Defaults: the official 44.1 kHz recipe, except the batch size and preset;
+    ``lr``, ``gan_start`` and ``revive_every`` left at ``None`` come from the preset's recipe
+    (``RECIPES``: the official one, or for ``tiny`` the CPU one).
 
     preset: codec preset (``PRESETS``); the discriminator is ``"tiny"`` for ``"tiny"``, the official
         one otherwise.
@@ -93,6 +113,12 @@ class TrainConfig:
     grad_clip_d, grad_clip_g: max gradient norms (discriminator, generator).
     quantizer_dropout: p, written onto the codec config (0.5 in the final recipe).
     gan: "lsgan" (official), "hinge" or "bce".
+    gan_start: the first step that trains the discriminator and adds the adversarial and feature
+        losses; before it the generator learns from the mel and VQ losses alone (a discriminator
+        warm-up, as in AudioDec; 0 = from the start, the official recipe).
+    revive_every: dead-code revival window in steps (``quantize.CodeReviver``): entries no frame
+        chose at least ``revive_min_uses`` times in that many steps move onto current encoder
+        outputs. 0 = off (the official recipe).
     loudness_db: LUFS each excerpt is normalised to (the report's -24; the official code uses -16).
     accum: gradient accumulation steps (micro-batches per optimizer step).
     amp: bf16 autocast on CUDA (ignored with a warning on CPU); the quantizer and losses stay fp32.
@@ -110,7 +136,7 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 12
     duration: float = 0.38
-    lr: float = 1e-4
+    lr: float | None = None
     betas: tuple[float, float] = (0.8, 0.99)
     weight_decay: float = 0.01
     lr_gamma: float = 0.999996
@@ -118,6 +144,9 @@ class TrainConfig:
     grad_clip_g: float = 1000.0
     quantizer_dropout: float = 0.5
     gan: str = "lsgan"
+    gan_start: int | None = None
+    revive_every: int | None = None
+    revive_min_uses: int = 1
     loudness_db: float | None = -24.0
     seed: int = 0
     accum: int = 1
@@ -141,12 +170,15 @@ class TrainConfig:
         self.betas = tuple(float(b) for b in self.betas)
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
+        for name, value in recipe_for(self.preset).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         if self.gan not in ("lsgan", "hinge", "bce"):
             raise ValueError(f"unknown GAN loss {self.gan!r}; choose 'lsgan', 'hinge' or 'bce'")
-        for name in ("steps", "batch_size", "accum"):
+        for name in ("steps", "batch_size", "accum", "revive_min_uses"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers"):
+        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers", "gan_start", "revive_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
         if not (self.lr > 0 and 0 < self.lr_gamma <= 1 and len(self.betas) == 2):
@@ -468,6 +500,7 @@ class Trainer:
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, cfg.lr_gamma)
         self.step = 0
         self.best_val = math.inf
+        self._resume_reviver: dict | None = None  # CodeReviver state from the checkpoint
         if cfg.resume:
             self._resume(latest)
         elif cfg.init_from:
@@ -486,6 +519,10 @@ class Trainer:
             disc = nn.parallel.DistributedDataParallel(disc, device_ids=ids, broadcast_buffers=False)
         self.gen, self.disc_train = gen, disc
         self.g_params = [p for p in self.model.parameters() if p.requires_grad]
+        self.reviver = (CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
+                        if cfg.revive_every else None)
+        if self.reviver is not None and self._resume_reviver is not None:
+            self.reviver.load_state_dict(self._resume_reviver)
 
         self.metrics = self.val_log = self.tb = None
         if self.dist.is_main:
@@ -527,6 +564,7 @@ class Trainer:
         self.sched_d.load_state_dict(ckpt["sched_d"])
         self.step = int(ckpt["step"])
         self.best_val = float(ckpt.get("best_val", math.inf))
+        self._resume_reviver = ckpt.get("reviver") or None
         states = ckpt["rng"]
         if len(states) == self.dist.world_size:
             set_rng_state(states[self.dist.rank])
@@ -601,9 +639,12 @@ class Trainer:
         outs: list[ForwardOutput] = []
         logs = dict.fromkeys(("discriminator", *LOSS_TERMS, "generator"), 0.0)
 
+        gan = step >= cfg.gan_start  # before gan_start: no discriminator, mel + VQ losses only
+        keep = keep and gan
+
         # 1. Discriminator: minimise D's loss on real x and detached x̂, judged in one batch.
         self.opt_d.zero_grad(set_to_none=True)
-        for i, x in enumerate(micro):
+        for i, x in enumerate(micro if gan else []):
             with self._no_sync(self.disc_train, i == k - 1):
                 with torch.set_grad_enabled(keep), self.autocast():
                     out = self.gen(x)
@@ -616,13 +657,16 @@ class Trainer:
                 self._check(step, {"discriminator": loss_d})
                 (loss_d / k).backward()
             logs["discriminator"] += loss_d.item() / k
-        grad_d = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
-        self._check(step, {"discriminator": grad_d}, "gradient norm")
-        self.opt_d.step()
-        self.sched_d.step()
+        grad_d = torch.zeros(())
+        if gan:
+            grad_d = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
+            self._check(step, {"discriminator": grad_d}, "gradient norm")
+            self.opt_d.step()
+            self.sched_d.step()
 
         # 2. Generator: reconstruction + adversarial + feature matching + VQ losses.
         self.opt_g.zero_grad(set_to_none=True)
+        chosen = []  # (codes, latents) of each micro-batch, for dead-code revival
         for i, x in enumerate(micro):
             with self._no_sync(self.gen, i == k - 1):
                 if keep:
@@ -630,19 +674,19 @@ class Trainer:
                 else:
                     with self.autocast():
                         out = self.gen(x)
-                with self.autocast():
-                    d_fake = self.disc_local(out.audio)
-                    with torch.no_grad():
-                        d_real = self.disc_local(x)
-                d_fake = [[f.float() for f in fmap] for fmap in d_fake]
-                d_real = [[f.float() for f in fmap] for fmap in d_real]
-                losses = {
-                    "mel": self.mel(out.audio.float(), x),
-                    "feature": feature_matching_loss(d_fake, d_real),
-                    "adversarial": generator_adversarial_loss(d_fake, cfg.gan),
-                    "codebook": out.codebook_loss,
-                    "commitment": out.commitment_loss,
-                }
+                losses = {"mel": self.mel(out.audio.float(), x)}
+                if gan:
+                    with self.autocast():
+                        d_fake = self.disc_local(out.audio)
+                        with torch.no_grad():
+                            d_real = self.disc_local(x)
+                    d_fake = [[f.float() for f in fmap] for fmap in d_fake]
+                    d_real = [[f.float() for f in fmap] for fmap in d_real]
+                    losses["feature"] = feature_matching_loss(d_fake, d_real)
+                    losses["adversarial"] = generator_adversarial_loss(d_fake, cfg.gan)
+                losses["codebook"] = out.codebook_loss
+                losses["commitment"] = out.commitment_loss
+                chosen.append((out.codes.detach(), out.latents.detach()))
                 self._check(step, losses)
                 total = LOSS_WEIGHTS.total(losses)
                 # inputs=: gradients for G only; D's weights are not being trained here.
@@ -655,7 +699,18 @@ class Trainer:
         lr = self.sched_g.get_last_lr()[0]
         self.opt_g.step()
         self.sched_g.step()
+        if self.reviver is not None:
+            self._revive(torch.cat([c for c, _ in chosen]), torch.cat([z for _, z in chosen]))
         return {**logs, "lr": lr, "grad_norm_d": grad_d.item(), "grad_norm_g": grad_g.item()}
+
+    def _revive(self, codes: torch.Tensor, latents: torch.Tensor) -> None:
+        """Dead-code revival (``CodeReviver``); a revived entry's AdamW moments restart from zero."""
+        revived = self.reviver.update(codes, latents)
+        for quantizer, rows in zip(self.model.quantizer.quantizers, revived):
+            state = self.opt_g.state.get(quantizer.codebook.weight, {})
+            for name in ("exp_avg", "exp_avg_sq"):
+                if len(rows) and name in state:
+                    state[name][rows] = 0.0
 
     # -- evaluation and samples ------------------------------------------------------------------
 
@@ -705,6 +760,7 @@ class Trainer:
             "discriminator": self.disc.state_dict(), "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(), "sched_g": self.sched_g.state_dict(),
             "sched_d": self.sched_d.state_dict(), "rng": states, "best_val": self.best_val,
+            "reviver": self.reviver.state_dict() if self.reviver is not None else {},
             # The data stream is a function of (seed, rank, step): this is all its state.
             "data": {"seed": self.cfg.seed, "next_step": self.step + 1},
         }
@@ -857,10 +913,19 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="excerpts per micro-batch per process")
     p.add_argument("--duration", type=float, default=d.duration, help="excerpt length in seconds")
     p.add_argument("--accum", type=int, default=d.accum, help="gradient accumulation steps")
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: the preset's recipe, "
+                   f"{RECIPES['official']['lr']:g}; tiny {RECIPES['cpu']['lr']:g})")
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
     p.add_argument("--gan", default=d.gan, choices=("lsgan", "hinge", "bce"))
     p.add_argument("--quantizer-dropout", type=float, default=d.quantizer_dropout)
+    p.add_argument("--gan-start", type=int, default=None,
+                   help="first step with the discriminator; before it mel + VQ losses only (default: the "
+                   f"preset's recipe, {RECIPES['official']['gan_start']}; tiny {RECIPES['cpu']['gan_start']})")
+    p.add_argument("--revive-every", type=int, default=None,
+                   help="dead-code revival window in steps, 0 = off (default: the preset's recipe, "
+                   f"{RECIPES['official']['revive_every']}; tiny {RECIPES['cpu']['revive_every']})")
+    p.add_argument("--revive-min-uses", type=int, default=d.revive_min_uses,
+                   help="entries chosen fewer times than this in a revival window are revived")
     p.add_argument("--loudness-db", type=float, default=d.loudness_db)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
