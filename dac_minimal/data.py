@@ -442,11 +442,20 @@ def ensure_toy_corpus(root: str | os.PathLike | None = None, n_per_domain: int =
     """
     root = Path(root) if root is not None else TOY_ROOT
     splits = ToyCorpus(root / "train", root / "valid")
-    for out_dir, n, split_seed in ((splits.train, n_per_domain, seed),
-                                   (splits.valid, n_valid_per_domain, seed + VALID_SEED_OFFSET)):
-        if not _is_complete(out_dir, _manifest(n, seconds, split_seed, sample_rate)):
-            generate_toy_corpus(out_dir, n, seconds, split_seed, sample_rate)
+    ensure_toy_split(splits.train, n_per_domain, seconds, seed, sample_rate)
+    ensure_toy_split(splits.valid, n_valid_per_domain, seconds, seed + VALID_SEED_OFFSET, sample_rate)
     return splits
+
+
+def ensure_toy_split(out_dir: str | os.PathLike, n_per_domain: int, seconds: float = 2.0, seed: int = 0,
+                     sample_rate: int = SAMPLE_RATE) -> Path:
+    """One folder of toy clips (``out_dir/{speech,music,general}/*.wav``), generated unless it is
+    already there, complete and current. Used for the corpus's splits and for larger held-out test sets
+    (a seed the training split does not use gives clips no model has seen)."""
+    out_dir = Path(out_dir)
+    if not _is_complete(out_dir, _manifest(n_per_domain, seconds, seed, sample_rate)):
+        generate_toy_corpus(out_dir, n_per_domain, seconds, seed, sample_rate)
+    return out_dir
 
 
 # ---------------------------------------------------------------------------------------------

@@ -482,3 +482,14 @@ def test_extract_unpacks_once_and_refuses_escaping_members(tmp_path):
     with pytest.raises(ValueError, match="evil.tar.gz"):
         datasets.extract(evil, tmp_path / "ex2")
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_ensure_toy_split_generates_one_folder_once(tmp_path):
+    folder = data.ensure_toy_split(tmp_path / "test", 2, seconds=0.3, seed=5)
+    files = sorted(folder.rglob("*.wav"))
+    assert len(files) == 6 and {f.parent.name for f in files} == {"speech", "music", "general"}
+    audio, sr = sf.read(folder / "speech" / "speech_001.wav", dtype="float32")
+    np.testing.assert_allclose(audio, toy_clip("speech", 0.3, seed=5, index=1), atol=1 / 32768)
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert data.ensure_toy_split(tmp_path / "test", 2, seconds=0.3, seed=5) == folder
+    assert [f.stat().st_mtime_ns for f in files] == stamps  # complete and current: not rewritten
