@@ -8,7 +8,8 @@ name           variants                                                  what is
 =============  ========================================================  ================================
 activation     Snake (DAC) vs LeakyReLU                                  mel distance vs steps and time
 quantizer      factorized + L2-normalised codes (DAC) vs plain VQ vs     codebook utilization, perplexity
-               plain VQ with dead-code reset
+               plain VQ with dead-code reset vs DAC's with the trainer's
+               dead-code revival
 vq_features    the same three quantizers alone, on fixed log-mel frames  utilization, perplexity, error
 dropout        quantizer dropout p = 0, 0.5, 1                           mel distance vs n_q (report Fig. 4)
 mel_bins       scaled mel bins 5…320 (DAC) vs a fixed 64 at every scale  mel and high-resolution STFT distance
@@ -53,7 +54,7 @@ from torch import nn
 from . import metrics as M
 from .data import AudioFolder, DataConfig, ensure_toy_corpus
 from .discriminator import BANDS, Discriminator
-from .loss import LOSS_WEIGHTS, MultiScaleMelLoss, mel_filters, stft_magnitude
+from .loss import MultiScaleMelLoss, mel_filters, stft_magnitude
 from .model import DAC
 from .quantize import QuantizerOutput, ResidualVectorQuantize
 from .train import TrainConfig, Trainer
@@ -289,7 +290,9 @@ class Variant:
 
     ``model``: builds the codec (called after seeding, so every variant starts from the same RNG
     state). ``discriminator`` / ``mel_loss``: replacements for the trainer's (None = its own).
-    ``gan``: train with the full GAN step (``Trainer.train_step``) instead of reconstruction only.
+    ``gan``: train with the full GAN step instead of reconstruction only (``TrainConfig.gan_start``
+    beyond the run). ``revive``: the trainer's dead-code revival every 20 steps (``TrainConfig.revive_every``;
+    the window of ``plain_reset``), off otherwise, so that the quantizers are compared as the paper has them.
     """
 
     name: str
@@ -297,21 +300,7 @@ class Variant:
     discriminator: Callable[[], Discriminator] | None = None
     mel_loss: Callable[[], nn.Module] | None = None
     gan: bool = False
-
-
-def reconstruction_step(trainer: Trainer, batches: torch.Tensor) -> dict[str, float]:
-    """One generator step on ``15·mel + 1·codebook + 0.25·commitment`` (no discriminator), ``batches`` ``(1, B, 1, T)``."""
-    x = batches[0].to(trainer.device)
-    trainer.opt_g.zero_grad(set_to_none=True)
-    out = trainer.gen(x)
-    losses = {"mel": trainer.mel(out.audio, x), "codebook": out.codebook_loss, "commitment": out.commitment_loss}
-    trainer._check(0, losses)
-    total = LOSS_WEIGHTS.total(losses)
-    total.backward()
-    nn.utils.clip_grad_norm_(trainer.g_params, trainer.cfg.grad_clip_g)
-    trainer.opt_g.step()
-    trainer.sched_g.step()
-    return {name: v.item() for name, v in losses.items()}
+    revive: bool = False
 
 
 def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: torch.Tensor,
@@ -332,7 +321,8 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
                            batch_size=cfg.batch_size, duration=cfg.duration, lr=cfg.lr, lr_gamma=1.0,
                            quantizer_dropout=model.config.quantizer_dropout, seed=cfg.seed, threads=cfg.threads,
                            device="cpu", val_clips_per_domain=1, val_duration=max(cfg.duration, 0.05),
-                           progress=False, tensorboard=False)
+                           progress=False, tensorboard=False, gan_start=0 if variant.gan else cfg.steps + 1,
+                           revive_every=20 if variant.revive else 0)
         trainer = Trainer(tcfg, model=model, discriminator=disc, mel_loss=mel)
         rows: list[dict] = []
         elapsed, step = 0.0, 0
@@ -340,10 +330,7 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
         while step < cfg.steps and elapsed < seconds:
             tick = time.perf_counter()
             s, batch = next(batches)
-            if variant.gan:
-                trainer.train_step(s, batch)
-            else:
-                reconstruction_step(trainer, batch)
+            trainer.train_step(s, batch)
             elapsed += time.perf_counter() - tick
             step = s
             if step in EVAL_STEPS:
@@ -374,7 +361,8 @@ def experiment_variants(name: str) -> list[Variant]:
         return [Variant("snake", _tiny()), Variant("leaky_relu", _tiny(activation="leaky_relu"))]
     if name == "quantizer":
         return [Variant(kind, lambda kind=kind: with_quantizer(DAC.from_preset("tiny"), kind))
-                for kind in ("factorized", "plain", "plain_reset")]
+                for kind in ("factorized", "plain", "plain_reset")] + [
+                Variant("factorized_revive", lambda: DAC.from_preset("tiny"), revive=True)]
     if name == "vq_features":  # names only: run_vq_features builds the quantizers without a codec
         return [Variant(kind, lambda: DAC.from_preset("tiny")) for kind in ("factorized", "plain", "plain_reset")]
     if name == "dropout":
@@ -604,5 +592,5 @@ __all__ = [
     "EXPERIMENTS", "EVAL_STEPS", "HIGH_RES", "AblationConfig", "PlainResidualVectorQuantize", "PlainVectorQuantize",
     "Variant", "band_log_spectral_distance", "evaluate_codec", "experiment_variants", "heldout_clips",
     "log_mel_frames", "make_quantizer", "quantizer_stats", "run_vq_features",
-    "package_version", "read_results", "reconstruction_step", "run_experiment", "train_variant", "with_quantizer", "write_results",
+    "package_version", "read_results", "run_experiment", "train_variant", "with_quantizer", "write_results",
 ]

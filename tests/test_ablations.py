@@ -23,7 +23,7 @@ def corpus(tmp_path_factory):
 def test_trainer_trains_the_model_discriminator_and_mel_loss_it_is_given(corpus, tmp_path):
     cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path), steps=1, batch_size=3,
                         duration=0.05, val_duration=0.05, val_clips_per_domain=1, progress=False,
-                        tensorboard=False, device="cpu")
+                        tensorboard=False, device="cpu", gan_start=0)
     model = DAC.from_preset("tiny", activation="leaky_relu")
     disc = Discriminator.from_preset("tiny", bands=((0.0, 1.0),))
     mel = MultiScaleMelLoss(n_mels=(64,) * 7)
@@ -194,3 +194,22 @@ def test_quantizers_alone_on_log_mel_frames_give_well_formed_statistics(corpus):
     assert frames.shape == (2, 64, 9) and bool(frames.ge(-5).all())
     with pytest.raises(ValueError, match="quantizer kind"):
         A.make_quantizer("lfq")
+
+
+def test_only_the_revival_arm_of_the_quantizer_experiment_revives_codes(corpus, monkeypatch):
+    variants = {v.name: v for v in A.experiment_variants("quantizer")}
+    assert list(variants) == ["factorized", "plain", "plain_reset", "factorized_revive"]
+    assert [v.revive for v in variants.values()] == [False, False, False, True]
+    trainers = []
+    original = A.Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        trainers.append(self)
+
+    monkeypatch.setattr(A.Trainer, "__init__", spy)
+    clips = A.heldout_clips(corpus.valid, 1, 0.1)
+    for name in ("factorized", "factorized_revive"):
+        A.train_variant(variants[name], small(corpus, steps=20), 60.0, clips)
+    assert trainers[0].reviver is None  # the paper's quantizer, trained as the paper trains it
+    assert trainers[1].reviver.n_revived > 0  # revival at step 20 moved the unused entries
