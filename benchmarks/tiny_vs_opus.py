@@ -1,16 +1,21 @@
-"""The tiny codec after 5 and 15 minutes of CPU training vs Opus at 8, 12 and 16 kbps (issue 5's bar).
+"""The tiny codec after 5 and 15 minutes of CPU training vs Opus at 8, 12 and 16 kbps (issue 5's bar), and
+its codebook utilization on held-out toy clips (issue 7's bar).
 
-    python benchmarks/tiny_vs_opus.py                         # 15 minutes of training, snapshots at 5 and 15
-    python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1   # a quick check of the machinery
+    python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt   # 15 minutes, 2 threads
+    python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus        # a quick check of the machinery
+    python benchmarks/tiny_vs_opus.py --set lr=1e-4 gan_start=0 revive_every=0        # the paper's recipe instead
 
-Trains ``DAC.from_preset("tiny")`` with the package's trainer (the official recipe's losses and optimiser) on the
-toy corpus's train split, counting only the time spent in training steps (not validation). Each snapshot is then
+Trains ``DAC.from_preset("tiny")`` with the package's trainer and the tiny preset's recipe
+(``train.RECIPES["cpu"]``; ``--set FIELD=VALUE`` overrides any ``TrainConfig`` field) on the toy corpus's
+train split, counting only the time spent in training steps (not evaluation). Each snapshot is then
 evaluated at all 9 codebooks (7.75 kbps) on held-out clips: the toy corpus's ``valid`` split (clips the codec
 never saw) and, when the machine has them, real recordings shipped by Debian (``alsa-utils``: a person saying the
 names of the speaker channels; ``sound-theme-freedesktop``: recorded and synthesised desktop sounds), never used
 for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training loudness. Opus is ffmpeg's
 libopus at 48 kHz, resampled back and aligned for its delay (``dac_minimal.baselines``); its measured bitrate is
 printed beside the requested one. The score is the mel distance (the training mel loss, lower is better).
+Codebook utilization is measured on 72 further toy clips (24 per domain, 2 s, a seed no training split uses):
+12,456 frames, about 12 per entry, so that a well-used codebook can show it.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import torch
 
 from dac_minimal.audio import load_audio, to_mono
 from dac_minimal.baselines import codec_roundtrip, ffmpeg_available
-from dac_minimal.data import ensure_toy_corpus, normalize_loudness
-from dac_minimal.metrics import mel_distance
+from dac_minimal.data import ensure_toy_corpus, ensure_toy_split, normalize_loudness
+from dac_minimal.metrics import CodebookUtilization, codebook_utilization, mel_distance
 from dac_minimal.train import TrainConfig, Trainer
 
 SR = 44100
+TEST_SEED = 2_000_000  # the toy corpus uses seed 0 (train) and 1,000,000 (valid)
 REAL = ["/usr/share/sounds/alsa/*.wav", "/usr/share/sounds/freedesktop/stereo/*.oga"]
 
 
@@ -66,6 +72,21 @@ def codec_scores(model, clips: dict[str, list[np.ndarray]]) -> dict[str, float]:
     return scores
 
 
+def utilization_set(per_domain: int = 24) -> list[np.ndarray]:
+    """Toy clips from a seed no split of the training corpus uses (2 s each, -24 LUFS), for codebook
+    utilization: 24 per domain = 144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook."""
+    folder = ensure_toy_split(ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED)
+    return [normalize_loudness(to_mono(load_audio(p, SR)[0])[0], SR, -24.0).astype(np.float32)
+            for p in sorted(folder.rglob("*.wav"))]
+
+
+def utilization(model, clips: list[np.ndarray]) -> CodebookUtilization:
+    model.eval()
+    with torch.inference_mode():
+        codes = [model.encode(torch.from_numpy(x)[None, None]).codes[0].numpy() for x in clips]
+    return codebook_utilization(codes, model.config.codebook_size)
+
+
 def opus_scores(clips: dict[str, list[np.ndarray]], kbps: float) -> tuple[dict[str, float], float]:
     scores, rates = {}, []
     for name, xs in clips.items():
@@ -86,14 +107,36 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=0.38)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="runs/tiny_vs_opus")
+    parser.add_argument("--train-per-domain", type=int, default=None,
+                        help="train on a toy corpus of this many clips per domain (default: the standard corpus)")
+    parser.add_argument("--save", default=None, help="write the last snapshot's model here (DAC.save)")
+    parser.add_argument("--no-opus", action="store_true", help="skip the Opus rows (they do not change)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="override TrainConfig fields, e.g. --set lr=3e-4 gan_start=500")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     clips = held_out_clips()
-    print("held-out clips:", {k: len(v) for k, v in clips.items()})
+    test = utilization_set()
+    print("held-out clips:", {k: len(v) for k, v in clips.items()}, f"utilization set: {len(test)} clips")
 
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if not hasattr(TrainConfig, name):
+            parser.error(f"--set: TrainConfig has no field {name!r}")
+        for kind in (int, float, str):
+            try:
+                overrides[name] = kind(value)
+                break
+            except ValueError:
+                continue
+    if args.train_per_domain:
+        root = ensure_toy_corpus().train.parent.parent / f"toy_{args.train_per_domain}"
+        overrides.setdefault("data", str(ensure_toy_corpus(root, n_per_domain=args.train_per_domain).train))
     cfg = TrainConfig(preset="tiny", out=args.out, steps=10**9, batch_size=args.batch_size, duration=args.duration,
                       threads=args.threads, log_every=0, val_every=0, sample_every=0, ckpt_every=0, progress=False,
-                      tensorboard=False)
+                      tensorboard=False, **overrides)
+    print("training config:", {k: getattr(cfg, k) for k in ("lr", "gan_start", "revive_every", "quantizer_dropout")})
     trainer = Trainer(cfg)
     snapshots, pending = {}, sorted(args.snapshots)
     spent, steps = 0.0, 0
@@ -108,11 +151,20 @@ def main() -> None:
         if not pending or spent >= args.minutes * 60:
             break
 
+    if args.save:
+        last_step, last_model = snapshots[max(snapshots)]
+        last_model.save(args.save)
+        print(f"saved the model of step {last_step} to {args.save}")
     rows = []
     for minutes, (step, model) in snapshots.items():
         rows.append((f"tiny codec, {minutes:g} min CPU ({step} steps), 9 codebooks", 44100 / 512 * 90 / 1000,
                      codec_scores(model, clips)))
-    if ffmpeg_available("opus"):
+        u = utilization(model, test)
+        print(f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: mean {u.mean:.1%}, "
+              "per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook))
+    if args.no_opus:
+        pass
+    elif ffmpeg_available("opus"):
         for kbps in (8, 12, 16):
             scores, measured = opus_scores(clips, kbps)
             rows.append((f"Opus {kbps} kbps (libopus)", measured, scores))
