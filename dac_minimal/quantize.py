@@ -194,7 +194,8 @@ class ResidualVectorQuantize(nn.Module):
 
 class CodeReviver:
     """Dead-code revival for a ``ResidualVectorQuantize`` in training (Jukebox's "random restarts",
-    EnCodec's code expiry); a departure from the official recipe, on by default in our trainer.
+    EnCodec's code expiry); a departure from the official recipe, on in the tiny preset's CPU recipe
+    (``train.RECIPES``).
 
     Why: a codebook entry only moves when it is chosen (the codebook loss pulls the chosen ``e``
     towards ``z_e``). Entries that no ``z_e`` comes near are never chosen and never move; in a short
