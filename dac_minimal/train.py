@@ -80,8 +80,9 @@ RESUMABLE_CHANGES = {"steps", "out", "resume", "init_from", "device", "log_every
 #: recipe for minutes of CPU, not days of GPU. Ten times the learning rate (a 0.6M-parameter model
 #: tolerates it, and 1e-4 is too slow for a few thousand steps); mel + VQ losses alone until step
 #: ``gan_start`` (a discriminator warm-up: the GAN step costs 2.2x the time, and in the first
-#: thousands of steps the mel loss is what improves the codec); dead-code revival, without which
-#: utilization decays within a few hundred steps. ``benchmarks/tiny_vs_opus.py`` measures it.
+#: thousands of steps the mel loss is what improves the codec); dead-code revival (after ~1000 steps
+#: it keeps more of each codebook in use, most visibly codebook 0; early on it does not prevent the
+#: collapse that the fast-moving quantizer biases cause). ``benchmarks/tiny_vs_opus.py`` measures it.
 RECIPES: dict[str, dict[str, float | int]] = {
     "official": {"lr": 1e-4, "gan_start": 0, "revive_every": 0},
     "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50},
@@ -871,24 +872,33 @@ def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor,
 
 
 #: Where chapter 8 of the book saves its trained tiny codec; later chapters load it from here.
+#: Chapter 8's short run saves its codec here (git-ignored).
 BOOK_CODEC = Path(__file__).resolve().parents[1] / "runs" / "ch08" / "tiny.pt"
+#: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command that
+#: made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
+REFERENCE_CODEC = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_curves" / "tiny_15min.pt"
 
 
 def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
-    """The tiny codec that chapter 8 trained (``runs/ch08/tiny.pt``), in eval mode, and where it came from.
+    """The tiny codec the later chapters measure, in eval mode, and a description of where it came from.
 
-    When the file is missing (a reader opened a later chapter first), a stand-in is trained for
-    ``stand_in_steps`` steps on the toy corpus so that every cell still runs; the returned
-    description says so, and the chapters print it: a stand-in is a bad codec.
+    ``path=None`` takes the first file that exists of ``REFERENCE_CODEC`` (15 minutes of CPU training,
+    committed) and ``BOOK_CODEC`` (chapter 8's one-minute run); pass your own ``DAC.save`` file as ``path``
+    to measure it instead. When no file is there, a stand-in is trained for ``stand_in_steps`` steps on
+    the toy corpus so that every cell still runs; the description says so, and the chapters print it:
+    a stand-in is a bad codec.
     """
-    path = Path(path) if path is not None else BOOK_CODEC
-    if path.is_file():
-        return DAC.load(path).eval(), f"chapter 8's model ({path})"
+    candidates = [Path(path)] if path is not None else [REFERENCE_CODEC, BOOK_CODEC]
+    names = {REFERENCE_CODEC: "the 15-minute reference model", BOOK_CODEC: "chapter 8's model"}
+    for candidate in candidates:
+        if candidate.is_file():
+            return DAC.load(candidate).eval(), f"{names.get(candidate, 'the model')} ({candidate})"
     run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
     cfg = TrainConfig(preset="tiny", out=str(run), steps=stand_in_steps, batch_size=6, log_every=stand_in_steps,
                       val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False, threads=1)
     model = Trainer(cfg).fit().model.cpu().eval()
-    return model, f"a stand-in trained for {stand_in_steps} steps ({path} not found: run chapter 8 first)"
+    missing = " or ".join(str(c) for c in candidates)
+    return model, f"a stand-in trained for {stand_in_steps} steps ({missing} not found)"
 
 
 def train(cfg: TrainConfig) -> Trainer:

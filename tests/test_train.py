@@ -391,11 +391,30 @@ def test_ckpt_every_zero_writes_no_checkpoint(corpus, tmp_path):
     assert not (tmp_path / "latest.pt").exists() and (tmp_path / "model.pt").is_file()
 
 
-def test_book_codec_loads_chapter_8s_model_or_trains_a_stand_in(tmp_path):
+def test_book_codec_loads_the_given_model_or_trains_a_stand_in(tmp_path):
     saved = DAC.from_preset("tiny")
     saved.save(tmp_path / "tiny.pt")
     model, source = T.book_codec(path=tmp_path / "tiny.pt")
-    assert "chapter 8" in source and not model.training
+    assert str(tmp_path / "tiny.pt") in source and not model.training
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values()))
     model, source = T.book_codec(stand_in_steps=1, path=tmp_path / "missing.pt")
     assert "stand-in trained for 1 steps" in source and isinstance(model, DAC)
+
+
+def test_book_codec_prefers_the_committed_reference_model(tmp_path, monkeypatch):
+    reference, chapter8 = DAC.from_preset("tiny"), DAC.from_preset("tiny")
+    reference.save(tmp_path / "ref.pt")
+    chapter8.save(tmp_path / "ch8.pt")
+    monkeypatch.setattr(T, "REFERENCE_CODEC", tmp_path / "ref.pt")
+    monkeypatch.setattr(T, "BOOK_CODEC", tmp_path / "ch8.pt")
+    model, source = T.book_codec()
+    assert source.startswith("the 15-minute reference model")
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+    (tmp_path / "ref.pt").unlink()
+    assert T.book_codec()[1].startswith("chapter 8's model")
+
+
+def test_the_committed_reference_model_loads_and_is_the_tiny_preset():
+    model, source = T.book_codec()
+    assert T.REFERENCE_CODEC.is_file(), "benchmarks/reference_curves/tiny_15min.pt is missing"
+    assert source.startswith("the 15-minute reference model") and model.config == DAC.from_preset("tiny").config
