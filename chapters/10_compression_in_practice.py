@@ -17,7 +17,7 @@
 # # 10. Compression in practice: bitrates, bytes, long files and real weights
 #
 # A codec is only useful once its codes leave the process: written to a file, sent over a network, read back
-# on another machine, perhaps years later. This chapter follows the codes of chapter 8's tiny codec out of
+# on another machine, perhaps years later. This chapter follows the codes of the book's tiny codec out of
 # memory and onto disk. The one idea: **a compressed file is the codes $(C, n_q, S)$ written at exactly
 # $\log_2 K = 10$ bits each, plus a small header that says how to play them back**, so that its size is the
 # nominal bitrate and reading it can never run code.
@@ -58,7 +58,7 @@ SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
 CLIP_SECONDS = 1.0 if SMOKE else 2.0  # the held-out clip of sections 1-2
 LONG_SECONDS = 3.0 if SMOKE else 6.0  # the "long" clip of section 4
-STAND_IN_STEPS = 2 if SMOKE else 6  # training steps if chapter 8's model is missing (see section 1)
+STAND_IN_STEPS = 2 if SMOKE else 6  # training steps if no trained model is there (see section 1)
 torch.set_num_threads(1)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
@@ -67,14 +67,14 @@ WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes 
 # %% [markdown]
 # ## 1. The codec and a held-out clip
 #
-# Chapter 8 trains the tiny codec and saves it as `runs/ch08/tiny.pt`. If that file is not there (you came
-# straight here, or CI runs this chapter alone), we train a stand-in for a few steps with the package's
-# trainer, as chapter 9 does. A stand-in is a *bad* codec: its sounds and distances are there so that every
-# cell runs. Nothing in this chapter depends on the codec being good: file sizes, the format and chunking
+# As in chapter 9, the codec is the tiny codec after 15 minutes of CPU training
+# (`benchmarks/reference_curves/tiny_15min.pt`); without that file `book_codec` takes chapter 8's
+# one-minute model (`runs/ch08/tiny.pt`), and without both it trains a stand-in for a few steps. A stand-in
+# is a *bad* codec: its sounds and distances are there so that every cell runs. Nothing in this chapter depends on the codec being good: file sizes, the format and chunking
 # are the same for any weights.
 
 # %%
-model, source = book_codec(STAND_IN_STEPS)  # runs/ch08/tiny.pt, or a stand-in when it is missing
+model, source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
 N_Q = model.n_codebooks
 print(f"using {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
       f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s")

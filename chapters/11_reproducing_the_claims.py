@@ -273,8 +273,8 @@ for name in in_codec:
 # steps here, the window of `plain_reset`): utilization jumps at the first revival (38 % at steps 20 and 40,
 # perplexity up to ~250) but is back to 31 % at step 80, with a *worse* mel distance (8.05 against 7.70).
 # At the paper's learning rate and over 80 steps, moving entries costs the decoder more than the extra
-# entries give. Revival earns its place over thousands of steps at the tiny recipe's higher learning rate,
-# where without it the codebooks collapse (chapter 8, section 4).
+# entries give. Over a thousand steps and more, at the tiny recipe's higher learning rate, it keeps more of
+# each codebook in use (chapter 8, section 4).
 #
 # To see the quantizers themselves, take the encoder out of the question: give each the *same* varied
 # input from step 1. `python -m dac_minimal.ablations vq_features` trains the three residual quantizers

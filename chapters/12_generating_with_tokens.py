@@ -67,7 +67,7 @@ SR, HOP, K = 44100, 512, 1024  # sample rate, hop length (samples per frame), co
 N_Q_LM = 4  # codebooks the language model learns (section 5 says why not all 9)
 LM_STEPS = 3 if SMOKE else 100  # AdamW steps for the LM (about 1 s each on one busy CPU thread)
 BATCH = 4 if SMOKE else 16  # windows per step
-STAND_IN_STEPS = 2 if SMOKE else 6  # codec training steps if chapter 8's model is missing
+STAND_IN_STEPS = 2 if SMOKE else 6  # codec training steps if no trained model is there
 torch.set_num_threads(1)  # small tensors on a shared CPU: one thread avoids costly thread contention
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
@@ -120,12 +120,13 @@ print(f"one attention matrix (one head, one layer, float32) for 10 s flattened a
 # %% [markdown]
 # ## 2. The tokenizer, and a look at its tokens
 #
-# Chapter 8 trained the tiny codec and saved it as `runs/ch08/tiny.pt`. If that file is missing (you
-# opened this chapter first), we train a stand-in for a few steps with the package's trainer, exactly as
-# chapter 9 does; it is a bad codec, and the cell says so.
+# The tokenizer is the codec of chapters 9 and 10: the tiny codec after 15 minutes of CPU training
+# (`benchmarks/reference_curves/tiny_15min.pt`), else chapter 8's one-minute model, else (you deleted both)
+# a stand-in trained for a few steps with the package's trainer, exactly as chapter 9 does; a stand-in is a
+# bad codec, and the cell says which one you have.
 
 # %%
-codec, codec_source = book_codec(STAND_IN_STEPS)  # runs/ch08/tiny.pt, or a stand-in when it is missing
+codec, codec_source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
 print(f"tokenizer: {codec_source}; {codec.n_codebooks} codebooks of {codec.config.codebook_size}, "
       f"hop {codec.hop_length}")
 
@@ -364,9 +365,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Two readings of this plot. On held-out clips the LM ends below the unigram line (with chapter 8's
-# 30-step codec, by about 1.7 nats, over 2 bits, per code in our runs; with the untrained fallback by much
-# less), so it has learned something that generalises. And its loss on the training clips falls far below
+# Two readings of this plot. On held-out clips the LM ends below the unigram line (with the 15-minute codec
+# by about 1.1 nats, 1.6 bits, per code in our run at reading size; with the untrained fallback by much less),
+# so it has learned something that generalises. And its loss on the training clips falls far below
 # its held-out loss: 48 seconds of audio is tiny, and the model memorises it within a hundred steps.
 # More data, not more steps, is what it needs.
 #
@@ -404,18 +405,19 @@ for k in range(N_Q_LM):
     print(f"codebook {k}: unigram {uni_by_codebook[k]:.3f}, LM {lm_by_codebook[k]:.3f} nats/code")
 
 # %% [markdown]
-# In our runs the picture was lopsided, with chapter 8's 30-step codec and with the untrained one alike:
+# With the 15-minute codec the gain is spread evenly: every codebook, codebook 0 included, costs about one nat
+# per code less under the LM than under the unigram (+0.9 to +1.2 in our run at reading size).
 #
-# - **Codebooks 1–3: the gains** (with chapter 8's codec, codebook 1 fell by almost 3 nats per code).
-#   These codes quantize what codebook 0 left over, and the delay layout shows the LM codebook 0 of the
-#   same frame first. Given that, the residual's code is largely determined, and the LM learns the mapping.
-# - **Codebook 0: little or nothing** (from a small loss to a gain of 0.1 nats per code, run to run).
-#   Codebook 0 changes in most frames (its repeat rate is printed below) and most of its entries occur
-#   only a handful of times in 4152 training frames. Which code follows which is barely learnable from
-#   48 s, and a model that has memorised its training clips is confidently wrong on new ones.
+# - **Codebook 0** is predicted before the other codebooks of its frame (delay layout), from earlier frames
+#   only, so its gain is structure in *time*: the toy clips hold notes, syllables and textures that last many
+#   frames, and a codec that follows its input gives such frames related codes, though rarely the same code
+#   twice in a row (the repeat rate is printed below).
+# - **Codebooks 1–3** also see codebook 0 of the same frame, and a residual's code partly follows from it.
 #
-# So this LM has learned the *codec's* structure within a frame, not the *audio's* structure in time. The
-# aggregate number beats the baseline honestly, yet cannot tell the two apart; the per-codebook view can.
+# It was not always so. With weaker tokenizers (an early version of chapter 8's 30-step codec, and the
+# untrained fallback) codebooks 1–3 gained up to 3 nats per code and codebook 0 nothing: that LM had learned
+# the *codec's* structure within a frame, not the *audio's* structure in time. The aggregate number cannot
+# tell the two apart; the per-codebook view can.
 
 # %%
 first = torch.cat([c[0] for c in train_codes])
@@ -517,12 +519,12 @@ show_spectrograms({"original": original, "codec, true codes": audio_true, "codec
 # LM's, and the question is whether the continuation keeps the prompt's texture (the same bands lit, a
 # similar rhythm). Comparing with the original (left) asks about the codec, not the LM.
 #
-# What we see here is mostly the codec. An untrained decoder gives the same steady buzz whatever its
-# codes, and one trained for half a minute gives broadband noise with little of the clip's spectrum or
-# timing (chapters 8 and 9). Either way the decoded continuation cannot show much of what the LM
-# did; the code statistics printed above can (how many continuation codes match the truth, how often codes
-# repeat, how many distinct codes). Listening is the test of a *trained* codec's tokens, which is exactly
-# what a CPU and a few minutes cannot give.
+# What we hear is partly the codec. An untrained decoder gives the same steady buzz whatever its codes; the
+# 15-minute codec follows the clip's timing and rough spectrum but smears its harmonics (chapter 8), and it
+# decodes 4 of its 9 codebooks here. So the decoded continuation shows only coarsely what the LM did; the
+# code statistics printed above say more (how many continuation codes match the truth, how often codes
+# repeat, how many distinct codes). Listening is the real test of a codec's tokens, and it needs a codec
+# trained for far longer than a CPU and a few minutes allow.
 #
 # Temperature and top-$k$ change what is sampled. Lower temperatures concentrate the draws on the LM's
 # favourite codes (fewer distinct codes; at $T = 0.3$ the continuation can freeze on a few codes repeated
@@ -551,11 +553,12 @@ for temperature in (0.3, 1.0, 2.0):
 # - **Shown:** the whole pipeline of codec language modelling runs end to end (tokenize, lay out,
 #   train, sample with a KV cache, decode), and the LM's held-out cross-entropy is measurably below the
 #   unigram baseline's, after a couple of minutes on one CPU thread.
-# - **Also shown, by looking closer:** that gain is structure *within* a frame (fine codebooks given the
-#   coarse one). Across time, on codebook 0, the LM learned little that transfers to new clips.
-# - **Not shown:** anything musical. A codec trained for half a minute (or not at all, if its codebooks
-#   collapsed) decodes to noise whatever the codes. No amount of LM training fixes a tokenizer: the LM can
-#   only model what the codes carry, and the audio can only be as good as the decoder.
+# - **Also shown, by looking closer:** where the gain comes from. With the 15-minute codec every codebook
+#   gains, codebook 0 from earlier frames alone (structure in time); with weaker tokenizers the gain was
+#   structure *within* a frame only (fine codebooks given the coarse one).
+# - **Not shown:** anything musical. A 0.6M-parameter codec after 15 minutes smears what it decodes, and one
+#   trained for a minute (or not at all) decodes to noise whatever the codes. No amount of LM training fixes
+#   a tokenizer: the LM can only model what the codes carry, and the audio can only be as good as the decoder.
 # - **The scale gap:** MusicGen's language models have 300M to 3.3B parameters and trained on 20,000
 #   hours of music with a trained codec; ours has 1.9M parameters and saw 48 seconds. The recipe is the
 #   same: tokenize with a trained codec (`tokenize_folder(DAC.load(...), folder)`, e.g. the official
