@@ -124,6 +124,9 @@ def main() -> None:
         name, _, value = item.partition("=")
         if not hasattr(TrainConfig, name):
             parser.error(f"--set: TrainConfig has no field {name!r}")
+        if isinstance(getattr(TrainConfig, name), bool):
+            overrides[name] = value.lower() in ("1", "true", "yes")
+            continue
         for kind in (int, float, str):
             try:
                 overrides[name] = kind(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -226,8 +227,6 @@ class CodeReviver:
         ``latents``: ``(B, N_q·d, S)``, the projected ``z_e`` of every codebook for the same batch.
         Returns, per codebook, the indices of the entries revived now (all empty inside a window).
         """
-        import torch.distributed as dist
-
         q = self.quantizer
         n_q, d = codes.shape[1], q.codebook_dim
         flat = codes.transpose(0, 1).reshape(n_q, -1).to(self.counts.device)

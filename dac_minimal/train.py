@@ -871,8 +871,7 @@ def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor,
     return Path(path)
 
 
-#: Where chapter 8 of the book saves its trained tiny codec; later chapters load it from here.
-#: Chapter 8's short run saves its codec here (git-ignored).
+#: Chapter 8's one-minute run saves its codec here (git-ignored).
 BOOK_CODEC = Path(__file__).resolve().parents[1] / "runs" / "ch08" / "tiny.pt"
 #: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command that
 #: made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
