@@ -300,9 +300,9 @@ if fifteen is not None:
 
 # %% [markdown]
 # Listen and look before reading the numbers. A minute of training is far too little for this codec to
-# follow its input: the reconstruction is noise with roughly the corpus's average spectrum and a little of
-# the clip's timing, and the validation mel distance falls mostly because the untrained decoder's output was
-# far from any audio. After 15 minutes the syllables, the noise bursts and the pauses sit where they belong
+# follow its input: in our run the reconstruction is a steady broadband noise, the same in every frame, with
+# none of the clip's timing (its codes have collapsed, see below), and the validation mel distance falls
+# mostly because the untrained decoder's output was even further from any audio. After 15 minutes the syllables, the noise bursts and the pauses sit where they belong
 # and the formant bands roughly so, but the harmonics are smeared and a noise floor fills the gaps: the codec
 # works, and it is still 400k steps away from the paper's. One way to see what a codec can *send* is
 # chapter 3's codebook utilization: how many of the 1024 entries each codebook uses.
