@@ -501,7 +501,8 @@ class Trainer:
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, cfg.lr_gamma)
         self.step = 0
         self.best_val = math.inf
-        self._resume_reviver: dict | None = None  # CodeReviver state from the checkpoint
+        self.reviver = (CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
+                        if cfg.revive_every else None)
         if cfg.resume:
             self._resume(latest)
         elif cfg.init_from:
@@ -520,10 +521,6 @@ class Trainer:
             disc = nn.parallel.DistributedDataParallel(disc, device_ids=ids, broadcast_buffers=False)
         self.gen, self.disc_train = gen, disc
         self.g_params = [p for p in self.model.parameters() if p.requires_grad]
-        self.reviver = (CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
-                        if cfg.revive_every else None)
-        if self.reviver is not None and self._resume_reviver is not None:
-            self.reviver.load_state_dict(self._resume_reviver)
 
         self.metrics = self.val_log = self.tb = None
         if self.dist.is_main:
@@ -565,7 +562,8 @@ class Trainer:
         self.sched_d.load_state_dict(ckpt["sched_d"])
         self.step = int(ckpt["step"])
         self.best_val = float(ckpt.get("best_val", math.inf))
-        self._resume_reviver = ckpt.get("reviver") or None
+        if self.reviver is not None and ckpt.get("reviver"):
+            self.reviver.load_state_dict(ckpt["reviver"])
         states = ckpt["rng"]
         if len(states) == self.dist.world_size:
             set_rng_state(states[self.dist.rank])
