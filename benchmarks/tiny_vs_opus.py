@@ -40,9 +40,19 @@ TEST_SEED = 2_000_000  # the toy corpus uses seed 0 (train) and 1,000,000 (valid
 REAL = ["/usr/share/sounds/alsa/*.wav", "/usr/share/sounds/freedesktop/stereo/*.oga"]
 
 
+def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
+    """Mono ``(T,)`` float32 at 44.1 kHz, at most ``max_seconds``, at -24 LUFS (the training loudness);
+    ``None`` when shorter than 0.25 s (too short for a meaningful score) or silent."""
+    audio, _ = load_audio(path, SR)
+    x = to_mono(audio)[0, : int(max_seconds * SR)]
+    if x.size < SR // 4 or np.abs(x).max() < 1e-4:
+        return None
+    return normalize_loudness(x, SR, -24.0).astype(np.float32)
+
+
 def held_out_clips(max_seconds: float = 4.0) -> dict[str, list[np.ndarray]]:
-    """``{"toy/<domain>": [...], "real": [...]}``, mono (T,) float32 at 44.1 kHz, -24 LUFS."""
-    sets: dict[str, list[np.ndarray]] = {}
+    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it."""
+    sets: dict[str, list[Path]] = {}
     corpus = ensure_toy_corpus()
     for path in sorted(corpus.valid.rglob("*.wav")):
         sets.setdefault(f"toy/{path.parent.name}", []).append(path)
@@ -50,11 +60,8 @@ def held_out_clips(max_seconds: float = 4.0) -> dict[str, list[np.ndarray]]:
     clips: dict[str, list[np.ndarray]] = {}
     for name, paths in sets.items():
         for path in paths:
-            audio, _ = load_audio(path, SR)
-            x = to_mono(audio)[0, : int(max_seconds * SR)]
-            if x.size < SR // 4 or np.abs(x).max() < 1e-4:
-                continue  # too short for a meaningful score, or silent
-            clips.setdefault(name, []).append(normalize_loudness(x, SR, -24.0).astype(np.float32))
+            if (x := load_clip(path, max_seconds)) is not None:
+                clips.setdefault(name, []).append(x)
     return clips
 
 
@@ -76,8 +83,7 @@ def utilization_set(per_domain: int = 24) -> list[np.ndarray]:
     """Toy clips from a seed no split of the training corpus uses (2 s each, -24 LUFS), for codebook
     utilization: 24 per domain = 144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook."""
     folder = ensure_toy_split(ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED)
-    return [normalize_loudness(to_mono(load_audio(p, SR)[0])[0], SR, -24.0).astype(np.float32)
-            for p in sorted(folder.rglob("*.wav"))]
+    return [x for p in sorted(folder.rglob("*.wav")) if (x := load_clip(p)) is not None]
 
 
 def utilization(model, clips: list[np.ndarray]) -> CodebookUtilization:
