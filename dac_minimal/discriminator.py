@@ -99,7 +99,10 @@ def complex_stft(x: torch.Tensor, window_length: int) -> torch.Tensor:
 
     Padding is chosen so that ``frames = ceil(T / hop)``: reflect-pad (window − hop)/2 on both
     sides plus the remainder on the right, run a centred STFT, drop two frames at each end.
+    The FFT runs in fp32 whatever the input's dtype (under bf16 autocast the generator's output is
+    bf16, which cuFFT refuses); the result is fp32.
     """
+    x = x.float()
     hop = window_length // 4
     length = x.shape[-1]
     pad = (window_length - hop) // 2

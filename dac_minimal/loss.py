@@ -58,7 +58,11 @@ def mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fm
 
 
 def stft_magnitude(x: torch.Tensor, window_length: int, hop_length: int | None = None) -> torch.Tensor:
-    """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred, reflect-padded."""
+    """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred, reflect-padded.
+
+    Computed in fp32 whatever the input's dtype (cuFFT has no bf16).
+    """
+    x = x.float()
     hop = hop_length or window_length // 4
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
     spec = torch.stft(x.reshape(-1, x.shape[-1]), window_length, hop, window=window, center=True, return_complex=True)

@@ -77,3 +77,14 @@ def test_bad_inputs():
         DiscriminatorConfig(bands=((0.5, 0.2),))
     with pytest.raises(ValueError, match="unknown discriminator preset"):
         Discriminator.from_preset("huge")
+
+
+def test_stfts_run_in_fp32_for_bf16_input():
+    # Under bf16 autocast on CUDA the generator's output is bf16, and cuFFT has no bf16 transform: the
+    # discriminator's and the mel loss's STFTs must cast to fp32 first (found on the first GPU run).
+    from dac_minimal.loss import stft_magnitude
+
+    x = torch.randn(2, 1, 4000)
+    assert complex_stft(x.bfloat16(), 128).dtype == torch.float32
+    torch.testing.assert_close(complex_stft(x.bfloat16(), 128), complex_stft(x.bfloat16().float(), 128))
+    assert stft_magnitude(x.bfloat16(), 256).dtype == torch.float32
