@@ -202,23 +202,31 @@ class CodeReviver:
     towards ``z_e``). Entries that no ``z_e`` comes near are never chosen and never move; in a short
     run the encoder settles into a few regions of the d-dimensional space and utilization falls.
     What: count how often each entry of each codebook is chosen; every ``every`` training steps,
-    each entry chosen fewer than ``min_uses`` times in that window is moved onto a ``z_e`` drawn at
-    random from the current batch (plus a little noise, so that two revived entries never
-    coincide), i.e. onto a point where the data actually is. The counts restart each window.
+    each entry chosen fewer than ``min_uses`` times in that window is moved onto a ``z_e`` drawn
+    without replacement from a pool of recent ones (plus a little noise, so that two revived entries
+    never coincide), i.e. onto a point where the data actually is. The counts restart each window.
+    The pool keeps ``pool // every`` random frames of each of the last ``every`` batches: one batch
+    alone holds a few excerpts whose neighbouring frames are nearly alike, so entries revived onto it
+    crowd into one region and most of them lose to each other and die again.
 
     State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts and the step).
     Under DistributedDataParallel the counts are summed over ranks and rank 0's new entries are
     broadcast, so every replica keeps the same codebook.
     """
 
-    def __init__(self, quantizer: ResidualVectorQuantize, every: int = 50, min_uses: int = 1, noise: float = 0.01):
-        if every < 1 or min_uses < 1:
-            raise ValueError(f"every and min_uses must be >= 1, got {every} and {min_uses}")
+    def __init__(self, quantizer: ResidualVectorQuantize, every: int = 50, min_uses: int = 1, noise: float = 0.01,
+                 pool: int = 4096):
+        if every < 1 or min_uses < 1 or pool < 1:
+            raise ValueError(f"every, min_uses and pool must be >= 1, got {every}, {min_uses} and {pool}")
         self.quantizer, self.every, self.min_uses, self.noise = quantizer, every, min_uses, noise
         book = quantizer.quantizers[0].codebook.weight
         self.counts = torch.zeros(quantizer.n_codebooks, quantizer.codebook_size, dtype=torch.long, device=book.device)
         self.calls = 0
         self.n_revived = 0
+        # Ring buffer of projected latents (P, N_q, d): per_step random frames of each batch.
+        self.per_step = -(-pool // every)
+        self.pool = torch.zeros(self.per_step * every, quantizer.n_codebooks, quantizer.codebook_dim, device=book.device)
+        self.filled = 0  # frames written so far (the pool holds min(filled, P) of them)
 
     @torch.no_grad()
     def update(self, codes: torch.Tensor, latents: torch.Tensor) -> list[torch.Tensor]:
@@ -234,20 +242,27 @@ class CodeReviver:
         self.counts[:n_q] += torch.bincount((flat + offsets).flatten(), minlength=q.n_codebooks * q.codebook_size
                                             ).view(q.n_codebooks, -1)[:n_q]
         self.calls += 1
+        z = latents.detach().float().transpose(1, 2).reshape(-1, n_q, d)  # (B·S, N_q, d)
+        take = torch.randperm(z.shape[0], device=z.device)[: self.per_step]
+        at = (self.filled + torch.arange(len(take), device=z.device)) % len(self.pool)
+        self.pool[at.to(self.pool.device), :n_q] = z[take].to(self.pool.device)
+        self.filled += len(take)
         revived = [codes.new_zeros(0) for _ in range(q.n_codebooks)]
         if self.calls % self.every:
             return revived
         distributed = dist.is_available() and dist.is_initialized()
         if distributed:
             dist.all_reduce(self.counts)
-        z = latents.detach().float().transpose(1, 2).reshape(-1, n_q, d)  # (B·S, N_q, d)
+        pool = self.pool[: min(self.filled, len(self.pool))]
         for i in range(n_q):
             book = q.quantizers[i].codebook.weight
             dead = (self.counts[i] < self.min_uses).nonzero().squeeze(1).to(book.device)
             if len(dead) == 0:
                 continue
-            pick = torch.randint(z.shape[0], (len(dead),), device=z.device)
-            new = z[pick, i]
+            # Distinct pool frames while there are enough, then with replacement.
+            pick = torch.cat([torch.randperm(len(pool), device=pool.device)
+                              for _ in range(-(-len(dead) // len(pool)))])[: len(dead)]
+            new = pool[pick, i]
             new = new + self.noise * new.norm(dim=-1, keepdim=True) * torch.randn_like(new)
             new = new.to(book.device, book.dtype)
             if distributed:
@@ -259,8 +274,14 @@ class CodeReviver:
         return revived
 
     def state_dict(self) -> dict:
-        return {"counts": self.counts.clone(), "calls": self.calls, "n_revived": self.n_revived}
+        return {"counts": self.counts.clone(), "calls": self.calls, "n_revived": self.n_revived,
+                "pool": self.pool.clone(), "filled": self.filled}
 
     def load_state_dict(self, state: dict) -> None:
         self.counts.copy_(state["counts"])
         self.calls, self.n_revived = int(state["calls"]), int(state["n_revived"])
+        if state["pool"].shape != self.pool.shape:
+            raise ValueError(f"revival pool of shape {tuple(state['pool'].shape)} in the checkpoint, "
+                             f"{tuple(self.pool.shape)} here (another revive_every or pool size)")
+        self.pool.copy_(state["pool"])
+        self.filled = int(state["filled"])

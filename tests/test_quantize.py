@@ -164,3 +164,26 @@ def test_code_reviver_rejects_bad_settings():
 
     with pytest.raises(ValueError, match="every"):
         CodeReviver(ResidualVectorQuantize(16, 2, 32, 4), every=0)
+
+
+def test_code_reviver_draws_distinct_frames_from_every_batch_of_the_window():
+    from dac_minimal.quantize import CodeReviver
+
+    torch.manual_seed(0)
+    rvq = ResidualVectorQuantize(16, n_codebooks=1, codebook_size=64, codebook_dim=4)
+    reviver = CodeReviver(rvq, every=4, noise=0.0, pool=40)  # 10 frames kept per step
+    codes = torch.zeros(1, 1, 30, dtype=torch.long)  # only entry 0 is used: 63 entries die
+    batches = [torch.randn(1, 4, 30) + 10 * k for k in range(4)]  # four batches, far apart
+    for latents in batches:
+        revived = reviver.update(codes, latents)
+    assert len(revived[0]) == 63
+    new = rvq.quantizers[0].codebook.weight[revived[0]].detach()
+    near = torch.stack([(new[:, None] - b[0].T[None]).abs().sum(-1).min(1).values < 1e-6 for b in batches])
+    assert near.any(0).all()  # every revived entry sits on a frame of one of the batches...
+    assert (near.sum(1) >= 10).all()  # ...each batch gave its 10 pool frames (63 > 40: all used)...
+    assert len(torch.unique(new, dim=0)) == 40  # ...and the first 40 picks were distinct frames
+    other = CodeReviver(rvq, every=4, pool=40)
+    other.load_state_dict(reviver.state_dict())
+    torch.testing.assert_close(other.pool, reviver.pool)
+    with pytest.raises(ValueError, match="pool"):
+        CodeReviver(rvq, every=4, pool=80).load_state_dict(reviver.state_dict())
