@@ -318,7 +318,8 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
     mel = variant.mel_loss() if variant.mel_loss else None
     with tempfile.TemporaryDirectory() as out:
         tcfg = TrainConfig(preset="tiny", data=cfg.data, valid_data=cfg.valid_data, out=out, steps=cfg.steps,
-                           batch_size=cfg.batch_size, duration=cfg.duration, lr=cfg.lr, lr_gamma=1.0,
+                           batch_size=cfg.batch_size, duration=cfg.duration, lr=cfg.lr,
+                           lr_schedule="exponential", lr_gamma=1.0,  # a constant rate, as in the stored runs
                            quantizer_dropout=model.config.quantizer_dropout, seed=cfg.seed, threads=cfg.threads,
                            device="cpu", val_clips_per_domain=1, val_duration=max(cfg.duration, 0.05),
                            progress=False, tensorboard=False, gan_start=0 if variant.gan else cfg.steps + 1,

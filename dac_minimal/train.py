@@ -82,14 +82,18 @@ RESUMABLE_CHANGES = {"steps", "out", "resume", "init_from", "device", "log_every
 #: ``gan_start`` (a discriminator warm-up: the GAN step costs 2.2x the time, and in the first
 #: thousands of steps the mel loss is what improves the codec); dead-code revival (after ~1000 steps
 #: it keeps more of each codebook in use, most visibly codebook 0; early on it does not prevent the
-#: collapse that the fast-moving quantizer biases cause). ``benchmarks/tiny_vs_opus.py`` measures it.
-RECIPES: dict[str, dict[str, float | int]] = {
-    "official": {"lr": 1e-4, "gan_start": 0, "revive_every": 0},
-    "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50},
+#: collapse that the fast-moving quantizer biases cause); a learning rate held for three quarters of the
+#: steps, then falling linearly to 0 (a run of a few thousand steps is far from converged; held to the
+#: end, the rate keeps weights and codes jittering, and falling from the start it halves the progress
+#: of the first minutes). ``benchmarks/tiny_vs_opus.py`` measures it.
+RECIPES: dict[str, dict[str, float | int | str]] = {
+    "official": {"lr": 1e-4, "gan_start": 0, "revive_every": 0, "lr_schedule": "exponential", "lr_decay_from": 0.0},
+    "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50, "lr_schedule": "linear", "lr_decay_from": 0.75},
 }
+LR_SCHEDULES = ("exponential", "linear")
 
 
-def recipe_for(preset: str) -> dict[str, float | int]:
+def recipe_for(preset: str) -> dict[str, float | int | str]:
     """The preset-dependent defaults (``RECIPES``) for ``preset``: ``cpu`` for tiny, else ``official``."""
     return RECIPES["cpu" if preset == "tiny" else "official"]
 
@@ -110,7 +114,13 @@ class TrainConfig:
         optimizer step sees ``batch_size · accum · world_size`` excerpts (official: 72).
     duration: excerpt length in s (0.38 in the paper).
     lr, betas, weight_decay: AdamW, the same for generator and discriminator.
+    lr_schedule: "exponential" (official: ExponentialLR, ``lr · γ^step``) or "linear" (``lr`` held until
+        the fraction ``lr_decay_from`` of ``steps``, then falling linearly to 0 at ``steps``; resuming with
+        more ``steps`` stretches it). ``None`` = the preset's.
+    lr_decay_from: where the linear schedule starts to fall, as a fraction of ``steps`` (0 = from the
+        first step). ``None`` = the preset's.
     lr_gamma: ExponentialLR decay per iteration (γ; 0.999996^400k ≈ 0.2).
+    warmup: steps of linear learning-rate warm-up from ~0 (either schedule; 0 = none, official).
     grad_clip_d, grad_clip_g: max gradient norms (discriminator, generator).
     quantizer_dropout: p, written onto the codec config (0.5 in the final recipe).
     gan: "lsgan" (official), "hinge" or "bce".
@@ -140,7 +150,10 @@ class TrainConfig:
     lr: float | None = None
     betas: tuple[float, float] = (0.8, 0.99)
     weight_decay: float = 0.01
+    lr_schedule: str | None = None
+    lr_decay_from: float | None = None
     lr_gamma: float = 0.999996
+    warmup: int = 0
     grad_clip_d: float = 10.0
     grad_clip_g: float = 1000.0
     quantizer_dropout: float = 0.5
@@ -179,7 +192,12 @@ class TrainConfig:
         for name in ("steps", "batch_size", "accum", "revive_min_uses"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers", "gan_start", "revive_every"):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {LR_SCHEDULES}")
+        if not 0.0 <= self.lr_decay_from < 1.0:
+            raise ValueError(f"lr_decay_from must be in [0, 1), got {self.lr_decay_from}")
+        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers", "gan_start", "revive_every",
+                     "warmup"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
         if not (self.lr > 0 and 0 < self.lr_gamma <= 1 and len(self.betas) == 2):
@@ -497,8 +515,11 @@ class Trainer:
         self.mel = (mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)).to(self.device)
         self.opt_g = torch.optim.AdamW(self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, cfg.lr_gamma)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, cfg.lr_gamma)
+        # The learning rate of step s (1-based) is lr · lr_factor(s − 1). D steps only from gan_start,
+        # so its scheduler's count is offset to follow the same global step.
+        d_offset = max(cfg.gan_start, 1) - 1
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, self.lr_factor)
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, lambda i: self.lr_factor(i + d_offset))
         self.step = 0
         self.best_val = math.inf
         self.reviver = (CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
@@ -525,6 +546,15 @@ class Trainer:
         self.metrics = self.val_log = self.tb = None
         if self.dist.is_main:
             self._open_logs()
+
+    def lr_factor(self, i: int) -> float:
+        """The learning-rate multiplier of step ``i + 1``: warm-up, then γ^i or hold-and-fall to 0."""
+        cfg = self.cfg
+        warm = min(1.0, (i + 1) / cfg.warmup) if cfg.warmup else 1.0
+        if cfg.lr_schedule == "linear":
+            start = cfg.lr_decay_from * cfg.steps
+            return warm * min(1.0, max(0.0, (cfg.steps - i) / (cfg.steps - start)))
+        return warm * cfg.lr_gamma**i
 
     # -- setup helpers --------------------------------------------------------------------------
 
@@ -558,8 +588,14 @@ class Trainer:
         _load_state(self.disc, ckpt["discriminator"], path)
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
-        self.sched_g.load_state_dict(ckpt["sched_g"])
-        self.sched_d.load_state_dict(ckpt["sched_d"])
+        for sched, state in ((self.sched_g, ckpt["sched_g"]), (self.sched_d, ckpt["sched_d"])):
+            # Our schedules are functions of the step, which LambdaLR does not save (None per group);
+            # checkpoints from before LambdaLR (ExponentialLR) have no entry for them at all.
+            sched.load_state_dict({"lr_lambdas": [None] * len(sched.optimizer.param_groups), **state})
+            # The saved learning rate was computed with the checkpoint's ``steps``; recompute it with ours.
+            for group, base, factor in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+                group["lr"] = base * factor(sched.last_epoch)
+            sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
         self.step = int(ckpt["step"])
         self.best_val = float(ckpt.get("best_val", math.inf))
         if self.reviver is not None and ckpt.get("reviver"):
@@ -922,7 +958,14 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--accum", type=int, default=d.accum, help="gradient accumulation steps")
     p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: the preset's recipe, "
                    f"{RECIPES['official']['lr']:g}; tiny {RECIPES['cpu']['lr']:g})")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="exponential (official: lr·γ^step) or linear (held, then to 0 at --steps) (default: the preset's "
+                        f"recipe, {RECIPES['official']['lr_schedule']}; tiny {RECIPES['cpu']['lr_schedule']})")
+    p.add_argument("--lr-decay-from", type=float, default=None,
+                   help="linear schedule: fraction of --steps after which the rate falls to 0 (default: the "
+                        f"preset's recipe; tiny {RECIPES['cpu']['lr_decay_from']})")
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
+    p.add_argument("--warmup", type=int, default=d.warmup, help="steps of linear learning-rate warm-up")
     p.add_argument("--gan", default=d.gan, choices=("lsgan", "hinge", "bce"))
     p.add_argument("--quantizer-dropout", type=float, default=d.quantizer_dropout)
     p.add_argument("--gan-start", type=int, default=None,

@@ -60,19 +60,40 @@ def test_resume_continues_exactly(corpus, tmp_path):
 
 
 def test_resume_is_exact_across_dead_code_revival_windows(corpus, tmp_path):
-    # Revival every 2 steps; the run is cut at step 3, mid-window: the usage counts must travel.
-    straight = T.train(config(corpus, tmp_path / "a", steps=5, revive_every=2, ckpt_every=5))
-    T.train(config(corpus, tmp_path / "b", steps=3, revive_every=2, ckpt_every=3))
-    resumed = T.train(config(corpus, tmp_path / "b", steps=5, revive_every=2, ckpt_every=5, resume=True))
+    # Revival every 2 steps; the run is cut at step 3, mid-window: the usage counts must travel. (The
+    # exponential schedule: the linear one depends on `steps`, which differs between the two segments.)
+    kw = dict(revive_every=2, lr_schedule="exponential")
+    straight = T.train(config(corpus, tmp_path / "a", steps=5, ckpt_every=5, **kw))
+    T.train(config(corpus, tmp_path / "b", steps=3, ckpt_every=3, **kw))
+    resumed = T.train(config(corpus, tmp_path / "b", steps=5, ckpt_every=5, resume=True, **kw))
     assert straight.reviver.n_revived > 0 and resumed.reviver.n_revived == straight.reviver.n_revived
     for p, q in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
 
+def test_linear_schedule_warms_up_holds_falls_to_zero_and_is_recomputed_on_resume(corpus, tmp_path):
+    lr = 1e-3
+    line = dict(lr=lr, lr_schedule="linear", lr_decay_from=0.0, warmup=2)
+    T.train(config(corpus, tmp_path / "a", steps=4, **line))
+    np.testing.assert_allclose(rows(tmp_path / "a")["lr"], [lr / 2, lr * 3 / 4, lr / 2, lr / 4], rtol=1e-6)
+    # Stopped at step 2 of a 2-step run, then resumed to 4 steps: steps 3 and 4 follow the 4-step line.
+    T.train(config(corpus, tmp_path / "b", steps=2, **line))
+    T.train(config(corpus, tmp_path / "b", steps=4, resume=True, **line))
+    np.testing.assert_allclose(rows(tmp_path / "b")["lr"][2:], [lr / 2, lr / 4], rtol=1e-6)
+    # Held for the first half, then down: 1, 1, then 2/2 and 1/2 of the way from the start of the fall.
+    T.train(config(corpus, tmp_path / "c", steps=4, lr=lr, lr_schedule="linear", lr_decay_from=0.5))
+    np.testing.assert_allclose(rows(tmp_path / "c")["lr"], [lr, lr, lr, lr / 2], rtol=1e-6)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        T.TrainConfig(lr_schedule="cosine")
+    with pytest.raises(ValueError, match="lr_decay_from"):
+        T.TrainConfig(lr_decay_from=1.0)
+
+
 def test_presets_take_their_recipe_unless_told_otherwise():
     tiny, full = T.TrainConfig(preset="tiny"), T.TrainConfig(preset="44khz")
-    assert (tiny.lr, tiny.gan_start, tiny.revive_every) == tuple(T.RECIPES["cpu"].values())
-    assert (full.lr, full.gan_start, full.revive_every) == (1e-4, 0, 0)  # the paper's recipe
+    fields = tuple(T.RECIPES["cpu"])
+    assert tuple(getattr(tiny, f) for f in fields) == tuple(T.RECIPES["cpu"].values())
+    assert tuple(getattr(full, f) for f in fields) == (1e-4, 0, 0, "exponential", 0.0)  # the paper's recipe
     assert T.TrainConfig(preset="tiny", lr=3e-4, gan_start=0).lr == 3e-4
     assert T.parse_args(["--preset", "44khz", "--revive-every", "10"]).revive_every == 10
     assert T.parse_args(["--preset", "tiny"]).gan_start == T.RECIPES["cpu"]["gan_start"]
@@ -161,7 +182,7 @@ def test_cli_smoke_run_writes_logs_samples_and_checkpoints(corpus, tmp_path):
     total = sum(getattr(w, t) * m[t] for t in T.LOSS_TERMS)
     np.testing.assert_allclose(m["generator"], total, rtol=1e-5)
     lr = T.RECIPES["cpu"]["lr"]  # the tiny preset's default recipe
-    np.testing.assert_allclose(m["lr"], [lr, lr * 0.999996])
+    np.testing.assert_allclose(m["lr"], [lr, lr])  # held for the first 3/4 of the steps (1.5 of 2)
     val = T.read_csv(run / "val.csv")
     np.testing.assert_array_equal(val["step"], [0, 1, 2])
     assert T.load_checkpoint(run / "latest.pt")["step"] == 2
