@@ -3,19 +3,20 @@ its codebook utilization on held-out toy clips (issue 7's bar).
 
     python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt   # 15 minutes, 2 threads
     python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus        # a quick check of the machinery
-    python benchmarks/tiny_vs_opus.py --set lr=1e-4 gan_start=0 revive_every=0        # the paper's recipe instead
+    python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 revive_every=0   # paper's recipe
 
 Trains ``DAC.from_preset("tiny")`` with the package's trainer and the tiny preset's recipe
 (``train.RECIPES["cpu"]``; ``--set FIELD=VALUE`` overrides any ``TrainConfig`` field) on the toy corpus's
 train split, counting only the time spent in training steps (not evaluation). Each snapshot is then
-evaluated at all 9 codebooks (7.75 kbps) on held-out clips: the toy corpus's ``valid`` split (clips the codec
-never saw) and, when the machine has them, real recordings shipped by Debian (``alsa-utils``: a person saying the
+evaluated at all 9 codebooks (7.75 kbps) on held-out clips: a toy test split of 24 clips of 2 s per domain, made
+with a seed that no training split uses (clips the codec never saw; the trainer's ``valid`` split, 4 clips per
+domain, is too small to rank codecs) and, when the machine has them, real recordings shipped by Debian (``alsa-utils``: a person saying the
 names of the speaker channels; ``sound-theme-freedesktop``: recorded and synthesised desktop sounds), never used
 for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training loudness. Opus is ffmpeg's
 libopus at 48 kHz, resampled back and aligned for its delay (``dac_minimal.baselines``); its measured bitrate is
 printed beside the requested one. The score is the mel distance (the training mel loss, lower is better).
-Codebook utilization is measured on 72 further toy clips (24 per domain, 2 s, a seed no training split uses):
-12,456 frames, about 12 per entry, so that a well-used codebook can show it.
+Codebook utilization is measured on the 72 toy test clips: 12,456 frames, about 12 per entry, so that a well-used
+codebook can show it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dac_minimal.metrics import CodebookUtilization, codebook_utilization, mel_d
 from dac_minimal.train import TrainConfig, Trainer
 
 SR = 44100
+PROBE_STEPS = 100  # steps timed before the schedule's length is fixed
 TEST_SEED = 2_000_000  # the toy corpus uses seed 0 (train) and 1,000,000 (valid)
 REAL = ["/usr/share/sounds/alsa/*.wav", "/usr/share/sounds/freedesktop/stereo/*.oga"]
 
@@ -50,11 +52,11 @@ def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
     return normalize_loudness(x, SR, -24.0).astype(np.float32)
 
 
-def held_out_clips(max_seconds: float = 4.0) -> dict[str, list[np.ndarray]]:
-    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it."""
+def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, list[np.ndarray]]:
+    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it: the toy test split
+    (``per_domain`` clips of 2 s per domain, see ``test_split``) and the real recordings."""
     sets: dict[str, list[Path]] = {}
-    corpus = ensure_toy_corpus()
-    for path in sorted(corpus.valid.rglob("*.wav")):
+    for path in sorted(test_split(per_domain).rglob("*.wav")):
         sets.setdefault(f"toy/{path.parent.name}", []).append(path)
     sets["real"] = [Path(p) for pattern in REAL for p in sorted(glob.glob(pattern))]
     clips: dict[str, list[np.ndarray]] = {}
@@ -79,11 +81,10 @@ def codec_scores(model, clips: dict[str, list[np.ndarray]]) -> dict[str, float]:
     return scores
 
 
-def utilization_set(per_domain: int = 24) -> list[np.ndarray]:
-    """Toy clips from a seed no split of the training corpus uses (2 s each, -24 LUFS), for codebook
-    utilization: 24 per domain = 144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook."""
-    folder = ensure_toy_split(ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED)
-    return [x for p in sorted(folder.rglob("*.wav")) if (x := load_clip(p)) is not None]
+def test_split(per_domain: int = 24) -> Path:
+    """The toy test split: clips from a seed no split of the training corpus uses (2 s each); 24 per domain =
+    144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook. Made on first use in ``data/toy/``."""
+    return ensure_toy_split(ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED)
 
 
 def utilization(model, clips: list[np.ndarray]) -> CodebookUtilization:
@@ -109,6 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="training-step time budget")
     parser.add_argument("--snapshots", type=float, nargs="+", default=[5.0, 15.0], help="minutes to evaluate at")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="length of the learning-rate schedule (default: what fits in --minutes at the pace "
+                             f"so far, re-estimated every step from step {PROBE_STEPS} on)")
     parser.add_argument("--batch-size", type=int, default=6)
     parser.add_argument("--duration", type=float, default=0.38)
     parser.add_argument("--threads", type=int, default=2)
@@ -122,8 +126,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     clips = held_out_clips()
-    test = utilization_set()
-    print("held-out clips:", {k: len(v) for k, v in clips.items()}, f"utilization set: {len(test)} clips")
+    test = [x for name, xs in clips.items() if name.startswith("toy/") for x in xs]  # the utilization set
+    print("held-out clips:", {k: len(v) for k, v in clips.items()})
 
     overrides = {}
     for item in args.set:
@@ -142,10 +146,11 @@ def main() -> None:
     if args.train_per_domain:
         root = ensure_toy_corpus().train.parent.parent / f"toy_{args.train_per_domain}"
         overrides.setdefault("data", str(ensure_toy_corpus(root, n_per_domain=args.train_per_domain).train))
-    cfg = TrainConfig(preset="tiny", out=args.out, steps=10**9, batch_size=args.batch_size, duration=args.duration,
+    cfg = TrainConfig(preset="tiny", out=args.out, steps=args.steps or 10**9, batch_size=args.batch_size, duration=args.duration,
                       threads=args.threads, log_every=0, val_every=0, sample_every=0, ckpt_every=0, progress=False,
                       tensorboard=False, **overrides)
-    print("training config:", {k: getattr(cfg, k) for k in ("lr", "gan_start", "revive_every", "quantizer_dropout")})
+    print("training config:", {k: getattr(cfg, k) for k in ("lr", "lr_schedule", "warmup", "gan_start", "revive_every",
+                                                             "quantizer_dropout")})
     trainer = Trainer(cfg)
     snapshots, pending = {}, sorted(args.snapshots)
     spent, steps = 0.0, 0
@@ -154,10 +159,18 @@ def main() -> None:
         trainer.train_step(step, batch)
         spent += time.perf_counter() - tick
         trainer.step = steps = step
-        while pending and spent >= pending[0] * 60:
+        if step >= PROBE_STEPS and not args.steps:
+            # The schedule's length (the linear one falls to 0 at cfg.steps): what fits in the time budget at
+            # the pace so far, re-estimated every step so that the fall ends with the budget.
+            trainer.cfg.steps = max(step + 1, round(args.minutes * 60 * step / spent))
+            if step == PROBE_STEPS:
+                print(f"{step / spent:.2f} steps/s over the first {step} steps: the schedule would end at step "
+                      f"{trainer.cfg.steps} (re-estimated every step)", flush=True)
+        done = spent >= args.minutes * 60 or step >= trainer.cfg.steps  # out of time, or the schedule ended
+        while pending and (spent >= pending[0] * 60 or done):
             snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.model).cpu())
             print(f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)", flush=True)
-        if not pending or spent >= args.minutes * 60:
+        if not pending or done:
             break
 
     if args.save:
