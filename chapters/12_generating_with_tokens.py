@@ -366,7 +366,7 @@ plt.show()
 
 # %% [markdown]
 # Two readings of this plot. On held-out clips the LM ends below the unigram line (with the 15-minute codec
-# by about 1.1 nats, 1.6 bits, per code in our run at reading size; with the untrained fallback by much less),
+# by about 0.9 nats, 1.3 bits, per code in our run at reading size; with the untrained fallback by much less),
 # so it has learned something that generalises. And its loss on the training clips falls far below
 # its held-out loss: 48 seconds of audio is tiny, and the model memorises it within a hundred steps.
 # More data, not more steps, is what it needs.
@@ -405,8 +405,9 @@ for k in range(N_Q_LM):
     print(f"codebook {k}: unigram {uni_by_codebook[k]:.3f}, LM {lm_by_codebook[k]:.3f} nats/code")
 
 # %% [markdown]
-# With the 15-minute codec the gain is spread evenly: every codebook, codebook 0 included, costs about one nat
-# per code less under the LM than under the unigram (+0.9 to +1.2 in our run at reading size).
+# With the 15-minute codec the gain is spread over every codebook, codebook 0 included (the largest): each
+# costs about one nat per code less under the LM than under the unigram (+0.75 to +1.13 in our run at
+# reading size, +1.13 for codebook 0).
 #
 # - **Codebook 0** is predicted before the other codebooks of its frame (delay layout), from earlier frames
 #   only, so its gain is structure in *time*: the toy clips hold notes, syllables and textures that last many
