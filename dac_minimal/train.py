@@ -944,10 +944,17 @@ def train(cfg: TrainConfig) -> Trainer:
 # ---------------------------------------------------------------------------------------------
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except ``None`` (those options say in their help what they default to)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m dac_minimal.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_DefaultsHelp)
     p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS))
     p.add_argument("--data", default=None, help="folder of domain subfolders (default: the toy corpus)")
     p.add_argument("--valid-data", default=None, help="held-out folder (default: DATA/../valid when present)")
@@ -956,24 +963,25 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="excerpts per micro-batch per process")
     p.add_argument("--duration", type=float, default=d.duration, help="excerpt length in seconds")
     p.add_argument("--accum", type=int, default=d.accum, help="gradient accumulation steps")
-    p.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: the preset's recipe, "
-                   f"{RECIPES['official']['lr']:g}; tiny {RECIPES['cpu']['lr']:g})")
+
+    def recipe(field: str, text: str) -> str:  # help for an option whose default comes from RECIPES
+        official, cpu = (f"{v:g}" if isinstance(v, (int, float)) else v
+                         for v in (RECIPES["official"][field], RECIPES["cpu"][field]))
+        return f"{text} (default: the preset's recipe, {official}; tiny {cpu})"
+
+    p.add_argument("--lr", type=float, default=None, help=recipe("lr", "AdamW learning rate"))
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                   help="exponential (official: lr·γ^step) or linear (held, then to 0 at --steps) (default: the preset's "
-                        f"recipe, {RECIPES['official']['lr_schedule']}; tiny {RECIPES['cpu']['lr_schedule']})")
+                   help=recipe("lr_schedule", "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)"))
     p.add_argument("--lr-decay-from", type=float, default=None,
-                   help="linear schedule: fraction of --steps after which the rate falls to 0 (default: the "
-                        f"preset's recipe; tiny {RECIPES['cpu']['lr_decay_from']})")
+                   help=recipe("lr_decay_from", "linear schedule: fraction of --steps after which the rate falls to 0"))
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
     p.add_argument("--warmup", type=int, default=d.warmup, help="steps of linear learning-rate warm-up")
     p.add_argument("--gan", default=d.gan, choices=("lsgan", "hinge", "bce"))
     p.add_argument("--quantizer-dropout", type=float, default=d.quantizer_dropout)
     p.add_argument("--gan-start", type=int, default=None,
-                   help="first step with the discriminator; before it mel + VQ losses only (default: the "
-                   f"preset's recipe, {RECIPES['official']['gan_start']}; tiny {RECIPES['cpu']['gan_start']})")
+                   help=recipe("gan_start", "first step with the discriminator; before it mel + VQ losses only"))
     p.add_argument("--revive-every", type=int, default=None,
-                   help="dead-code revival window in steps, 0 = off (default: the preset's recipe, "
-                   f"{RECIPES['official']['revive_every']}; tiny {RECIPES['cpu']['revive_every']})")
+                   help=recipe("revive_every", "dead-code revival window in steps, 0 = off"))
     p.add_argument("--revive-min-uses", type=int, default=d.revive_min_uses,
                    help="entries chosen fewer times than this in a revival window are revived")
     p.add_argument("--loudness-db", type=float, default=d.loudness_db)
