@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from .audio import check_waveform
+from .loss import at_least_fp32
 
 #: Band edges as fractions of the n_fft/2 + 1 STFT bins (report §4.3).
 BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
@@ -99,10 +100,10 @@ def complex_stft(x: torch.Tensor, window_length: int) -> torch.Tensor:
 
     Padding is chosen so that ``frames = ceil(T / hop)``: reflect-pad (window − hop)/2 on both
     sides plus the remainder on the right, run a centred STFT, drop two frames at each end.
-    The FFT runs in fp32 whatever the input's dtype (under bf16 autocast the generator's output is
-    bf16, which cuFFT refuses); the result is fp32.
+    Half-precision input runs in fp32 (under bf16 autocast the generator's output is bf16, which
+    cuFFT refuses); fp32 and fp64 input keep their precision.
     """
-    x = x.float()
+    x = at_least_fp32(x)
     hop = window_length // 4
     length = x.shape[-1]
     pad = (window_length - hop) // 2

@@ -57,12 +57,18 @@ def mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fm
         return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
 
 
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in fp32 when it is in a half-precision type (bf16, fp16), else unchanged (fp32, fp64)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def stft_magnitude(x: torch.Tensor, window_length: int, hop_length: int | None = None) -> torch.Tensor:
     """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred, reflect-padded.
 
-    Computed in fp32 whatever the input's dtype (cuFFT has no bf16).
+    Half-precision input (bf16/fp16, e.g. under autocast) is computed in fp32: cuFFT has no bf16. fp32
+    and fp64 input keep their precision.
     """
-    x = x.float()
+    x = at_least_fp32(x)
     hop = hop_length or window_length // 4
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
     spec = torch.stft(x.reshape(-1, x.shape[-1]), window_length, hop, window=window, center=True, return_complex=True)

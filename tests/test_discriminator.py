@@ -88,3 +88,5 @@ def test_stfts_run_in_fp32_for_bf16_input():
     assert complex_stft(x.bfloat16(), 128).dtype == torch.float32
     torch.testing.assert_close(complex_stft(x.bfloat16(), 128), complex_stft(x.bfloat16().float(), 128))
     assert stft_magnitude(x.bfloat16(), 256).dtype == torch.float32
+    # fp64 keeps its precision (the book checks the package's STFT against torch.stft in fp64)
+    assert complex_stft(x.double(), 128).dtype == stft_magnitude(x.double(), 256).dtype == torch.float64
