@@ -343,7 +343,8 @@ if fifteen is not None:
 # one thread (about 1250 steps, one run each): where revived entries land, and the falling learning rate.
 # Drawn from the current batch alone, they crowd around its few excerpts and most die again (83–92 % over
 # four such runs; 87 % after 15 minutes); drawn from a pool of frames of the last 50 batches, 89 % at a
-# constant rate and 96 % with the rate falling at the end, when the codes stop jittering. Without revival,
+# constant rate and 96 % with a falling rate (falling from the first step, in that run: as the rate falls
+# the codes stop jittering). Without revival,
 # 77 % (codebook 0 alone: 43 %). At 3 minutes, though, the runs with revival stood at 12–39 % and the one
 # without it at 72 %: early on, revival moves entries faster than the encoder can use them. Few runs, so
 # read these as a direction, not a law.
