@@ -209,7 +209,7 @@ class CodeReviver:
     alone holds a few excerpts whose neighbouring frames are nearly alike, so entries revived onto it
     crowd into one region and most of them lose to each other and die again.
 
-    State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts and the step).
+    State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts, the step and the pool).
     Under DistributedDataParallel the counts are summed over ranks and rank 0's new entries are
     broadcast, so every replica keeps the same codebook.
     """

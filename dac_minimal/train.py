@@ -101,8 +101,8 @@ def recipe_for(preset: str) -> dict[str, float | int | str]:
 @dataclass
 class TrainConfig:
     """Everything a run needs. Defaults: the official 44.1 kHz recipe, except the batch size and preset;
-    ``lr``, ``gan_start`` and ``revive_every`` left at ``None`` come from the preset's recipe
-    (``RECIPES``: the official one, or for ``tiny`` the CPU one).
+    the fields of ``RECIPES`` (``lr``, ``gan_start``, ``revive_every``, ``lr_schedule``, ``lr_decay_from``)
+    left at ``None`` come from the preset's recipe (the official one, or for ``tiny`` the CPU one).
 
     preset: codec preset (``PRESETS``); the discriminator is ``"tiny"`` for ``"tiny"``, the official
         one otherwise.
@@ -128,7 +128,7 @@ class TrainConfig:
         losses; before it the generator learns from the mel and VQ losses alone (a discriminator
         warm-up, as in AudioDec; 0 = from the start, the official recipe).
     revive_every: dead-code revival window in steps (``quantize.CodeReviver``): entries no frame
-        chose at least ``revive_min_uses`` times in that many steps move onto current encoder
+        chose at least ``revive_min_uses`` times in that many steps move onto recent encoder
         outputs. 0 = off (the official recipe).
     loudness_db: LUFS each excerpt is normalised to (the report's -24; the official code uses -16).
     accum: gradient accumulation steps (micro-batches per optimizer step).
