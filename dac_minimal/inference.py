@@ -20,23 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .layers import SNAKE_EPS, Snake
-
-
-def snake_addcmul(x: torch.Tensor, alpha: torch.Tensor, inv_alpha: torch.Tensor) -> torch.Tensor:
-    """Snake with a precomputed ``inv_alpha = 1/(α + ε)``: ``x + inv_alpha · sin²(α x)``. Shapes ``(B, C, T)``, ``(1, C, 1)``."""
-    return torch.addcmul(x, inv_alpha, torch.sin(alpha * x).square())
-
-
-_compiled_snake = None
-
-
-def compiled_snake():
-    """``snake_addcmul`` compiled once per process with dynamic shapes (one kernel for every C and T)."""
-    global _compiled_snake
-    if _compiled_snake is None:
-        _compiled_snake = torch.compile(snake_addcmul, dynamic=True)
-    return _compiled_snake
+from .layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
 
 
 class FusedSnake(nn.Module):

@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 from .audio import save_audio
 from .data import AudioFolder, DataConfig, ensure_toy_corpus
 from .discriminator import Discriminator
+from .layers import compile_snakes
 from .loss import (
     LOSS_WEIGHTS,
     MultiScaleMelLoss,
@@ -91,6 +92,7 @@ RECIPES: dict[str, dict[str, float | int | str]] = {
     "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50, "lr_schedule": "linear", "lr_decay_from": 0.75},
 }
 LR_SCHEDULES = ("exponential", "linear")
+COMPILE_MODES = ("off", "snake", "full")
 
 
 def recipe_for(preset: str) -> dict[str, float | int | str]:
@@ -133,7 +135,8 @@ class TrainConfig:
     loudness_db: LUFS each excerpt is normalised to (the report's -24; the official code uses -16).
     accum: gradient accumulation steps (micro-batches per optimizer step).
     amp: bf16 autocast on CUDA (ignored with a warning on CPU); the quantizer and losses stay fp32.
-    compile: ``torch.compile`` the generator and discriminator.
+    compile: "off"; "snake" (only Snake, fused into one kernel each way by ``torch.compile``: seconds to
+        compile); "full" (``torch.compile`` of the generator and discriminator: minutes). ``True`` means "full".
     workers: DataLoader worker processes producing batches (0 = in the training process).
     log_every, val_every, sample_every, ckpt_every: intervals in steps (0 turns one off); logs,
         validation, samples and checkpoints also happen at the last step unless turned off.
@@ -165,7 +168,7 @@ class TrainConfig:
     seed: int = 0
     accum: int = 1
     amp: bool = False
-    compile: bool = False
+    compile: str | bool = "off"
     device: str | None = None
     workers: int = 0
     threads: int | None = None
@@ -187,6 +190,9 @@ class TrainConfig:
         for name, value in recipe_for(self.preset).items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        self.compile = {True: "full", False: "off"}.get(self.compile, self.compile)
+        if self.compile not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode {self.compile!r}; choose one of {COMPILE_MODES}")
         if self.gan not in ("lsgan", "hinge", "bce"):
             raise ValueError(f"unknown GAN loss {self.gan!r}; choose 'lsgan', 'hinge' or 'bce'")
         for name in ("steps", "batch_size", "accum", "revive_min_uses"):
@@ -533,7 +539,9 @@ class Trainer:
 
         # What the loop calls: compiled and/or DDP-wrapped views of the same weights.
         gen, disc = CodecForward(self.model), self.disc
-        if cfg.compile:
+        if cfg.compile == "snake":
+            compile_snakes(self.model)
+        elif cfg.compile == "full":
             gen, disc = torch.compile(gen), torch.compile(disc)
         self.disc_local = disc  # the generator step judges x̂ without DDP (no D gradients needed)
         if self.dist.enabled:
@@ -987,7 +995,9 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--loudness-db", type=float, default=d.loudness_db)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    p.add_argument("--compile", action="store_true", help="torch.compile generator and discriminator")
+    p.add_argument("--compile", nargs="?", const="full", default="off", choices=COMPILE_MODES,
+                   help="torch.compile: 'full' (the default when given alone) compiles the generator and "
+                        "discriminator (minutes to compile), 'snake' only the Snake activations (seconds)")
     p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: CUDA when present)")
     p.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
