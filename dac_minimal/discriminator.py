@@ -219,6 +219,13 @@ class Discriminator(nn.Module):
 
     @staticmethod
     def preprocess(x: torch.Tensor) -> torch.Tensor:
+        """Remove the DC offset and scale each ``(B, 1, T)`` clip to a peak of 0.8, in fp32 at least.
+
+        Half precision is upcast first: under ``torch.compile`` the gradient of this max-normalisation in
+        bf16 comes out NaN (inductor recomputes ``x - mean`` in fp32, so no element equals the bf16 max
+        that the backward of ``amax`` looks for; pytorch/pytorch#186799), and a peak in bf16 is crude anyway.
+        """
+        x = at_least_fp32(x)
         x = x - x.mean(dim=-1, keepdim=True)
         return 0.8 * x / (x.abs().amax(dim=-1, keepdim=True) + 1e-9)
 

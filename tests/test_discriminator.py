@@ -90,3 +90,15 @@ def test_stfts_run_in_fp32_for_bf16_input():
     assert stft_magnitude(x.bfloat16(), 256).dtype == torch.float32
     # fp64 keeps its precision (the book checks the package's STFT against torch.stft in fp64)
     assert complex_stft(x.double(), 128).dtype == stft_magnitude(x.double(), 256).dtype == torch.float64
+
+
+def test_compiled_preprocess_of_bf16_input_has_finite_gradients():
+    # Found on the GPU: `torch.compile` of the discriminator under bf16 autocast gave the generator NaN gradients
+    # (pytorch/pytorch#186799: the compiled backward of amax in bf16). The normalisation runs in fp32 now.
+    x = (torch.randn(2, 1, 1000) * 0.1).bfloat16().requires_grad_()
+    weights = torch.linspace(-1, 1, 1000)
+    (torch.compile(Discriminator.preprocess)(x) * weights).sum().backward()
+    reference = x.detach().float().requires_grad_()
+    (Discriminator.preprocess(reference) * weights).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    torch.testing.assert_close(x.grad.float(), reference.grad, rtol=1e-2, atol=1e-2)
