@@ -3,13 +3,18 @@
 #
 #   OUT=runs/gpu_checks bash benchmarks/gpu_checks.sh
 #
-#   1. tests/test_cuda.py (skipped everywhere else): CPU/GPU agreement, bf16 autocast with the quantizer in fp32,
-#      the trainer with --amp (resume, checkpoints that load on the CPU), chunked compression on the GPU;
+#   1. the CUDA tests (skipped everywhere else): CPU/GPU agreement, bf16 autocast with the quantizer in fp32,
+#      the trainer with --amp --compile snake (resume, checkpoints that load on the CPU), the compiled Snake
+#      against the eager one, chunked compression on the GPU;
 #   2. benchmarks/train_step_speed.py: one D+G iteration of the 44.1 kHz model, batch 15 x 0.38 s, the official
-#      package's modules in fp32 against ours in fp32, bf16, and bf16 + torch.compile;
-#   3. a short 44.1 kHz training run with the paper's recipe and --amp (the GPU reference curve in
-#      benchmarks/reference_curves/), as many steps as fit in about a minute and a half;
-#   4. the tiny preset's training speed on the GPU.
+#      package's modules in fp32 (as they ship, and with cudnn.benchmark) against ours in fp32 and bf16, with
+#      cudnn.benchmark, the compiled Snake and a channels-last discriminator, each profiled once;
+#   3. ours with torch.compile of the whole generator and discriminator, in what time is left.
+#
+# (The GPU reference curve in benchmarks/reference_curves/gpu_44khz_* came from an earlier version of this script:
+#   python3 -m dac_minimal.train --preset 44khz --steps 270 --batch-size 15 --amp --workers 4 --out /tmp/run_44khz \
+#       --log-every 10 --val-every 45 --sample-every 0 --ckpt-every 0 --no-progress --no-tensorboard
+# and the tiny preset's GPU speed from --preset tiny --steps 300 --batch-size 6 --duration 0.38.)
 #
 # Everything it reports lands in $OUT. It installs nothing from the network: on a machine without one, put wheels
 # of what is missing in .whl/ and they are installed into /tmp/site first (on the H200 image of 2026-11 with torch
@@ -18,7 +23,7 @@
 # markdown2 pystoi torch-stoi randomname fire termcolor ffmpy importlib-resources; `pip download --no-deps
 # --python-version 3.12 ...` for pure wheels, `pip wheel` for argbind and randomname, which ship sdists only).
 # Each stage has its own time limit, so a slow stage cannot starve the rest. On that H200, torch.compile of the full
-# generator and discriminator had not finished compiling after 4 minutes, so the bf16 + compile row came out empty.
+# generator and discriminator had not finished compiling after 4 minutes, so stage 3 may come out empty.
 set -u
 OUT=${OUT:-runs/gpu_checks}
 mkdir -p "$OUT"
@@ -35,27 +40,19 @@ stage "environment"
   python3 -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda)"
 } 2>&1 | tee "$OUT/env.txt"
 
-stage "1. tests/test_cuda.py"
-timeout 110 python3 -m pytest tests/test_cuda.py -v -p no:cacheprovider -o addopts="" 2>&1 | tail -15 | tee "$OUT/test_cuda.txt"
+stage "1. the CUDA tests"
+timeout 130 python3 -m pytest tests/test_cuda.py tests/test_layers.py -k cuda -v -p no:cacheprovider -o addopts="" 2>&1 \
+    | tail -15 | tee "$OUT/test_cuda.txt"
 
-stage "2. training-step speed, 44.1 kHz model"
-official=()
-python3 -c "import dac" 2>/dev/null || { official=(--no-official); echo "official package not importable: ours only"; }
-timeout 260 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 ${official[@]+"${official[@]}"} \
-    --ours fp32 bf16 bf16+compile 2>&1 | grep -v Warning | tee "$OUT/train_step_speed.txt"
+stage "2. training-step speed, 44.1 kHz model (and a profile of each variant)"
+official=(--official fp32 fp32+cudnn) reference=()
+python3 -c "import dac" 2>/dev/null || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
+timeout 230 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
+    --ours fp32 fp32+cudnn bf16+cudnn fp32+snake+cudnn bf16+snake+cudnn bf16+snake+cudnn+cl --profile 20 2>&1 \
+    | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
+grep -E "^one D|^  (official|dac-minimal)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
 
-stage "3. 44.1 kHz training run, paper's recipe, bf16 autocast"
-seconds=$(awk '/dac-minimal \(bf16\) /{print $3}' "$OUT/train_step_speed.txt")
-steps=$(python3 -c "print(max(50, min(2000, int(90 / float('${seconds:-1}')))))")
-python3 -m dac_minimal.data >/dev/null  # the toy corpus in data/toy
-timeout 150 python3 -m dac_minimal.train --preset 44khz --steps "$steps" --batch-size 15 --amp --workers 4 \
-    --out /tmp/run_44khz --log-every 10 --val-every 45 --sample-every 0 --ckpt-every 0 --no-progress \
-    --no-tensorboard 2>&1 | grep -v Warning | tail -5 | tee "$OUT/run_44khz.txt"
-cp /tmp/run_44khz/metrics.csv "$OUT/gpu_44khz_metrics.csv"
-cp /tmp/run_44khz/val.csv "$OUT/gpu_44khz_val.csv"
-
-stage "4. tiny preset on the GPU (mel + VQ phase of the CPU recipe)"
-timeout 40 python3 -m dac_minimal.train --preset tiny --steps 300 --batch-size 6 --duration 0.38 --out /tmp/run_tiny \
-    --log-every 50 --val-every 0 --sample-every 0 --ckpt-every 0 --no-progress --no-tensorboard >/dev/null 2>&1
-cut -d, -f1,3,12 /tmp/run_tiny/metrics.csv | tee "$OUT/tiny_gpu.txt"
+stage "3. the same with torch.compile of the whole generator and discriminator"
+timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 5 --compile-warmup 2 \
+    ${reference[@]+"${reference[@]}"} --ours bf16+snake+cudnn+compile 2>&1 | grep -v Warning | tee "$OUT/train_step_speed_compile.txt"
 stage "done"

@@ -3,14 +3,20 @@ official package's modules, on the same batch, in one process.
 
     PYTHONPATH=. ~/.cache/dac_minimal/official-venv/bin/python benchmarks/train_step_speed.py   # after
     python benchmarks/official_parity.py --setup                                               # made that venv
-    python benchmarks/train_step_speed.py --device cuda --batch-size 16 --ours fp32 bf16 bf16+compile   # a GPU
+    python benchmarks/train_step_speed.py --device cuda --batch-size 15 --ours fp32 bf16 bf16+snake bf16+compile
 
 Both generators and discriminators are driven by the same step function and the same loss functions
 (``dac_minimal.loss``: 15·mel + 2·feature + 1·adversarial + 1·codebook + 0.25·commitment, least-squares GAN), so
 the comparison is of the modules. Prints seconds per iteration (median after the warm-ups), the speed-up over the
-official fp32 step and, on CUDA, the peak GPU memory of each. ``--ours`` lists our variants to time: ``fp32``,
-``bf16`` (autocast, CUDA), ``+compile`` (``torch.compile``; its first iterations compile and are not timed).
-Library defaults are kept on both sides (on CUDA that means cuDNN may use TF32 for convolutions in "fp32").
+official fp32 step and, on CUDA, the peak GPU memory of each. ``--ours`` lists our variants to time, each a
+precision and options joined by ``+``: ``fp32`` or ``bf16`` (autocast, CUDA); ``+snake`` (Snake fused by
+``torch.compile``, ``layers.compile_snakes``), ``+compile`` (``torch.compile`` of the generator and discriminator),
+``+cudnn`` (``torch.backends.cudnn.benchmark``: cuDNN times its algorithms for each new shape and keeps the
+fastest), ``+cl`` (the discriminator's 2-D convolutions in channels-last memory format, which tensor cores
+prefer). Compiled variants' first iterations compile and are not timed. ``--official`` lists the official
+side's variants the same way (``fp32``, ``fp32+cudnn``); the first is the reference. Library defaults are kept
+otherwise (on CUDA that means cuDNN may use TF32 for convolutions in "fp32"). ``--profile N`` profiles one more
+iteration of each variant and prints its N most expensive operators.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 import torch
 
 from dac_minimal import DAC, LOSS_WEIGHTS, Discriminator, MultiScaleMelLoss
+from dac_minimal.layers import compile_snakes
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from dac_minimal.train import CodecForward
 
@@ -47,7 +54,18 @@ def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool) -> None:
     opt_g.step()
 
 
-VARIANTS = ("fp32", "bf16", "fp32+compile", "bf16+compile")
+PRECISIONS = ("fp32", "bf16")
+OPTIONS = ("snake", "compile", "cudnn", "cl")
+
+
+def parse_variant(text: str) -> tuple[str, set[str]]:
+    """``"bf16+snake+cudnn"`` → ``("bf16", {"snake", "cudnn"})``; a clear error for anything else."""
+    precision, *options = text.split("+")
+    unknown = [o for o in options if o not in OPTIONS]
+    if precision not in PRECISIONS or unknown:
+        raise argparse.ArgumentTypeError(f"{text!r}: a variant is {' or '.join(PRECISIONS)} followed by any of "
+                                         f"{', '.join('+' + o for o in OPTIONS)}")
+    return text
 
 
 def ours_forward(gen, x):
@@ -60,8 +78,10 @@ def official_forward(gen, x):
     return out["audio"], out["vq/commitment_loss"], out["vq/codebook_loss"]
 
 
-def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1) -> tuple[float, float]:
-    """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan)."""
+def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
+            profile: int = 0) -> tuple[float, float]:
+    """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan); with
+    ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print."""
     gen.train(), disc.train()
     mel = MultiScaleMelLoss().to(x.device)
     opt_g = torch.optim.AdamW(gen.parameters(), 1e-4, betas=(0.8, 0.99))
@@ -79,6 +99,14 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1) -> tu
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     peak = torch.cuda.max_memory_allocated(x.device) / 2**30 if cuda else float("nan")
+    if profile:
+        activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+        with torch.profiler.profile(activities=activities) as prof:
+            iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp)
+            if cuda:
+                torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total",
+                                        row_limit=profile, max_name_column_width=60), flush=True)
     return statistics.median(times[warmup:]), peak
 
 
@@ -89,12 +117,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--ours", nargs="+", default=["fp32"], choices=VARIANTS,
-                        help="our variants to time (default: fp32)")
+    parser.add_argument("--ours", nargs="+", default=["fp32"], type=parse_variant,
+                        help="our variants to time, e.g. fp32 bf16+snake+cudnn (default: fp32)")
+    parser.add_argument("--official", nargs="+", default=["fp32"], type=parse_variant,
+                        help="the official side's variants; the first is the reference (default: fp32)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N costliest operators of one profiled iteration of each variant")
     parser.add_argument("--compile-warmup", type=int, default=3, help="untimed iterations of a compiled variant")
     parser.add_argument("--no-official", action="store_true", help="time ours only (no official package here)")
     args = parser.parse_args()
-    if args.device == "cpu" and any("bf16" in v for v in args.ours):
+    if args.device == "cpu" and any(v.startswith("bf16") for v in args.ours + args.official):
         parser.error("bf16 autocast is timed on CUDA only (--device cuda)")
 
     torch.set_num_threads(args.threads)
@@ -110,6 +142,28 @@ def main() -> None:
         memory = f"   peak {peak:6.1f} GiB" if device.type == "cuda" else ""
         print(f"  {name:40s} {seconds:8.3f} s   speed-up {reference / seconds:5.2f}x{memory}", flush=True)
 
+    def run(name: str, variant: str, gen, disc, forward, is_reference: bool = False) -> None:
+        nonlocal reference
+        precision, *options = variant.split("+")
+        torch.backends.cudnn.benchmark = "cudnn" in options
+        if "snake" in options:
+            compile_snakes(gen)
+        if "cl" in options:
+            disc = disc.to(memory_format=torch.channels_last)
+        compiled = "snake" in options or "compile" in options
+        if "compile" in options:
+            gen, disc = torch.compile(gen), torch.compile(disc)
+        start = time.perf_counter()
+        seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
+                                warmup=args.compile_warmup if compiled else 1, profile=args.profile)
+        if compiled:
+            print(f"  ({variant}: {time.perf_counter() - start:.0f} s in all, compiling included)", flush=True)
+        if is_reference:
+            reference = seconds
+        report(f"{name} ({variant})", seconds, peak)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
     if not args.no_official:
         try:
             import dac  # the official package, from its own venv
@@ -117,22 +171,17 @@ def main() -> None:
         except ImportError as err:
             raise SystemExit(f"the official package does not import ({err}); make its venv with "
                              "`python benchmarks/official_parity.py --setup`, or pass --no-official") from None
-        theirs = dac.DAC().to(device), OfficialDiscriminator().to(device)
-        reference, peak = time_it(*theirs, official_forward, x, args.steps, False)
-        report("official descript-audio-codec (fp32)", reference, peak)
-        del theirs
+        for i, variant in enumerate(args.official):
+            if "snake" in variant or "bf16" in variant:
+                parser.error(f"--official {variant}: the official side is timed as it ships (fp32, with +cudnn or +cl)")
+            torch.manual_seed(0)
+            run("official descript-audio-codec", variant, dac.DAC().to(device), OfficialDiscriminator().to(device),
+                official_forward, is_reference=i == 0)
     for variant in args.ours:
         torch.manual_seed(0)
         # the trainer's forward pass: the quantizer stays fp32 under autocast
-        gen, disc = CodecForward(DAC().to(device)), Discriminator().to(device)
-        compiled = variant.endswith("+compile")
-        if compiled:
-            gen, disc = torch.compile(gen), torch.compile(disc)
-        report(f"dac-minimal ({variant})", *time_it(gen, disc, ours_forward, x, args.steps, variant.startswith("bf16"),
-                                                    warmup=args.compile_warmup if compiled else 1))
-        del gen, disc
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        run("dac-minimal", variant, CodecForward(DAC().to(device)), Discriminator().to(device), ours_forward)
+
 
 if __name__ == "__main__":
     main()

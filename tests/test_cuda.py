@@ -13,6 +13,7 @@ import torch
 
 import dac_minimal.train as T
 from dac_minimal import DAC
+from dac_minimal.layers import Snake, compile_snakes
 from dac_minimal.data import ensure_toy_corpus
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -63,9 +64,10 @@ def test_the_trainer_with_amp_on_cuda_runs_resumes_and_saves_cpu_loadable_checkp
     cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path / "run"), steps=3, batch_size=3,
                         duration=0.1, val_duration=0.1, val_clips_per_domain=1, log_every=1, val_every=3,
                         sample_every=0, ckpt_every=3, progress=False, tensorboard=False, device="cuda",
-                        amp=True, gan_start=2, revive_every=2)
+                        amp=True, gan_start=2, revive_every=2, compile="snake")
     trainer = T.train(cfg)
     assert trainer.amp and trainer.device.type == "cuda"
+    assert all(m.compiled for m in trainer.model.modules() if isinstance(m, Snake))
     rows = T.read_csv(tmp_path / "run" / "metrics.csv")
     np.testing.assert_array_equal(rows["step"], [1, 2, 3])
     assert rows["discriminator"][0] == 0 and rows["discriminator"][2] > 0  # the GAN joined at step 2
