@@ -54,8 +54,8 @@ class Snake(nn.Module):
     """Snake with one learnable α per channel, initialised to 1. Input/output ``(B, C, T)``.
 
     ``compiled = True`` (see ``compile_snakes``) runs the same function as one ``torch.compile``-fused kernel
-    forward and one backward instead of about six elementwise passes each way: the activation is memory-bound,
-    so fusing it is what speeds it up. Trainable either way.
+    forward and one backward instead of about six elementwise passes each way, and keeps one activation for the
+    backward instead of the chain's intermediates. Trainable either way.
     """
 
     def __init__(self, channels: int):
@@ -76,8 +76,11 @@ class Snake(nn.Module):
 def compile_snakes(model: nn.Module, on: bool = True) -> int:
     """Switch every ``Snake`` in ``model`` to (or back from) its compiled kernel; returns how many there are.
 
-    For training on a GPU, where the eager Snake's many small kernels cost more than their arithmetic: a cheap
-    alternative to ``torch.compile`` of the whole model (one small graph to compile instead of hundreds).
+    One small graph to compile (seconds) instead of the whole model (minutes). Measured with
+    ``benchmarks/train_step_speed.py`` on the 44.1 kHz model: on a 2-core CPU the training step is 1.2x faster
+    (the Snakes' passes over large activations are a good part of it; 1.16x the official step); on an H200 it cuts the step's GPU memory by
+    40-50 % and its GPU time by 11 %, but the step is bound by the host launching kernels, and each call of a
+    compiled function costs more host time than the eager ops it replaces: 0.39 s per step against 0.29 s.
     Weights, ``state_dict`` and results (to float rounding) are unchanged.
     """
     snakes = [m for m in model.modules() if isinstance(m, Snake)]
