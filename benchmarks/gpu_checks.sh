@@ -7,9 +7,12 @@
 #      the trainer with --amp --compile snake (resume, checkpoints that load on the CPU), the compiled Snake
 #      against the eager one, chunked compression on the GPU;
 #   2. benchmarks/train_step_speed.py: one D+G iteration of the 44.1 kHz model, batch 15 x 0.38 s, the official
-#      package's modules in fp32 (as they ship, and with cudnn.benchmark) against ours in fp32 and bf16, with
-#      cudnn.benchmark, the compiled Snake and a channels-last discriminator, each profiled once;
-#   3. ours with torch.compile of the whole generator and discriminator, in what time is left.
+#      package's modules in fp32 against ours in fp32, bf16 and bf16 with the compiled Snake, each profiled once;
+#   3. ours in bf16 with torch.compile of the whole generator and discriminator, then with CUDA graphs as well
+#      (mode="reduce-overhead"; the second compile reuses most of the first's work from inductor's cache).
+# An earlier run (2026-11-28) also timed cudnn.benchmark (slower on both sides) and a channels-last discriminator
+# (slower): `--official fp32 fp32+cudnn --ours fp32 fp32+cudnn bf16+cudnn fp32+snake+cudnn bf16+snake+cudnn
+# bf16+snake+cudnn+cl`.
 #
 # (The GPU reference curve in benchmarks/reference_curves/gpu_44khz_* came from an earlier version of this script:
 #   python3 -m dac_minimal.train --preset 44khz --steps 270 --batch-size 15 --amp --workers 4 --out /tmp/run_44khz \
@@ -23,7 +26,7 @@
 # markdown2 pystoi torch-stoi randomname fire termcolor ffmpy importlib-resources; `pip download --no-deps
 # --python-version 3.12 ...` for pure wheels, `pip wheel` for argbind and randomname, which ship sdists only).
 # Each stage has its own time limit, so a slow stage cannot starve the rest. On that H200, torch.compile of the full
-# generator and discriminator had not finished compiling after 4 minutes, so stage 3 may come out empty.
+# generator and discriminator took about 4 minutes to compile; stage 3 has 5.
 set -u
 OUT=${OUT:-runs/gpu_checks}
 mkdir -p "$OUT"
@@ -41,18 +44,18 @@ stage "environment"
 } 2>&1 | tee "$OUT/env.txt"
 
 stage "1. the CUDA tests"
-timeout 130 python3 -m pytest tests/test_cuda.py tests/test_layers.py -k cuda -v -p no:cacheprovider -o addopts="" 2>&1 \
+timeout 110 python3 -m pytest tests/test_cuda.py tests/test_layers.py -k cuda -v -p no:cacheprovider -o addopts="" 2>&1 \
     | tail -15 | tee "$OUT/test_cuda.txt"
 
 stage "2. training-step speed, 44.1 kHz model (and a profile of each variant)"
-official=(--official fp32 fp32+cudnn) reference=()
+official=(--official fp32) reference=()
 python3 -c "import dac" 2>/dev/null || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
-timeout 230 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
-    --ours fp32 fp32+cudnn bf16+cudnn fp32+snake+cudnn bf16+snake+cudnn bf16+snake+cudnn+cl --profile 20 2>&1 \
-    | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
+timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
+    --ours fp32 bf16 bf16+snake --profile 20 2>&1 | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
 grep -E "^one D|^  (official|dac-minimal)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
 
-stage "3. the same with torch.compile of the whole generator and discriminator"
-timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 5 --compile-warmup 2 \
-    ${reference[@]+"${reference[@]}"} --ours bf16+snake+cudnn+compile 2>&1 | grep -v Warning | tee "$OUT/train_step_speed_compile.txt"
+stage "3. torch.compile of the whole generator and discriminator, then the same with CUDA graphs"
+timeout 300 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 5 --compile-warmup 3 \
+    ${reference[@]+"${reference[@]}"} --ours bf16+compile bf16+compile+graphs 2>&1 | grep -v Warning \
+    | tee "$OUT/train_step_speed_compile.txt"
 stage "done"

@@ -10,13 +10,15 @@ Both generators and discriminators are driven by the same step function and the 
 the comparison is of the modules. Prints seconds per iteration (median after the warm-ups), the speed-up over the
 official fp32 step and, on CUDA, the peak GPU memory of each. ``--ours`` lists our variants to time, each a
 precision and options joined by ``+``: ``fp32`` or ``bf16`` (autocast, CUDA); ``+snake`` (Snake fused by
-``torch.compile``, ``layers.compile_snakes``), ``+compile`` (``torch.compile`` of the generator and discriminator),
-``+cudnn`` (``torch.backends.cudnn.benchmark``: cuDNN times its algorithms for each new shape and keeps the
-fastest), ``+cl`` (the discriminator's 2-D convolutions in channels-last memory format, which tensor cores
-prefer). Compiled variants' first iterations compile and are not timed. ``--official`` lists the official
-side's variants the same way (``fp32``, ``fp32+cudnn``); the first is the reference. Library defaults are kept
-otherwise (on CUDA that means cuDNN may use TF32 for convolutions in "fp32"). ``--profile N`` profiles one more
-iteration of each variant and prints its N most expensive operators.
+``torch.compile``, ``layers.compile_snakes``); ``+compile`` (``torch.compile`` of the generator and
+discriminator); ``+graphs`` (the same in ``mode="reduce-overhead"``: CUDA graphs replay each compiled graph's
+kernels with one launch, for a step bound by launching kernels, as it is on an H200); ``+cudnn``
+(``torch.backends.cudnn.benchmark``: cuDNN times its algorithms for each new shape and keeps the fastest); ``+cl``
+(the discriminator's 2-D convolutions in channels-last memory format, which tensor cores prefer). Compiled
+variants' first iterations compile and are not timed. ``--official`` lists the official side's variants the same
+way (``fp32``, ``fp32+cudnn``); the first is the reference. Library defaults are kept otherwise (on CUDA that
+means cuDNN may use TF32 for convolutions in "fp32"). ``--profile N`` profiles one more iteration of each variant
+and prints its N most expensive operators.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dac_minimal.train import CodecForward
 
 def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool) -> None:
     """The recipe's iteration: D on a detached reconstruction, then G on everything."""
+    torch.compiler.cudagraph_mark_step_begin()  # for "+graphs": a new iteration, earlier graph outputs are dead
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
     with autocast:
         audio, commitment, codebook = forward(gen, x)
@@ -55,7 +58,7 @@ def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool) -> None:
 
 
 PRECISIONS = ("fp32", "bf16")
-OPTIONS = ("snake", "compile", "cudnn", "cl")
+OPTIONS = ("snake", "compile", "graphs", "cudnn", "cl")
 
 
 def parse_variant(text: str) -> tuple[str, set[str]]:
@@ -150,9 +153,10 @@ def main() -> None:
             compile_snakes(gen)
         if "cl" in options:
             disc = disc.to(memory_format=torch.channels_last)
-        compiled = "snake" in options or "compile" in options
-        if "compile" in options:
-            gen, disc = torch.compile(gen), torch.compile(disc)
+        compiled = bool({"snake", "compile", "graphs"} & set(options))
+        if "compile" in options or "graphs" in options:
+            mode = "reduce-overhead" if "graphs" in options else None
+            gen, disc = torch.compile(gen, mode=mode), torch.compile(disc, mode=mode)
         start = time.perf_counter()
         seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
                                 warmup=args.compile_warmup if compiled else 1, profile=args.profile)
