@@ -49,7 +49,8 @@ timeout 110 python3 -m pytest tests/test_cuda.py tests/test_layers.py -k cuda -v
 
 stage "2. training-step speed, 44.1 kHz model (and a profile of each variant)"
 official=(--official fp32) reference=()
-python3 -c "import dac" 2>/dev/null || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
+python3 -c "import dac" 2>/dev/null \
+    || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
 timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
     --ours fp32 bf16 bf16+snake --profile 20 2>&1 | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
 grep -E "^one D|^  (official|dac-minimal)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"

@@ -61,8 +61,8 @@ PRECISIONS = ("fp32", "bf16")
 OPTIONS = ("snake", "compile", "graphs", "cudnn", "cl")
 
 
-def parse_variant(text: str) -> tuple[str, set[str]]:
-    """``"bf16+snake+cudnn"`` → ``("bf16", {"snake", "cudnn"})``; a clear error for anything else."""
+def parse_variant(text: str) -> str:
+    """Check a variant such as ``"bf16+snake+cudnn"`` (a precision, then options); a clear error for anything else."""
     precision, *options = text.split("+")
     unknown = [o for o in options if o not in OPTIONS]
     if precision not in PRECISIONS or unknown:
@@ -177,7 +177,8 @@ def main() -> None:
                              "`python benchmarks/official_parity.py --setup`, or pass --no-official") from None
         for i, variant in enumerate(args.official):
             if "snake" in variant or "bf16" in variant:
-                parser.error(f"--official {variant}: the official side is timed as it ships (fp32, with +cudnn or +cl)")
+                parser.error(f"--official {variant}: the official side runs its own Snake in fp32 "
+                             "(options: +cudnn, +cl, +compile, +graphs)")
             torch.manual_seed(0)
             run("official descript-audio-codec", variant, dac.DAC().to(device), OfficialDiscriminator().to(device),
                 official_forward, is_reference=i == 0)

@@ -30,7 +30,9 @@ def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
 
 
 def snake_addcmul(x: torch.Tensor, alpha: torch.Tensor, inv_alpha: torch.Tensor) -> torch.Tensor:
-    """Snake with ``inv_alpha = 1/(α + ε)`` given: ``x + inv_alpha · sin²(α x)``. Shapes ``(B, C, T)``, ``(1, C, 1)``.
+    """Snake with ``inv_alpha = 1/(α + ε)`` given: ``x + inv_alpha · sin²(α x)``.
+
+    Shapes: x ``(B, C, T)``; alpha and inv_alpha ``(1, C, 1)``.
 
     The same function as ``snake`` in fewer passes over the activation (one ``addcmul`` for the last two
     steps); ``compiled_snake`` turns it into one fused kernel.
@@ -78,9 +80,10 @@ def compile_snakes(model: nn.Module, on: bool = True) -> int:
 
     One small graph to compile (seconds) instead of the whole model (minutes). Measured with
     ``benchmarks/train_step_speed.py`` on the 44.1 kHz model: on a 2-core CPU the training step is 1.2x faster
-    (the Snakes' passes over large activations are a good part of it; 1.16x the official step); on an H200 it cuts the step's GPU memory by
-    40-50 % and its GPU time by 11 %, but the step is bound by the host launching kernels, and each call of a
-    compiled function costs more host time than the eager ops it replaces: 0.39 s per step against 0.29 s.
+    (the Snakes' passes over large activations are a good part of it; 1.16x the official step); on an H200 it
+    cuts the step's GPU memory by 40-50 % and its GPU time by 11 %, but the step is bound by the host launching
+    kernels, and each call of a compiled function costs more host time than the eager ops it replaces: 0.39 s
+    per step against 0.29 s.
     Weights, ``state_dict`` and results (to float rounding) are unchanged.
     """
     snakes = [m for m in model.modules() if isinstance(m, Snake)]
