@@ -3,16 +3,16 @@ its codebook utilization on held-out toy clips (issue 7's bar).
 
     python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt   # 15 minutes, 2 threads
     python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus        # a quick check of the machinery
-    python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 revive_every=0   # paper's recipe
+    python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 revive_every=0  # the paper
 
 Trains ``DAC.from_preset("tiny")`` with the package's trainer and the tiny preset's recipe
 (``train.RECIPES["cpu"]``; ``--set FIELD=VALUE`` overrides any ``TrainConfig`` field) on the toy corpus's
 train split, counting only the time spent in training steps (not evaluation). Each snapshot is then
 evaluated at all 9 codebooks (7.75 kbps) on held-out clips: a toy test split of 24 clips of 2 s per domain, made
 with a seed that no training split uses (clips the codec never saw; the trainer's ``valid`` split, 4 clips per
-domain, is too small to rank codecs) and, when the machine has them, real recordings shipped by Debian (``alsa-utils``: a person saying the
-names of the speaker channels; ``sound-theme-freedesktop``: recorded and synthesised desktop sounds), never used
-for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training loudness. Opus is ffmpeg's
+domain, is too small to rank codecs) and, when the machine has them, real recordings shipped by Debian
+(``alsa-utils``: a person saying the names of the speaker channels; ``sound-theme-freedesktop``: recorded and
+synthesised desktop sounds), never used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training loudness. Opus is ffmpeg's
 libopus at 48 kHz, resampled back and aligned for its delay (``dac_minimal.baselines``); its measured bitrate is
 printed beside the requested one. The score is the mel distance (the training mel loss, lower is better).
 Codebook utilization is measured on the 72 toy test clips: 12,456 frames, about 12 per entry, so that a well-used
@@ -146,9 +146,9 @@ def main() -> None:
     if args.train_per_domain:
         root = ensure_toy_corpus().train.parent.parent / f"toy_{args.train_per_domain}"
         overrides.setdefault("data", str(ensure_toy_corpus(root, n_per_domain=args.train_per_domain).train))
-    cfg = TrainConfig(preset="tiny", out=args.out, steps=args.steps or 10**9, batch_size=args.batch_size, duration=args.duration,
-                      threads=args.threads, log_every=0, val_every=0, sample_every=0, ckpt_every=0, progress=False,
-                      tensorboard=False, **overrides)
+    cfg = TrainConfig(preset="tiny", out=args.out, steps=args.steps or 10**9, batch_size=args.batch_size,
+                      duration=args.duration, threads=args.threads, log_every=0, val_every=0, sample_every=0,
+                      ckpt_every=0, progress=False, tensorboard=False, **overrides)
     print("training config:", {k: getattr(cfg, k) for k in ("lr", "lr_schedule", "warmup", "gan_start", "revive_every",
                                                              "quantizer_dropout")})
     trainer = Trainer(cfg)

@@ -137,7 +137,8 @@ def main() -> None:
     torch.manual_seed(0)
     x = (torch.randn(args.batch_size, 1, int(args.duration * 44100)) * 0.1).to(device)
     print(f"one D+G iteration, batch {args.batch_size} x {args.duration} s, {args.device}"
-          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f", {torch.get_num_threads()} threads")
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda"
+             else f", {torch.get_num_threads()} threads")
           + f", torch {torch.__version__}, median of {args.steps}:", flush=True)
     reference = math.nan
 

@@ -979,7 +979,8 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
 
     p.add_argument("--lr", type=float, default=None, help=recipe("lr", "AdamW learning rate"))
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                   help=recipe("lr_schedule", "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)"))
+                   help=recipe("lr_schedule",
+                               "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)"))
     p.add_argument("--lr-decay-from", type=float, default=None,
                    help=recipe("lr_decay_from", "linear schedule: fraction of --steps after which the rate falls to 0"))
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
@@ -995,7 +996,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--loudness-db", type=float, default=d.loudness_db)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    p.add_argument("--compile", nargs="?", const="full", default="off", choices=COMPILE_MODES,
+    p.add_argument("--compile", nargs="?", const="full", default=d.compile, choices=COMPILE_MODES,
                    help="torch.compile: 'full' (the default when given alone) compiles the generator and "
                         "discriminator (minutes to compile), 'snake' only the Snake activations (seconds)")
     p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: CUDA when present)")
