@@ -3,6 +3,7 @@ its codebook utilization on held-out toy clips (issue 7's bar).
 
     python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt   # 15 minutes, 2 threads
     python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus        # a quick check of the machinery
+    python benchmarks/tiny_vs_opus.py --no-quantizer --no-opus   # the same encoder and decoder, unquantized
     python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 revive_every=0  # the paper
 
 Trains ``DAC.from_preset("tiny")`` with the package's trainer and the tiny preset's recipe
@@ -67,7 +68,8 @@ def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, 
     return clips
 
 
-def codec_scores(model, clips: dict[str, list[np.ndarray]]) -> dict[str, float]:
+def codec_scores(model, clips: dict[str, list[np.ndarray]], quantize: bool = True) -> dict[str, float]:
+    """Mean mel distance per set, all codebooks (``quantize=False``: the decoder gets the unquantized latent)."""
     model.eval()
     scores = {}
     with torch.inference_mode():
@@ -75,10 +77,27 @@ def codec_scores(model, clips: dict[str, list[np.ndarray]]) -> dict[str, float]:
             values = []
             for x in xs:
                 t = torch.from_numpy(x)[None, None]
-                y = model.decode_codes(model.encode(t).codes, length=t.shape[-1])
+                if quantize:
+                    y = model.decode_codes(model.encode(t).codes, length=t.shape[-1])
+                else:
+                    y = model.decode(model.encoder(model.preprocess(t)), length=t.shape[-1])
                 values.append(mel_distance(y[0, 0].numpy(), x, SR))
             scores[name] = float(np.mean(values))
     return scores
+
+
+def bypass_quantizer(model) -> None:
+    """Turn ``model`` into a plain autoencoder for training, in place: its quantizer returns the latent ``z``
+    unchanged as ``z_q``, with zero codebook and commitment losses (the codes are still computed, unused), so the
+    decoder learns from the encoder's continuous latent. A diagnostic, not a codec: it measures what the
+    architecture reaches in the time budget when quantization costs nothing."""
+    quantize = model.quantizer.forward
+
+    def forward(z: torch.Tensor, n_quantizers: int | None = None):
+        zero = z.new_zeros(())
+        return quantize(z, n_quantizers)._replace(z_q=z, commitment_loss=zero, codebook_loss=zero)
+
+    model.quantizer.forward = forward
 
 
 def test_split(per_domain: int = 24) -> Path:
@@ -120,6 +139,10 @@ def main() -> None:
     parser.add_argument("--train-per-domain", type=int, default=None,
                         help="train on a toy corpus of this many clips per domain (default: the standard corpus)")
     parser.add_argument("--save", default=None, help="write the last snapshot's model here (DAC.save)")
+    parser.add_argument("--no-quantizer", action="store_true",
+                        help="diagnostic: train and score the encoder and decoder without quantization (no bits; "
+                             "what the architecture reaches in the budget when quantization costs nothing; a --save'd "
+                             "model is decoded from its encoder's latent, not from codes)")
     parser.add_argument("--no-opus", action="store_true", help="skip the Opus rows (they do not change)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="override TrainConfig fields, e.g. --set lr=3e-4 gan_start=500")
@@ -152,6 +175,8 @@ def main() -> None:
     print("training config:", {k: getattr(cfg, k) for k in ("lr", "lr_schedule", "warmup", "gan_start", "revive_every",
                                                              "quantizer_dropout")})
     trainer = Trainer(cfg)
+    if args.no_quantizer:
+        bypass_quantizer(trainer.model)
     snapshots, pending = {}, sorted(args.snapshots)
     spent, steps = 0.0, 0
     for step, batch in trainer.batches():
@@ -179,6 +204,10 @@ def main() -> None:
         print(f"saved the model of step {last_step} to {args.save}")
     rows = []
     for minutes, (step, model) in snapshots.items():
+        if args.no_quantizer:
+            rows.append((f"tiny, no quantizer, {minutes:g} min CPU ({step} steps)", float("inf"),
+                         codec_scores(model, clips, quantize=False)))
+            continue
         rows.append((f"tiny codec, {minutes:g} min CPU ({step} steps), 9 codebooks", 44100 / 512 * 90 / 1000,
                      codec_scores(model, clips)))
         u = utilization(model, test)
