@@ -13,11 +13,11 @@ evaluated at all 9 codebooks (7.75 kbps) on held-out clips: a toy test split of 
 with a seed that no training split uses (clips the codec never saw; the trainer's ``valid`` split, 4 clips per
 domain, is too small to rank codecs) and, when the machine has them, real recordings shipped by Debian
 (``alsa-utils``: a person saying the names of the speaker channels; ``sound-theme-freedesktop``: recorded and
-synthesised desktop sounds), never used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training loudness. Opus is ffmpeg's
-libopus at 48 kHz, resampled back and aligned for its delay (``dac_minimal.baselines``); its measured bitrate is
-printed beside the requested one. The score is the mel distance (the training mel loss, lower is better).
-Codebook utilization is measured on the 72 toy test clips: 12,456 frames, about 12 per entry, so that a well-used
-codebook can show it.
+synthesised desktop sounds), never used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS,
+the training loudness. Opus is ffmpeg's libopus at 48 kHz, resampled back and aligned for its delay
+(``dac_minimal.baselines``); its measured bitrate is printed beside the requested one. The score is the mel
+distance (the training mel loss, lower is better). Codebook utilization is measured on the 72 toy test clips:
+12,456 frames, about 12 per entry, so that a well-used codebook can show it.
 """
 
 from __future__ import annotations
