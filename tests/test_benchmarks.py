@@ -1,0 +1,62 @@
+"""The helpers of the benchmark scripts in ``benchmarks/`` (they are run by hand, so their logic is checked here)."""
+
+import argparse
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from dac_minimal import DAC, Discriminator
+from dac_minimal.train import CodecForward
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_opus_benchmark_can_bypass_the_quantizer():
+    """``tiny_vs_opus.py --no-quantizer`` (the architecture's ceiling): the decoder gets the encoder's latent
+    unchanged and the VQ losses are zero, in training as in evaluation; a plain model quantizes."""
+    bench = load("tiny_vs_opus")
+    torch.manual_seed(0)
+    x = 0.1 * torch.randn(2, 1, 4096)
+    model = DAC.from_preset("tiny").train()
+    z = model.encoder(model.preprocess(x))
+    assert not torch.allclose(model(x).z, z)  # quantized: z_q is not z
+    bench.bypass_quantizer(model)
+    out = model(x)
+    torch.testing.assert_close(out.z, z)
+    torch.testing.assert_close(out.audio, model.decoder(z)[..., : x.shape[-1]])
+    assert float(out.codebook_loss) == 0.0 and float(out.commitment_loss) == 0.0
+
+
+@pytest.mark.parametrize("variant", ["fp32", "bf16", "bf16+snake+cudnn", "fp32+compile+graphs+cl"])
+def test_step_speed_accepts_a_precision_then_options(variant):
+    assert load("train_step_speed").parse_variant(variant) == variant
+
+
+@pytest.mark.parametrize("variant", ["fp16", "snake", "fp32+fast", "fp32+", ""])
+def test_step_speed_names_a_bad_variant(variant):
+    with pytest.raises(argparse.ArgumentTypeError, match="a variant is fp32 or bf16"):
+        load("train_step_speed").parse_variant(variant)
+
+
+def test_step_speed_times_a_real_training_iteration():
+    """``time_it`` runs the D and G steps it times: both models' weights move, the time is positive and the
+    CUDA peak memory is nan on a CPU."""
+    bench = load("train_step_speed")
+    torch.manual_seed(0)
+    gen, disc = CodecForward(DAC.from_preset("tiny")), Discriminator.from_preset("tiny")
+    before = [p.detach().clone() for p in (*gen.parameters(), *disc.parameters())]
+    seconds, peak = bench.time_it(gen, disc, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False)
+    after = list((*gen.parameters(), *disc.parameters()))
+    assert seconds > 0 and math.isnan(peak)
+    assert not torch.equal(before[0], after[0])  # the generator's first weight
+    assert not torch.equal(before[-1], after[-1])  # the discriminator's last weight
