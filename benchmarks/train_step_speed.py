@@ -36,9 +36,10 @@ from dac_minimal.loss import discriminator_loss, feature_matching_loss, generato
 from dac_minimal.train import CodecForward
 
 
-def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool) -> None:
+def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool = False) -> None:
     """The recipe's iteration: D on a detached reconstruction, then G on everything."""
-    torch.compiler.cudagraph_mark_step_begin()  # for "+graphs": a new iteration, earlier graph outputs are dead
+    if graphs:  # CUDA graphs ("+graphs"): a new iteration begins, the previous one's graph outputs are dead
+        torch.compiler.cudagraph_mark_step_begin()
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
     with autocast:
         audio, commitment, codebook = forward(gen, x)
@@ -82,9 +83,10 @@ def official_forward(gen, x):
 
 
 def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
-            profile: int = 0) -> tuple[float, float]:
+            profile: int = 0, graphs: bool = False) -> tuple[float, float]:
     """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan); with
-    ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print."""
+    ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print;
+    ``graphs`` marks each iteration's start for CUDA graphs (the ``+graphs`` variant)."""
     gen.train(), disc.train()
     mel = MultiScaleMelLoss().to(x.device)
     opt_g = torch.optim.AdamW(gen.parameters(), 1e-4, betas=(0.8, 0.99))
@@ -97,7 +99,7 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
         if cuda:
             torch.cuda.synchronize()
         start = time.perf_counter()
-        iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp)
+        iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
@@ -105,7 +107,7 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
     if profile:
         activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
         with torch.profiler.profile(activities=activities) as prof:
-            iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp)
+            iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
             if cuda:
                 torch.cuda.synchronize()
         print(prof.key_averages().table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total",
@@ -160,7 +162,8 @@ def main() -> None:
             gen, disc = torch.compile(gen, mode=mode), torch.compile(disc, mode=mode)
         start = time.perf_counter()
         seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
-                                warmup=args.compile_warmup if compiled else 1, profile=args.profile)
+                                warmup=args.compile_warmup if compiled else 1, profile=args.profile,
+                                graphs="graphs" in options)
         if compiled:
             print(f"  ({variant}: {time.perf_counter() - start:.0f} s in all, compiling included)", flush=True)
         if is_reference:
