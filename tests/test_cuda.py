@@ -13,8 +13,8 @@ import torch
 
 import dac_minimal.train as T
 from dac_minimal import DAC
-from dac_minimal.layers import Snake, compile_snakes
 from dac_minimal.data import ensure_toy_corpus
+from dac_minimal.layers import Snake
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

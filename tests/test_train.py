@@ -95,7 +95,7 @@ def test_compile_snake_trains_the_same_codec(corpus, tmp_path):
     with pytest.raises(ValueError, match="unknown compile mode"):
         T.TrainConfig(compile="fast")
     assert [T.parse_args(a).compile for a in ([], ["--compile"], ["--compile", "snake"])] == ["off", "full", "snake"]
-    eager = T.train(config(corpus, tmp_path / "eager"))
+    T.train(config(corpus, tmp_path / "eager"))
     fused = T.train(config(corpus, tmp_path / "fused", compile="snake"))
     snakes = [m for m in fused.model.modules() if isinstance(m, Snake)]
     assert snakes and all(m.compiled for m in snakes)
