@@ -144,8 +144,9 @@ class ResidualVectorQuantize(nn.Module):
         Losses are means over the batch, summed over codebooks.
         """
         n_per_item = self._quantizers_per_item(z.shape[0], n_quantizers, z.device)
-        # With dropout every codebook still runs (codes stay (B, N_q, S)); masks do the dropping.
-        n_run = self.n_codebooks if n_quantizers is None and self.training else int(n_per_item.max())
+        # With dropout every codebook still runs (codes stay (B, N_q, S)); masks do the dropping. (Known
+        # without reading n_per_item back from the device, which would wait for it.)
+        n_run = self.n_codebooks if n_quantizers is None else self.check_n_quantizers(n_quantizers)
         z_q = torch.zeros_like(z)
         residual = z
         commitment_loss = z.new_zeros(())

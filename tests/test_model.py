@@ -3,8 +3,10 @@ import math
 import pytest
 import torch
 
-from dac_minimal import DAC, DACConfig, count_parameters
+from dac_minimal import DAC, DACConfig, Discriminator, MultiScaleMelLoss, count_parameters
+from dac_minimal.audio import skip_finite_checks
 from dac_minimal.model import PRESETS
+from dac_minimal.train import CodecForward
 
 
 def test_full_model_parameter_counts_match_the_official_model():
@@ -113,6 +115,31 @@ def test_bad_audio_gives_a_clear_error(tiny, x, message):
         tiny.encode(x)
     with pytest.raises(ValueError, match=message):
         tiny(x)
+
+
+def test_skip_finite_checks_keeps_the_shape_checks(tiny):
+    nan = torch.tensor([[[0.0, float("nan"), 0.0]]])
+    with skip_finite_checks():
+        assert torch.isnan(tiny(nan).audio).any()  # no scan of the values: NaN in, NaN out
+        with pytest.raises(ValueError, match="mono"):
+            tiny(torch.zeros(1, 2, 100))
+    with pytest.raises(ValueError, match="NaN"):  # restored on leaving the block
+        tiny(nan)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_trainers_modules_compile_without_graph_breaks(training):
+    # A value read back inside a module's forward (the NaN scan of its input, the number of codebooks to run)
+    # would split the graph that `--compile full` builds, and with it each CUDA graph; the scan is skipped
+    # while dynamo traces.
+    x = torch.randn(2, 1, 4096) * 0.1
+    model = DAC.from_preset("tiny").train(training)
+    for module, args in [(CodecForward(model), (x,)), (Discriminator().train(training), (x,)),
+                         (MultiScaleMelLoss(), (x, x.flip(-1)))]:
+        explained = torch._dynamo.explain(module)(*args)
+        assert explained.graph_break_count == 0, (type(module).__name__, explained.break_reasons)
+    with pytest.raises(ValueError, match="NaN"):  # eager calls still scan
+        MultiScaleMelLoss()(x, torch.full_like(x, float("nan")))
 
 
 def test_bad_n_quantizers_codes_and_latents(tiny):
