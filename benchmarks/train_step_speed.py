@@ -31,13 +31,20 @@ import time
 import torch
 
 from dac_minimal import DAC, LOSS_WEIGHTS, Discriminator, MultiScaleMelLoss
+from dac_minimal.audio import skip_finite_checks
 from dac_minimal.layers import compile_snakes
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from dac_minimal.train import CodecForward
 
 
 def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool = False) -> None:
-    """The recipe's iteration: D on a detached reconstruction, then G on everything."""
+    """The recipe's iteration: D on a detached reconstruction, then G on everything. Our modules skip their NaN
+    scans of the audio, as in the trainer's step (``skip_finite_checks``: each scan would wait for the GPU)."""
+    with skip_finite_checks():
+        _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
+
+
+def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool) -> None:
     if graphs:  # CUDA graphs ("+graphs"): a new iteration begins, the previous one's graph outputs are dead
         torch.compiler.cudagraph_mark_step_begin()
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)

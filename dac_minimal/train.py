@@ -48,7 +48,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from .audio import save_audio
+from .audio import save_audio, skip_finite_checks
 from .data import AudioFolder, DataConfig, ensure_toy_corpus
 from .discriminator import Discriminator
 from .layers import compile_snakes
@@ -652,27 +652,51 @@ class Trainer:
             return module.no_sync()
         return contextlib.nullcontext()
 
-    def _check(self, step: int, losses: dict[str, torch.Tensor], what: str = "loss") -> None:
-        """Raise ``NonFiniteLossError`` if any value is NaN/inf, on every rank at once under DDP."""
-        values = torch.stack([v.detach().float() for v in losses.values()])
-        bad_here = ~torch.isfinite(values).all()
-        bad = bad_here.float()
+    def _check(self, step: int, side: str, losses: list[dict[str, torch.Tensor]], grad_norm: torch.Tensor) -> list[float]:
+        """The values of ``losses`` (one dict per micro-batch) and ``grad_norm``, read back in one device sync;
+        ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP.
+
+        Called once per side (``side``: "discriminator" or "generator") between its backward and its optimizer
+        step, so that nothing non-finite reaches the weights. A GPU step bound by launching kernels loses the
+        overlap of host and device at every read-back, so this is the only one per side.
+        """
+        names = [name for micro in losses for name in micro]
+        values = torch.stack([v.detach().float() for micro in losses for v in micro.values()]
+                             + [grad_norm.detach().float()])
+        bad_here = (~torch.isfinite(values).all()).float()
+        bad = bad_here.clone()
         if self.dist.enabled:  # a rank that stopped alone would leave the others waiting forever
             dist.all_reduce(bad)
-        if bad.item() > 0:  # one device sync for all terms
-            bad_terms = [f"{n} = {v.item()}" for n, v in zip(losses, values) if not math.isfinite(v.item())]
-            where = ", ".join(bad_terms) if bool(bad_here) else "in another process"
+        *values, bad_here, bad = torch.cat([values, bad_here[None], bad[None]]).tolist()  # the one sync
+        if bad > 0:
+            bad_terms = [(n, v) for n, v in zip(names, values) if not math.isfinite(v)]
+            # The generator's total (named like its side) is non-finite whenever a term is: name the terms.
+            bad_terms = [f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms]
+            if bad_terms:
+                what = f"loss ({', '.join(dict.fromkeys(bad_terms))})"
+            elif bad_here:
+                what = f"gradient norm ({side} = {values[-1]})"
+            else:
+                what = "loss or gradient norm (in another process)"
             raise NonFiniteLossError(
-                f"step {step}: non-finite {what} ({where}); stopped before updating the weights with it "
+                f"step {step}: non-finite {what}; stopped before updating the weights with it "
                 "and without saving a checkpoint of this state. The last good checkpoint (if any) is latest.pt; "
                 "try a lower learning rate, training without --amp, or check the data.")
+        return values
 
     def train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
         """One iteration on ``batches`` ``(accum, B, 1, T)``: a discriminator step, then a generator step.
 
         Returns the loss terms (means over micro-batches), the learning rate and both gradient
         norms (before clipping). Raises ``NonFiniteLossError`` naming the step and the term.
+        The values come back from the device twice per iteration (once per side, ``_check``);
+        the modules skip their own NaN scans of the audio (``skip_finite_checks``): a non-finite
+        input makes a non-finite loss, which ``_check`` names.
         """
+        with skip_finite_checks():
+            return self._train_step(step, batches)
+
+    def _train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
         cfg, k = self.cfg, batches.shape[0]
         micro = [b.to(self.device, non_blocking=True) for b in batches]
         # With one micro-batch, the reconstruction of the D step is reused by the G step (the
@@ -687,6 +711,7 @@ class Trainer:
 
         # 1. Discriminator: minimise D's loss on real x and detached x̂, judged in one batch.
         self.opt_d.zero_grad(set_to_none=True)
+        d_losses = []
         for i, x in enumerate(micro if gan else []):
             with self._no_sync(self.disc_train, i == k - 1):
                 with torch.set_grad_enabled(keep), self.autocast():
@@ -697,19 +722,20 @@ class Trainer:
                     d_out = self.disc_train(torch.cat([out.audio.detach(), x]))
                 d_fake, d_real = _split(d_out, x.shape[0])
                 loss_d = discriminator_loss(d_fake, d_real, cfg.gan)
-                self._check(step, {"discriminator": loss_d})
                 (loss_d / k).backward()
-            logs["discriminator"] += loss_d.item() / k
-        grad_d = torch.zeros(())
+            d_losses.append({"discriminator": loss_d.detach()})
+        grad_d = 0.0
         if gan:
-            grad_d = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
-            self._check(step, {"discriminator": grad_d}, "gradient norm")
+            norm = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
+            *values, grad_d = self._check(step, "discriminator", d_losses, norm)
+            logs["discriminator"] = sum(v / k for v in values)
             self.opt_d.step()
             self.sched_d.step()
 
         # 2. Generator: reconstruction + adversarial + feature matching + VQ losses.
         self.opt_g.zero_grad(set_to_none=True)
         chosen = []  # (codes, latents) of each micro-batch, for dead-code revival
+        g_losses = []
         for i, x in enumerate(micro):
             with self._no_sync(self.gen, i == k - 1):
                 if keep:
@@ -730,21 +756,20 @@ class Trainer:
                 losses["codebook"] = out.codebook_loss
                 losses["commitment"] = out.commitment_loss
                 chosen.append((out.codes.detach(), out.latents.detach()))
-                self._check(step, losses)
                 total = LOSS_WEIGHTS.total(losses)
                 # inputs=: gradients for G only; D's weights are not being trained here.
                 (total / k).backward(inputs=self.g_params)
-            for name, value in losses.items():
-                logs[name] += value.item() / k
-            logs["generator"] += total.item() / k
-        grad_g = nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip_g)
-        self._check(step, {"generator": grad_g}, "gradient norm")
+            g_losses.append({name: v.detach() for name, v in {**losses, "generator": total}.items()})
+        norm = nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip_g)
+        *values, grad_g = self._check(step, "generator", g_losses, norm)
+        for name, value in zip([name for micro_losses in g_losses for name in micro_losses], values):
+            logs[name] += value / k
         lr = self.sched_g.get_last_lr()[0]
         self.opt_g.step()
         self.sched_g.step()
         if self.reviver is not None:
             self._revive(torch.cat([c for c, _ in chosen]), torch.cat([z for _, z in chosen]))
-        return {**logs, "lr": lr, "grad_norm_d": grad_d.item(), "grad_norm_g": grad_g.item()}
+        return {**logs, "lr": lr, "grad_norm_d": grad_d, "grad_norm_g": grad_g}
 
     def _revive(self, codes: torch.Tensor, latents: torch.Tensor) -> None:
         """Dead-code revival (``CodeReviver``); a revived entry's AdamW moments restart from zero."""

@@ -82,6 +82,36 @@ def test_the_trainer_with_amp_on_cuda_runs_resumes_and_saves_cpu_loadable_checkp
     assert next(model.parameters()).device.type == "cpu"
 
 
+def test_a_training_step_on_cuda_waits_for_the_gpu_only_in_its_two_checks(tmp_path):
+    # The CPU test (tests/test_train.py) sees the values read back from Python; CUDA's sync debug mode also sees
+    # the implicit waits (nonzero, boolean indexing, copies to the host). Every wait attributed to our code must be
+    # one of the two checks (``Trainer._check``: one per side).
+    import inspect
+    import warnings
+
+    corpus = ensure_toy_corpus(tmp_path / "toy", n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
+    cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path / "run"), steps=3, batch_size=3,
+                        duration=0.1, val_duration=0.1, val_clips_per_domain=1, log_every=0, val_every=0,
+                        sample_every=0, ckpt_every=0, progress=False, tensorboard=False, device="cuda",
+                        amp=True, gan_start=0, revive_every=0)
+    trainer = T.Trainer(cfg)
+    batches = trainer.batches()
+    trainer.train_step(*next(batches))  # warm-up: first-call allocations and lazy initialisation
+    step, batch = next(batches)
+    source, first = inspect.getsourcelines(T.Trainer._check)
+    check_lines = {first + i for i, line in enumerate(source) if ".tolist()" in line}
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer.train_step(step, batch)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [(w.filename, w.lineno) for w in caught if "synchroniz" in str(w.message)]
+    ours = [(f, n) for f, n in syncs if "dac_minimal" in f]
+    assert ours and all(f.endswith("train.py") and n in check_lines for f, n in ours), syncs
+
+
 def test_chunked_compression_of_a_stereo_file_on_cuda_matches_the_cpu(tiny, tmp_path, no_tf32):
     from dac_minimal.codec import compress, decompress
 

@@ -5,11 +5,13 @@ Every run is the tiny codec on 3 excerpts of 0.05 s, one torch thread, a handful
 """
 
 import hashlib
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -162,6 +164,51 @@ def test_nan_stops_naming_step_and_term_and_keeps_last_checkpoint(corpus, tmp_pa
     for k, v in trainer.model.state_dict().items():  # the generator never stepped on the NaN
         torch.testing.assert_close(v, g_before[k], rtol=0, atol=0)
     assert rows(tmp_path)["step"].max() == 1
+
+
+@pytest.mark.parametrize("side", ["discriminator", "generator"])
+def test_a_non_finite_gradient_with_finite_losses_stops_before_the_update(corpus, tmp_path, side):
+    trainer = T.Trainer(config(corpus, tmp_path))
+    module = trainer.disc if side == "discriminator" else trainer.model
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    next(module.parameters()).register_hook(lambda g: g * float("nan"))
+    with pytest.raises(T.NonFiniteLossError, match=rf"step 1: non-finite gradient norm \({side} = nan\)"):
+        trainer.train_step(1, next(trainer.batches())[1])
+    for k, v in module.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+
+
+class _ReadBacks(torch.overrides.TorchFunctionMode):
+    """Records the tensor methods that hand a value to Python (on a GPU, each waits for the device), except
+    inside ``torch.optim``, whose ``.item()`` reads AdamW's step counters, which stay on the CPU."""
+
+    READS = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__float__,
+             torch.Tensor.__int__, torch.Tensor.numpy, torch.Tensor.cpu}
+
+    def __init__(self):
+        super().__init__()
+        self.reads: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.READS:
+            stack = traceback.extract_stack()[:-1]
+            if not any(f"torch{os.sep}optim{os.sep}" in frame.filename for frame in stack):
+                self.reads.append(f"{func.__name__} at {stack[-1].filename}:{stack[-1].lineno}")
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("accum", [1, 2])
+def test_an_iteration_reads_values_back_once_per_side(corpus, tmp_path, accum):
+    # Each read-back stalls a GPU step that is bound by launching kernels: the D and G checks only,
+    # none from the modules' own NaN scans of the audio (skipped inside the trainer's step).
+    trainer = T.Trainer(config(corpus, tmp_path, accum=accum, revive_every=0))
+    step, batches = next(trainer.batches())
+    with _ReadBacks() as mode:
+        logs = trainer.train_step(step, batches)
+    assert len(mode.reads) == 2, mode.reads
+    assert all(math.isfinite(v) and v > 0 for k, v in logs.items() if k not in ("lr",)), logs
+    with pytest.raises(ValueError, match="NaN or infinite"):  # outside the step the scans are back
+        trainer.model(torch.full((1, 1, 1024), float("nan")))
 
 
 def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(corpus, tmp_path, monkeypatch):
@@ -366,7 +413,7 @@ def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
     for key in ("model", "disc"):  # ...and the all-reduced gradients left identical weights
         torch.testing.assert_close(r0[key], r1[key], rtol=0, atol=0)
     assert r1["message"].startswith("step 2: non-finite loss (feature = nan)")
-    assert r0["message"].startswith("step 2: non-finite loss (in another process)")
+    assert r0["message"].startswith("step 2: non-finite loss or gradient norm (in another process)")
     ckpt = T.load_checkpoint(tmp_path / "latest.pt")
     assert ckpt["step"] == 1 and len(ckpt["rng"]) == 2  # rank 0 wrote it, with every rank's RNG
     assert not torch.equal(ckpt["rng"][0]["torch"], ckpt["rng"][1]["torch"])
