@@ -4,6 +4,7 @@ official package's modules, on the same batch, in one process.
     PYTHONPATH=. ~/.cache/dac_minimal/official-venv/bin/python benchmarks/train_step_speed.py   # after
     python benchmarks/official_parity.py --setup                                               # made that venv
     python benchmarks/train_step_speed.py --device cuda --batch-size 15 --ours fp32 bf16 bf16+snake bf16+compile
+    python benchmarks/train_step_speed.py --no-official --preset tiny --batch-size 6 --ours fp32 fp32+snake fp32+compile
 
 Both generators and discriminators are driven by the same step function and the same loss functions
 (``dac_minimal.loss``: 15·mel + 2·feature + 1·adversarial + 1·codebook + 0.25·commitment, least-squares GAN), so
@@ -18,7 +19,10 @@ kernels with one launch, for a step bound by launching kernels, as it is on an H
 variants' first iterations compile and are not timed. ``--official`` lists the official side's variants the same
 way (``fp32``, ``fp32+cudnn``); the first is the reference. Library defaults are kept otherwise (on CUDA that
 means cuDNN may use TF32 for convolutions in "fp32"). ``--profile N`` profiles one more iteration of each variant
-and prints its N most expensive operators.
+and prints its N most expensive operators. ``--no-official`` times ours alone, against the first of ``--ours``;
+``--preset`` picks our model (and its discriminator, as the trainer does; other presets than 44khz need
+``--no-official``), ``--no-gan`` times the generator step alone (mel and VQ losses: the tiny recipe before
+``gan_start``).
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ from dac_minimal import DAC, LOSS_WEIGHTS, Discriminator, MultiScaleMelLoss
 from dac_minimal.audio import skip_finite_checks
 from dac_minimal.layers import compile_snakes
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
-from dac_minimal.train import CodecForward
+from dac_minimal.model import PRESETS
+from dac_minimal.train import CodecForward, discriminator_preset_for
 
 
 def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool = False) -> None:
-    """The recipe's iteration: D on a detached reconstruction, then G on everything. Our modules skip their NaN
-    scans of the audio, as in the trainer's step (``skip_finite_checks``: each scan would wait for the GPU)."""
+    """The recipe's iteration: D on a detached reconstruction, then G on everything (``disc=None``: G on the mel
+    and VQ losses alone, as before the tiny recipe's ``gan_start``). Our modules skip their NaN scans of the audio,
+    as in the trainer's step (``skip_finite_checks``: each scan would wait for the GPU)."""
     with skip_finite_checks():
         _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
 
@@ -50,15 +56,17 @@ def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
     with autocast:
         audio, commitment, codebook = forward(gen, x)
-        loss_d = discriminator_loss(disc(audio.detach()), disc(x))
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    torch.nn.utils.clip_grad_norm_(disc.parameters(), 10.0)
-    opt_d.step()
-    with autocast:
-        d_fake, d_real = disc(audio), disc(x)
-        losses = {"mel": mel(audio.float(), x), "feature": feature_matching_loss(d_fake, d_real),
-                  "adversarial": generator_adversarial_loss(d_fake), "commitment": commitment, "codebook": codebook}
+    losses = {"mel": mel(audio.float(), x), "commitment": commitment, "codebook": codebook}
+    if disc is not None:
+        with autocast:
+            loss_d = discriminator_loss(disc(audio.detach()), disc(x))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        torch.nn.utils.clip_grad_norm_(disc.parameters(), 10.0)
+        opt_d.step()
+        with autocast:
+            d_fake, d_real = disc(audio), disc(x)
+            losses.update(feature=feature_matching_loss(d_fake, d_real), adversarial=generator_adversarial_loss(d_fake))
     opt_g.zero_grad(set_to_none=True)
     LOSS_WEIGHTS.total(losses).backward()
     torch.nn.utils.clip_grad_norm_(gen.parameters(), 1000.0)
@@ -94,10 +102,10 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
     """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan); with
     ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print;
     ``graphs`` marks each iteration's start for CUDA graphs (the ``+graphs`` variant)."""
-    gen.train(), disc.train()
+    gen.train()
     mel = MultiScaleMelLoss().to(x.device)
     opt_g = torch.optim.AdamW(gen.parameters(), 1e-4, betas=(0.8, 0.99))
-    opt_d = torch.optim.AdamW(disc.parameters(), 1e-4, betas=(0.8, 0.99))
+    opt_d = None if disc is None else torch.optim.AdamW(disc.train().parameters(), 1e-4, betas=(0.8, 0.99))
     cuda = x.device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats(x.device)
@@ -136,8 +144,15 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N costliest operators of one profiled iteration of each variant")
     parser.add_argument("--compile-warmup", type=int, default=3, help="untimed iterations of a compiled variant")
-    parser.add_argument("--no-official", action="store_true", help="time ours only (no official package here)")
+    parser.add_argument("--no-official", action="store_true",
+                        help="time ours only (no official package here): the first of --ours is the reference")
+    parser.add_argument("--preset", default="44khz", choices=sorted(PRESETS),
+                        help="our codec preset (and its discriminator); the official side is the 44.1 kHz model")
+    parser.add_argument("--no-gan", action="store_true",
+                        help="generator steps on the mel and VQ losses alone (the tiny recipe before gan_start)")
     args = parser.parse_args()
+    if args.preset != "44khz" and not args.no_official:
+        parser.error(f"--preset {args.preset}: the official side is the 44.1 kHz model; add --no-official")
     if args.device == "cpu" and any(v.startswith("bf16") for v in args.ours + args.official):
         parser.error("bf16 autocast is timed on CUDA only (--device cuda)")
 
@@ -145,7 +160,7 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
     x = (torch.randn(args.batch_size, 1, int(args.duration * 44100)) * 0.1).to(device)
-    print(f"one D+G iteration, batch {args.batch_size} x {args.duration} s, {args.device}"
+    print(f"one {'G (mel + VQ losses)' if args.no_gan else 'D+G'} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda"
              else f", {torch.get_num_threads()} threads")
           + f", torch {torch.__version__}, median of {args.steps}:", flush=True)
@@ -161,12 +176,12 @@ def main() -> None:
         torch.backends.cudnn.benchmark = "cudnn" in options
         if "snake" in options:
             compile_snakes(gen)
-        if "cl" in options:
+        if "cl" in options and disc is not None:
             disc = disc.to(memory_format=torch.channels_last)
         compiled = bool({"snake", "compile", "graphs"} & set(options))
         if "compile" in options or "graphs" in options:
             mode = "reduce-overhead" if "graphs" in options else None
-            gen, disc = torch.compile(gen, mode=mode), torch.compile(disc, mode=mode)
+            gen, disc = torch.compile(gen, mode=mode), disc and torch.compile(disc, mode=mode)
         start = time.perf_counter()
         seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
                                 warmup=args.compile_warmup if compiled else 1, profile=args.profile,
@@ -191,12 +206,14 @@ def main() -> None:
                 parser.error(f"--official {variant}: the official side runs its own Snake in fp32 "
                              "(options: +cudnn, +cl, +compile, +graphs)")
             torch.manual_seed(0)
-            run("official descript-audio-codec", variant, dac.DAC().to(device), OfficialDiscriminator().to(device),
-                official_forward, is_reference=i == 0)
-    for variant in args.ours:
+            run("official descript-audio-codec", variant, dac.DAC().to(device),
+                None if args.no_gan else OfficialDiscriminator().to(device), official_forward, is_reference=i == 0)
+    for i, variant in enumerate(args.ours):
         torch.manual_seed(0)
         # the trainer's forward pass: the quantizer stays fp32 under autocast
-        run("dac-minimal", variant, CodecForward(DAC().to(device)), Discriminator().to(device), ours_forward)
+        gen = CodecForward(DAC.from_preset(args.preset).to(device))
+        disc = None if args.no_gan else Discriminator.from_preset(discriminator_preset_for(args.preset)).to(device)
+        run(f"dac-minimal {args.preset}", variant, gen, disc, ours_forward, is_reference=args.no_official and i == 0)
 
 
 if __name__ == "__main__":

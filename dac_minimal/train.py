@@ -100,6 +100,11 @@ def recipe_for(preset: str) -> dict[str, float | int | str]:
     return RECIPES["cpu" if preset == "tiny" else "official"]
 
 
+def discriminator_preset_for(preset: str) -> str:
+    """The discriminator preset (``DISCRIMINATOR_PRESETS``) that codec preset ``preset`` trains with."""
+    return "tiny" if preset == "tiny" else "44khz"
+
+
 @dataclass
 class TrainConfig:
     """Everything a run needs. Defaults: the official 44.1 kHz recipe, except the batch size and preset;
@@ -516,7 +521,7 @@ class Trainer:
         if model is None:
             model = DAC.from_preset(cfg.preset, quantizer_dropout=cfg.quantizer_dropout)
         if discriminator is None:
-            discriminator = Discriminator.from_preset("tiny" if cfg.preset == "tiny" else "44khz")
+            discriminator = Discriminator.from_preset(discriminator_preset_for(cfg.preset))
         self.model, self.disc = model.to(self.device), discriminator.to(self.device)
         self.mel = (mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)).to(self.device)
         self.opt_g = torch.optim.AdamW(self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)

@@ -60,3 +60,21 @@ def test_step_speed_times_a_real_training_iteration():
     assert seconds > 0 and math.isnan(peak)
     assert not torch.equal(before[0], after[0])  # the generator's first weight
     assert not torch.equal(before[-1], after[-1])  # the discriminator's last weight
+
+
+def test_step_speed_without_a_discriminator_trains_the_generator_alone():
+    """``--no-gan`` (``disc=None``): the G step on the mel and VQ losses alone, as before the tiny recipe's gan_start."""
+    bench = load("train_step_speed")
+    torch.manual_seed(0)
+    gen = CodecForward(DAC.from_preset("tiny"))
+    before = next(gen.parameters()).detach().clone()
+    seconds, _ = bench.time_it(gen, None, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False)
+    assert seconds > 0 and not torch.equal(before, next(gen.parameters()))
+
+
+def test_step_speed_times_other_presets_only_without_the_official_side(monkeypatch, capsys):
+    bench = load("train_step_speed")
+    monkeypatch.setattr("sys.argv", ["train_step_speed.py", "--preset", "tiny"])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert "the official side is the 44.1 kHz model; add --no-official" in capsys.readouterr().err
