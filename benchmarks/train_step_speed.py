@@ -56,7 +56,7 @@ def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
     with autocast:
         audio, commitment, codebook = forward(gen, x)
-    losses = {"mel": mel(audio.float(), x), "commitment": commitment, "codebook": codebook}
+    adversarial = {}
     if disc is not None:
         with autocast:
             loss_d = discriminator_loss(disc(audio.detach()), disc(x))
@@ -66,7 +66,9 @@ def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool
         opt_d.step()
         with autocast:
             d_fake, d_real = disc(audio), disc(x)
-            losses.update(feature=feature_matching_loss(d_fake, d_real), adversarial=generator_adversarial_loss(d_fake))
+            adversarial = {"feature": feature_matching_loss(d_fake, d_real),
+                           "adversarial": generator_adversarial_loss(d_fake)}
+    losses = {"mel": mel(audio.float(), x), **adversarial, "commitment": commitment, "codebook": codebook}
     opt_g.zero_grad(set_to_none=True)
     LOSS_WEIGHTS.total(losses).backward()
     torch.nn.utils.clip_grad_norm_(gen.parameters(), 1000.0)
@@ -160,7 +162,8 @@ def main() -> None:
     device = torch.device(args.device)
     torch.manual_seed(0)
     x = (torch.randn(args.batch_size, 1, int(args.duration * 44100)) * 0.1).to(device)
-    print(f"one {'G (mel + VQ losses)' if args.no_gan else 'D+G'} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
+    what = "G (mel + VQ losses)" if args.no_gan else "D+G"
+    print(f"one {what} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda"
              else f", {torch.get_num_threads()} threads")
           + f", torch {torch.__version__}, median of {args.steps}:", flush=True)
@@ -181,7 +184,8 @@ def main() -> None:
         compiled = bool({"snake", "compile", "graphs"} & set(options))
         if "compile" in options or "graphs" in options:
             mode = "reduce-overhead" if "graphs" in options else None
-            gen, disc = torch.compile(gen, mode=mode), disc and torch.compile(disc, mode=mode)
+            gen = torch.compile(gen, mode=mode)
+            disc = None if disc is None else torch.compile(disc, mode=mode)
         start = time.perf_counter()
         seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
                                 warmup=args.compile_warmup if compiled else 1, profile=args.profile,
