@@ -657,9 +657,10 @@ class Trainer:
             return module.no_sync()
         return contextlib.nullcontext()
 
-    def _check(self, step: int, side: str, losses: list[dict[str, torch.Tensor]], grad_norm: torch.Tensor) -> list[float]:
-        """The values of ``losses`` (one dict per micro-batch) and ``grad_norm``, read back in one device sync;
-        ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP.
+    def _check(self, step: int, side: str, losses: list[dict[str, torch.Tensor]],
+               grad_norm: torch.Tensor) -> tuple[list[tuple[str, float]], float]:
+        """``([(name, value) of every term of every micro-batch in losses], grad_norm)``, read back in one device
+        sync; ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP.
 
         Called once per side (``side``: "discriminator" or "generator") between its backward and its optimizer
         step, so that nothing non-finite reaches the weights. A GPU step bound by launching kernels loses the
@@ -672,22 +673,23 @@ class Trainer:
         bad = bad_here.clone()
         if self.dist.enabled:  # a rank that stopped alone would leave the others waiting forever
             dist.all_reduce(bad)
-        *values, bad_here, bad = torch.cat([values, bad_here[None], bad[None]]).tolist()  # the one sync
+        *values, norm, bad_here, bad = torch.cat([values, bad_here[None], bad[None]]).tolist()  # the one sync
+        pairs = list(zip(names, values))
         if bad > 0:
-            bad_terms = [(n, v) for n, v in zip(names, values) if not math.isfinite(v)]
+            bad_terms = [(n, v) for n, v in pairs if not math.isfinite(v)]
             # The generator's total (named like its side) is non-finite whenever a term is: name the terms.
             bad_terms = [f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms]
             if bad_terms:
                 what = f"loss ({', '.join(dict.fromkeys(bad_terms))})"
             elif bad_here:
-                what = f"gradient norm ({side} = {values[-1]})"
+                what = f"gradient norm ({side} = {norm})"
             else:
                 what = "loss or gradient norm (in another process)"
             raise NonFiniteLossError(
                 f"step {step}: non-finite {what}; stopped before updating the weights with it "
                 "and without saving a checkpoint of this state. The last good checkpoint (if any) is latest.pt; "
                 "try a lower learning rate, training without --amp, or check the data.")
-        return values
+        return pairs, norm
 
     def train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
         """One iteration on ``batches`` ``(accum, B, 1, T)``: a discriminator step, then a generator step.
@@ -732,8 +734,8 @@ class Trainer:
         grad_d = 0.0
         if gan:
             norm = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
-            *values, grad_d = self._check(step, "discriminator", d_losses, norm)
-            logs["discriminator"] = sum(v / k for v in values)
+            terms, grad_d = self._check(step, "discriminator", d_losses, norm)
+            logs["discriminator"] = sum(v / k for _, v in terms)
             self.opt_d.step()
             self.sched_d.step()
 
@@ -766,8 +768,8 @@ class Trainer:
                 (total / k).backward(inputs=self.g_params)
             g_losses.append({name: v.detach() for name, v in {**losses, "generator": total}.items()})
         norm = nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip_g)
-        *values, grad_g = self._check(step, "generator", g_losses, norm)
-        for name, value in zip([name for micro_losses in g_losses for name in micro_losses], values):
+        terms, grad_g = self._check(step, "generator", g_losses, norm)
+        for name, value in terms:
             logs[name] += value / k
         lr = self.sched_g.get_last_lr()[0]
         self.opt_g.step()
