@@ -15,7 +15,7 @@ domain, is too small to rank codecs) and, when the machine has them, real record
 (``alsa-utils``: a person saying the names of the speaker channels; ``sound-theme-freedesktop``: recorded and
 synthesised desktop sounds), never used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS,
 the training loudness. Opus is ffmpeg's libopus at 48 kHz, resampled back and aligned for its delay
-(``dac_minimal.baselines``); its measured bitrate is printed beside the requested one. The score is the mel
+(``dac_minimal.evaluate.baselines``); its measured bitrate is printed beside the requested one. The score is the mel
 distance (the training mel loss, lower is better). Codebook utilization is measured on the 72 toy test clips:
 12,456 frames, about 12 per entry, so that a well-used codebook can show it.
 """
@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dac_minimal.audio import load_audio, to_mono
-from dac_minimal.baselines import codec_roundtrip, ffmpeg_available
 from dac_minimal.data import ensure_toy_corpus, ensure_toy_split, normalize_loudness
-from dac_minimal.metrics import CodebookUtilization, codebook_utilization, mel_distance
+from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
+from dac_minimal.evaluate.metrics import CodebookUtilization, codebook_utilization, mel_distance
 from dac_minimal.train import TrainConfig, Trainer
+from dac_minimal.utils.audio import load_audio, to_mono
 
 SR = 44100
 PROBE_STEPS = 100  # steps timed before the schedule's length is fixed

@@ -28,7 +28,7 @@
 #
 # At the end we assemble the full 76.65M-parameter model and run it on a clip, and then the tiny preset
 # that the rest of the book trains. Here is the map we are working towards, drawn from the model's own
-# configuration by `dac_minimal.diagram.draw_architecture`:
+# configuration by `dac_minimal.tools.diagram.draw_architecture`:
 
 # %%
 import math
@@ -44,7 +44,7 @@ from torch import nn
 
 from dac_minimal import DAC, DACConfig, ResidualUnit, WNConv1d, WNConvTranspose1d, count_parameters
 from dac_minimal.data import toy_clip
-from dac_minimal.diagram import draw_architecture
+from dac_minimal.tools.diagram import draw_architecture
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 CLIP_SECONDS = 0.12 if SMOKE else 0.3  # the full model is slow on a CPU; a short clip is enough to see shapes

@@ -463,13 +463,13 @@ for k in g:
           f"   target R·λ_i/Σλ = {R * lam[k] / sum(lam.values()):.3f}")
 
 # %% [markdown]
-# `dac_minimal.balancer.Balancer` is the same rule with the EMA kept across steps. It also checks its
+# `dac_minimal.evaluate.balancer.Balancer` is the same rule with the EMA kept across steps. It also checks its
 # inputs (every weighted loss present, each a scalar that depends on $\hat x$), and because it only
 # backpropagates from $\hat x$, the discriminator's parameters receive nothing, which a plain
 # `loss.backward()` would not guarantee.
 
 # %%
-from dac_minimal.balancer import Balancer
+from dac_minimal.evaluate.balancer import Balancer
 
 balancer = Balancer(lam, total_norm=R, beta=0.999)
 o, ls = fresh_terms()

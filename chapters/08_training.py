@@ -408,7 +408,7 @@ else:
 # writes logs and checkpoints. Nine excerpts per GPU make the paper's batch of 72:
 #
 # ```bash
-# python -m dac_minimal.datasets --out data/full    # DAPS, VCTK and MUSDB18 in data/full/{train,valid}
+# python -m dac_minimal.tools.datasets --out data/full    # DAPS, VCTK and MUSDB18 in data/full/{train,valid}
 # torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data data/full/train \
 #     --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz
 # ```

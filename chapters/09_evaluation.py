@@ -27,7 +27,7 @@
 # plus MFCCs, waveforms and spectrograms of an original next to its reconstruction. The field adds mel
 # distance, multi-resolution STFT distance, SI-SDR, ViSQOL, and Opus/MP3 at the same bitrate.
 #
-# This chapter builds every one of those numbers by hand, checks each against `dac_minimal.metrics`,
+# This chapter builds every one of those numbers by hand, checks each against `dac_minimal.evaluate.metrics`,
 # recomputes Table 1 and the figures for the tiny codec trained in chapter 8, and then asks the
 # uncomfortable question: **what does a number reward?** The one idea: *a metric is a loss you did not
 # train on; know what it is blind to before you trust it.* We will see that SNR and MSE punish a change
@@ -81,7 +81,7 @@ print("held-out clips in", corpus.valid)
 # sequential, so the first $k$ codes do not depend on how many follow.
 
 # %%
-from dac_minimal.evaluate import load_clips, reconstruct
+from dac_minimal.evaluate.evaluation import load_clips, reconstruct
 
 clips = load_clips(corpus.valid, SR, CLIPS_PER_DOMAIN, MAX_SECONDS)
 clip = next(c for c in clips if c.domain == "music")
@@ -116,7 +116,7 @@ print(f"MSE {mse_by_hand:.3e}   SNR {snr_by_hand:.2f} dB   SI-SDR {si_sdr_by_han
 # reconstruction (silence of silence included) has SNR $+\infty$; shapes that differ raise a `ValueError`.
 
 # %%
-from dac_minimal import metrics as M
+from dac_minimal.evaluate import metrics as M
 
 np.testing.assert_allclose(M.mse(y, x), mse_by_hand, rtol=1e-9)
 np.testing.assert_allclose(M.snr_db(y, x), snr_by_hand, rtol=1e-9)
@@ -215,13 +215,13 @@ plt.show()
 #
 # ## 5. Table 1, recomputed
 #
-# `dac_minimal.evaluate.evaluate` does all of the above for every clip, every domain and every bitrate,
+# `dac_minimal.evaluate.evaluation.evaluate` does all of the above for every clip, every domain and every bitrate,
 # and pools the codes per domain for the codebook columns. (`python -m dac_minimal.evaluate --weights
 # benchmarks/reference_curves/tiny_15min.pt --data data/toy/valid --out runs/eval` writes the same table as CSV and Markdown,
 # with the figures of section 6 as PNG files.)
 
 # %%
-from dac_minimal.evaluate import REPORT_TABLE1, evaluate, markdown_table
+from dac_minimal.evaluate.evaluation import REPORT_TABLE1, evaluate, markdown_table
 
 result = evaluate(model, corpus.valid, N_QS, clips_per_domain=CLIPS_PER_DOMAIN, max_seconds=MAX_SECONDS)
 display(Markdown(markdown_table(result.rows)))
@@ -264,7 +264,7 @@ assert implied_power > 1.0
 # The report's figures for one clip, here the held-out speech clip through all 9 codebooks.
 
 # %%
-from dac_minimal.evaluate import plot_mfcc, plot_spectrograms, plot_waveforms
+from dac_minimal.evaluate.evaluation import plot_mfcc, plot_spectrograms, plot_waveforms
 
 speech = next(c for c in clips if c.domain == "speech")
 speech_hat = reconstruct(model, speech.audio, [model.n_codebooks])[0][model.n_codebooks]
@@ -281,13 +281,13 @@ display(Audio(speech.audio, rate=SR), Audio(speech_hat, rate=SR))
 # ## 7. Baselines at the same bitrate: Opus and MP3
 #
 # A number alone means little; the report puts DAC beside classic codecs at the same bitrate.
-# `dac_minimal.baselines` runs a clip through `ffmpeg` (libopus, LAME) and aligns the decoded audio
+# `dac_minimal.evaluate.baselines` runs a clip through `ffmpeg` (libopus, LAME) and aligns the decoded audio
 # sample for sample (Opus runs at 48 kHz inside and its low-bitrate mode adds a few samples of delay;
 # MP3 needs a low sample rate to reach 8 kbps). The bitrate is measured from the encoded packets.
 # libopus cannot go below about 6 kbps and MP3 below 8 kbps, so only the 9-codebook row is a fair match.
 
 # %%
-from dac_minimal.baselines import ffmpeg_available
+from dac_minimal.evaluate.baselines import ffmpeg_available
 
 if ffmpeg_available("opus") and ffmpeg_available("mp3"):
     base = evaluate(model, corpus.valid, [model.n_codebooks], baselines=["opus", "mp3"], clips_per_domain=1,
@@ -418,12 +418,12 @@ print("phase needed for the report's SNR:",
 #
 # ## 9. The official weights, when you have them
 #
-# `python -c "from dac_minimal.official import download_official; download_official('44khz')"` fetches the
+# `python -c "from dac_minimal.codec.official import download_official; download_official('44khz')"` fetches the
 # published 44.1 kHz weights (about 300 MB) where a network is available. If they are in the cache, we evaluate
 # them on the same held-out clips (slow on a CPU: 76.65M parameters); otherwise this cell says so.
 
 # %%
-from dac_minimal.official import official_weights_path
+from dac_minimal.codec.official import official_weights_path
 
 official = official_weights_path("44khz")
 if official.is_file() and not SMOKE:
@@ -483,4 +483,4 @@ print(f"{delay} samples ({1000 * delay / SR:.2f} ms): SNR {M.snr_db(shifted, mus
       f"mel distance {M.mel_distance(shifted, music):.3f} (hiss: {hiss['mel_distance']:.3f})")
 assert M.snr_db(shifted, music) < 0 and M.mel_distance(shifted, music) < hiss["mel_distance"]
 # A fraction of a millisecond of delay, inaudible, destroys SNR: any codec or baseline must be aligned
-# sample-exactly before SNR/MSE/SI-SDR mean anything (dac_minimal.baselines aligns Opus and MP3 for that reason).
+# sample-exactly before SNR/MSE/SI-SDR mean anything (dac_minimal.evaluate.baselines aligns Opus and MP3 for that reason).

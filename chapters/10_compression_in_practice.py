@@ -50,7 +50,7 @@ from ipywidgets import IntSlider, interact
 
 import dac_minimal
 from dac_minimal import DAC
-from dac_minimal import metrics as M
+from dac_minimal.evaluate import metrics as M
 from dac_minimal.data import VALID_SEED_OFFSET, toy_clip
 from dac_minimal.train import book_codec
 
@@ -204,13 +204,13 @@ print(f"payload only, official / ours = {payload_ratio:.3f} (16 bits vs 10 bits 
 assert abs(payload_ratio - 1.6) < 0.01
 
 # %% [markdown]
-# **Opus and MP3 at the same bitrate.** `dac_minimal.baselines` runs the `ffmpeg` program (when it is
+# **Opus and MP3 at the same bitrate.** `dac_minimal.evaluate.baselines` runs the `ffmpeg` program (when it is
 # installed) and measures the bitrate each codec actually produced from its packets, container headers
 # excluded. Opus cannot go much below 6 kbps, MP3 (LAME) not below 8 kbps, so "the same bitrate" is
 # what each codec allows nearest to 7.75 kbps. Without `ffmpeg` this part is skipped.
 
 # %%
-from dac_minimal.baselines import codec_roundtrip, ffmpeg_available
+from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
 
 duration = len(x) / SR
 rows = [
@@ -331,7 +331,7 @@ print(f"{s} frames x {header['n_q']} codebooks x 10 bits = {10 * s * header['n_q
 # no code runs, whatever the file holds.
 
 # %%
-from dac_minimal.codec import pack_codes, unpack_codes
+from dac_minimal.codec.dacm import pack_codes, unpack_codes
 
 assert pack_codes(loaded.codes.reshape(1, -1).numpy(), 10) == payload
 np.testing.assert_array_equal(unpack_codes(payload, 1, s * 4, 10).reshape(1, 4, s), loaded.codes.numpy())
@@ -356,7 +356,7 @@ except ValueError as err:
 # the product of the strides before it); the package sums this for us:
 
 # %%
-from dac_minimal.codec import chunk_margins, decode_chunked, receptive_field
+from dac_minimal.codec.dacm import chunk_margins, decode_chunked, receptive_field
 
 enc_rf, dec_rf = receptive_field(model.encoder), receptive_field(model.decoder)
 enc_margin, dec_margin = chunk_margins(model)
@@ -447,7 +447,7 @@ plt.show()
 # downloads; it only uses a copy already in the cache.
 
 # %%
-from dac_minimal.official import download_official, official_weights_path
+from dac_minimal.codec.official import download_official, official_weights_path
 
 official_model = None
 start = time.perf_counter()

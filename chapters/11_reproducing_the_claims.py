@@ -34,7 +34,7 @@
 # a verdict that says what our miniature *shows*, what it *cannot* show, and where it *disagrees* with
 # the paper.
 #
-# The experiments live in `dac_minimal.ablations`; the stored, full-length results live in
+# The experiments live in `dac_minimal.evaluate.ablations`; the stored, full-length results live in
 # `benchmarks/ablations/` with the exact command that wrote each file. This chapter plots those files.
 # It also re-runs one experiment at a toy size, so you can see the machinery work.
 
@@ -49,9 +49,9 @@ import torch
 from IPython.display import Markdown, display
 
 import dac_minimal
-import dac_minimal.ablations as A
+import dac_minimal.evaluate.ablations as A
+from dac_minimal.evaluate.metrics import CodebookStats
 from dac_minimal.loss import mel_filters
-from dac_minimal.metrics import CodebookStats
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
@@ -173,7 +173,7 @@ print(f"at step {common}: mel distance Snake {at['snake']:.3f}, LeakyReLU {at['l
 # - **perplexity**: $2^{H}$ with $H = -\sum_k p_k \log_2 p_k$, the number of equally likely entries
 #   that would carry the same information ($K$ when uniform, 1 when collapsed).
 #
-# Built by hand, and checked against `dac_minimal.metrics.CodebookStats`:
+# Built by hand, and checked against `dac_minimal.evaluate.metrics.CodebookStats`:
 
 # %%
 K = 1024
@@ -202,7 +202,7 @@ print(f"utilization ceiling for N = {N} frames, K = {K}: {ceiling:.1%}")
 # which is why we also report perplexity, and why the report's 92.45 % needs a large evaluation set.
 #
 # The package's `VectorQuantize` looks codes up in an 8-dimensional projection with both sides
-# L2-normalised (chapter 3). The ablation variants in `dac_minimal.ablations` remove that:
+# L2-normalised (chapter 3). The ablation variants in `dac_minimal.evaluate.ablations` remove that:
 # `PlainVectorQuantize` looks up Euclidean nearest neighbours in the full latent space ($D = 64$ in the
 # tiny codec) with no projection, the VQ-VAE recipe. The classic repair for plain VQ is
 # **dead-code reset** (Jukebox, SoundStream): count how often each entry is chosen; every few steps,
@@ -232,7 +232,7 @@ torch.testing.assert_close(vq.codebook.weight.detach(), mine)
 print(f"{len(dead_mine)} of 16 entries were unused and now sit on encoder outputs")
 
 # %% [markdown]
-# First, the three quantizers inside the tiny codec (`python -m dac_minimal.ablations quantizer`), each
+# First, the three quantizers inside the tiny codec (`python -m dac_minimal.evaluate.ablations quantizer`), each
 # swapped in with `ablations.with_quantizer` and trained for a minute:
 
 # %%
@@ -277,7 +277,7 @@ for name in in_codec:
 # each codebook in use (chapter 8, section 4).
 #
 # To see the quantizers themselves, take the encoder out of the question: give each the *same* varied
-# input from step 1. `python -m dac_minimal.ablations vq_features` trains the three residual quantizers
+# input from step 1. `python -m dac_minimal.evaluate.ablations vq_features` trains the three residual quantizers
 # alone on 64-band log-mel frames of the toy corpus (one frame per 512 samples, standardised per band,
 # so 64 dimensions like the tiny codec's latent), minimising $\|z - z_q\|^2$ plus the two VQ losses, and
 # measures them on the held-out frames:

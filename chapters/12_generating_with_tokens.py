@@ -31,7 +31,7 @@
 # 5. train a small transformer on a CPU for a couple of minutes and measure it against that bar;
 # 6. sample continuations of a held-out prompt, decode them, listen and look.
 #
-# Each step is built inline and checked against `dac_minimal.lm` and `dac_minimal.tokenize`.
+# Each step is built inline and checked against `dac_minimal.lm.transformer` and `dac_minimal.lm.tokenize`.
 
 # %%
 import math
@@ -44,9 +44,9 @@ import torch
 from IPython.display import Audio, display
 
 from dac_minimal import DAC
-from dac_minimal.audio import load_audio
 from dac_minimal.data import ensure_toy_corpus
-from dac_minimal.lm import (
+from dac_minimal.lm.tokenize import tokenize_folder
+from dac_minimal.lm.transformer import (
     CodecLM,
     LMConfig,
     delay_pattern,
@@ -59,8 +59,8 @@ from dac_minimal.lm import (
     unflatten_codes,
     unigram_cross_entropy,
 )
-from dac_minimal.tokenize import tokenize_folder
 from dac_minimal.train import book_codec
+from dac_minimal.utils.audio import load_audio
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR, HOP, K = 44100, 512, 1024  # sample rate, hop length (samples per frame), codebook size
@@ -136,7 +136,7 @@ corpus = ensure_toy_corpus()  # data/toy/train (24 clips of 2 s) and data/toy/va
 # Tokenizing is just encoding: read a clip, shape it `(B, 1, T)`, and keep `encode(x).codes`. One
 # detail matters: the codec must be in **eval mode**. In training mode, quantizer dropout (chapter 4)
 # would zero the finer codebooks of some clips, and the LM would learn from codes the decoder never
-# sees at full bitrate. `dac_minimal.tokenize.tokenize_folder` does this for every file of a folder
+# sees at full bitrate. `dac_minimal.lm.tokenize.tokenize_folder` does this for every file of a folder
 # (mono mix, resampling, eval mode, chunks for long files); it must agree with our one clip.
 
 # %%
@@ -563,7 +563,7 @@ for temperature in (0.3, 1.0, 2.0):
 # - **The scale gap:** MusicGen's language models have 300M to 3.3B parameters and trained on 20,000
 #   hours of music with a trained codec; ours has 1.9M parameters and saw 48 seconds. The recipe is the
 #   same: tokenize with a trained codec (`tokenize_folder(DAC.load(...), folder)`, e.g. the official
-#   44.1 kHz weights from `dac_minimal.official.download_official`, or a long run of chapter 8's command
+#   44.1 kHz weights from `dac_minimal.codec.official.download_official`, or a long run of chapter 8's command
 #   line), train `CodecLM` on the codes (on a GPU), `generate`, `decode_codes`. Every cell above runs
 #   unchanged.
 

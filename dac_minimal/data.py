@@ -40,8 +40,8 @@ import soundfile as sf
 import torch
 from scipy import signal
 
-from .audio import AUDIO_EXTENSIONS, resample, save_audio, to_mono
-from .utils import atomic_path
+from dac_minimal.utils.audio import AUDIO_EXTENSIONS, resample, save_audio, to_mono
+from dac_minimal.utils.files import atomic_path
 
 SAMPLE_RATE = 44_100
 DOMAINS = ("speech", "music", "general")

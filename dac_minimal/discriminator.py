@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from .audio import check_waveform
-from .loss import at_least_fp32
+from dac_minimal.loss import at_least_fp32
+from dac_minimal.utils.audio import check_waveform
 
 #: Band edges as fractions of the n_fft/2 + 1 STFT bins (report §4.3).
 BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import codec, inference, official
-from .audio import check_waveform
-from .layers import ResidualUnit, WNConv1d, WNConvTranspose1d, activation, init_weights
-from .quantize import ResidualVectorQuantize
-from .utils import atomic_path
+from dac_minimal.layers import ResidualUnit, WNConv1d, WNConvTranspose1d, activation, init_weights
+from dac_minimal.quantize import ResidualVectorQuantize
+from dac_minimal.utils.audio import check_waveform
 
 
 @dataclass
@@ -176,10 +174,6 @@ class ForwardOutput(NamedTuple):
     codebook_loss: torch.Tensor
 
 
-#: Version tag written into our checkpoints; ``load`` refuses files without it.
-CHECKPOINT_FORMAT = "dac-minimal/1"
-
-
 class DAC(nn.Module):
     """The Descript Audio Codec: ``encode`` audio to codes, ``decode`` codes to audio.
 
@@ -285,87 +279,41 @@ class DAC(nn.Module):
         audio = self.decoder(enc.z)[..., : x.shape[-1]]
         return ForwardOutput(audio, *enc)
 
-    # ------------------------------------------------------------------ using the codec (codec.py, inference.py)
-    def compress(self, audio, n_quantizers: int | None = None, **kwargs):
-        """Audio (a path, or ``(T,)``/``(C, T)`` samples) → ``codec.CompressedAudio``; see ``codec.compress``."""
-        return codec.compress(self, audio, n_quantizers, **kwargs)
-
-    def decompress(self, compressed, **kwargs) -> torch.Tensor:
-        """``CompressedAudio`` or a path → audio ``(C, T)`` at the original rate; see ``codec.decompress``."""
-        return codec.decompress(self, compressed, **kwargs)
-
-    def prepare_for_inference(self, **kwargs) -> DAC:
-        """Fold weight norm into plain convs and fuse Snake, in place (one-way); see ``inference.py``."""
-        return inference.prepare_for_inference(self, **kwargs)
-
-    # ------------------------------------------------------------------ files
+    # Files and faster inference live outside the model; these thin methods import them on use.
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``{"format", "config", "state_dict"}`` atomically; only tensors and plain types, no pickled objects."""
-        if not hasattr(self.encoder.block[0], "parametrizations"):
-            raise ValueError(
-                "this model was prepared for inference (weight norm folded into plain convs), which cannot be "
-                "loaded back as a DAC: save the model before calling prepare_for_inference()"
-            )
-        config = asdict(self.config)
-        config["encoder_rates"] = list(config["encoder_rates"])
-        config["decoder_rates"] = list(config["decoder_rates"])
-        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        with atomic_path(path) as tmp:
-            torch.save({"format": CHECKPOINT_FORMAT, "config": config, "state_dict": state}, tmp)
+        """Write this codec to ``path`` (see ``dac_minimal.checkpoint.save_model``)."""
+        from dac_minimal.checkpoint import save_model
+
+        save_model(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> DAC:
-        """Load a checkpoint written by ``save``, or an official ``descript-audio-codec`` one (see ``official.py``).
+        """Read a codec saved by ``save``, or an official ``descript-audio-codec`` checkpoint.
 
-        Safe on untrusted files: ``weights_only=True``, never runs pickled code.
+        Safe on untrusted files: ``weights_only=True``, never runs pickled code (see
+        ``dac_minimal.checkpoint.load_model``).
         """
-        ckpt = _read_checkpoint(path, map_location)
-        if "format" not in ckpt and isinstance(ckpt.get("metadata"), dict):
-            return official.load_official(ckpt, path)
-        if ckpt.get("format") != CHECKPOINT_FORMAT or not isinstance(ckpt.get("config"), dict):
-            raise ValueError(
-                f"{path} is not a dac-minimal checkpoint (expected format {CHECKPOINT_FORMAT!r} with a config)"
-            )
-        known = {f.name for f in fields(DACConfig)}
-        unknown = sorted(set(ckpt["config"]) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown config keys {unknown}")
-        try:
-            model = cls(DACConfig(**ckpt["config"]))
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{path}: invalid config: {err}") from None
-        _load_state(model, ckpt.get("state_dict"), path)
-        return model
+        from dac_minimal.checkpoint import load_model
 
+        return load_model(path, map_location)
 
-def _read_checkpoint(path: str | os.PathLike, map_location) -> dict:
-    if not os.path.isfile(path):
-        raise ValueError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # corrupt file, or a pickle that needs code to load
-        raise ValueError(f"cannot read checkpoint {path} safely (weights_only=True): {err}") from None
-    if not isinstance(ckpt, dict):
-        raise ValueError(f"{path} does not hold a checkpoint dictionary")
-    return ckpt
+    def compress(self, audio, n_quantizers: int | None = None, **kwargs):
+        """Audio (a path, or ``(T,)``/``(C, T)`` samples) → ``CompressedAudio``; see ``codec.compress``."""
+        from dac_minimal.codec import compress
 
+        return compress(self, audio, n_quantizers, **kwargs)
 
-def _load_state(model: nn.Module, state: object, path) -> None:
-    """Load ``state`` strictly, naming missing/unexpected keys and shape mismatches in the error."""
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: checkpoint has no state_dict")
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    extra = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
-    if missing or extra or wrong:
-        def show(keys: list[str]) -> str:
-            return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+    def decompress(self, compressed, **kwargs) -> torch.Tensor:
+        """``CompressedAudio`` or a path → audio ``(C, T)`` at the original rate; see ``codec.decompress``."""
+        from dac_minimal.codec import decompress
 
-        problems = [f"{name}: {show(keys)}" for name, keys in
-                    (("missing keys", missing), ("unexpected keys", extra), ("shape mismatch", wrong)) if keys]
-        raise ValueError(f"{path}: checkpoint does not match the model ({'; '.join(problems)})")
-    model.load_state_dict(state)
+        return decompress(self, compressed, **kwargs)
+
+    def prepare_for_inference(self, **kwargs) -> DAC:
+        """Fold weight norm and fuse Snake, in place (one-way); see ``codec.prepare_for_inference``."""
+        from dac_minimal.codec import prepare_for_inference
+
+        return prepare_for_inference(self, **kwargs)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -13,7 +13,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import WNConv1d
+from dac_minimal.layers import WNConv1d
 
 
 class QuantizerOutput(NamedTuple):

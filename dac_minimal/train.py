@@ -48,21 +48,22 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from .audio import save_audio, skip_finite_checks
-from .data import AudioFolder, DataConfig, ensure_toy_corpus
-from .discriminator import Discriminator
-from .layers import compile_snakes
-from .loss import (
+from dac_minimal.checkpoint import CHECKPOINT_FORMAT as MODEL_FORMAT
+from dac_minimal.checkpoint import config_dict, load_state, read_checkpoint
+from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
+from dac_minimal.discriminator import Discriminator
+from dac_minimal.layers import compile_snakes
+from dac_minimal.loss import (
     LOSS_WEIGHTS,
     MultiScaleMelLoss,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
 )
-from .model import CHECKPOINT_FORMAT as MODEL_FORMAT
-from .model import DAC, PRESETS, ForwardOutput, _load_state
-from .quantize import CodeReviver
-from .utils import atomic_path, default_device
+from dac_minimal.model import DAC, PRESETS, ForwardOutput
+from dac_minimal.quantize import CodeReviver
+from dac_minimal.utils.audio import save_audio, skip_finite_checks
+from dac_minimal.utils.files import atomic_path, default_device
 
 #: Format tag of a training checkpoint (``latest.pt``); ``DAC.save`` files carry ``MODEL_FORMAT``.
 TRAIN_FORMAT = "dac-minimal-train/1"
@@ -381,11 +382,6 @@ def _cpu(obj):
     return obj
 
 
-def _model_config(model: DAC) -> dict:
-    config = asdict(model.config)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}
-
-
 def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
     """Write ``checkpoint`` atomically: a crash mid-write leaves the previous file whole."""
     with atomic_path(path) as tmp:
@@ -395,13 +391,8 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a training checkpoint safely (``weights_only=True``: no code runs while loading)."""
-    if not os.path.isfile(path):
-        raise ValueError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # corrupt file, or a pickle that would need code to load
-        raise ValueError(f"cannot read checkpoint {path} safely (weights_only=True): {err}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != TRAIN_FORMAT:
+    ckpt = read_checkpoint(path)
+    if ckpt.get("format") != TRAIN_FORMAT:
         raise ValueError(f"{path} is not a dac-minimal training checkpoint (format {TRAIN_FORMAT!r})")
     return ckpt
 
@@ -420,13 +411,11 @@ def load_generator_weights(path: str | os.PathLike) -> InitWeights:
     The one place that knows checkpoint formats: support for other formats (e.g. the official
     package's ``weights.pth``) is added here as another branch.
     """
-    if not os.path.isfile(path):
-        raise ValueError(f"--init-from: file not found: {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"--init-from: cannot read {path} safely (weights_only=True): {err}") from None
-    fmt = ckpt.get("format") if isinstance(ckpt, dict) else None
+        ckpt = read_checkpoint(path)
+    except ValueError as err:
+        raise ValueError(f"--init-from: {err}") from None
+    fmt = ckpt.get("format")
     if fmt == TRAIN_FORMAT:
         return InitWeights(ckpt["model"], ckpt.get("discriminator"), ckpt.get("model_config"))
     if fmt == MODEL_FORMAT:
@@ -597,8 +586,8 @@ class Trainer:
         if changed:
             warnings.warn(f"resuming with settings that differ from the checkpoint's: {sorted(changed)}; "
                           "the run will not repeat the uninterrupted one exactly", stacklevel=3)
-        _load_state(self.model, ckpt["model"], path)
-        _load_state(self.disc, ckpt["discriminator"], path)
+        load_state(self.model, ckpt["model"], path)
+        load_state(self.disc, ckpt["discriminator"], path)
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
         for sched, state in ((self.sched_g, ckpt["sched_g"]), (self.sched_d, ckpt["sched_d"])):
@@ -623,9 +612,9 @@ class Trainer:
 
     def _init_from(self, path: str) -> None:
         weights = load_generator_weights(path)
-        _load_state(self.model, weights.generator, path)
+        load_state(self.model, weights.generator, path)
         if weights.discriminator is not None:
-            _load_state(self.disc, weights.discriminator, path)
+            load_state(self.disc, weights.discriminator, path)
 
     def _open_logs(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -831,7 +820,7 @@ class Trainer:
             dist.all_gather_object(states, rng_state())
         return {
             "format": TRAIN_FORMAT, "step": self.step, "config": _plain(asdict(self.cfg)),
-            "model_config": _model_config(self.model), "model": self.model.state_dict(),
+            "model_config": config_dict(self.model.config), "model": self.model.state_dict(),
             "discriminator": self.disc.state_dict(), "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(), "sched_g": self.sched_g.state_dict(),
             "sched_d": self.sched_d.state_dict(), "rng": states, "best_val": self.best_val,

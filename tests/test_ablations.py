@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import dac_minimal.ablations as A
+import dac_minimal.evaluate.ablations as A
 import dac_minimal.train as T
 from dac_minimal import DAC, Discriminator
 from dac_minimal.data import ensure_toy_corpus
@@ -144,9 +144,9 @@ def test_dropout_experiment_rows_are_well_formed_and_survive_the_csv(corpus, tmp
         assert np.isfinite(r["mel_distance"]) and r["mel_distance"] > 0 and np.isfinite(r["stft_distance"])
     full = [r for r in rows if r["n_q"] == 9]
     assert all(0 < r["utilization"] <= 1 and 1 <= r["perplexity"] <= 1024 for r in full)
-    path = A.write_results(tmp_path / "dropout.csv", rows, "python -m dac_minimal.ablations dropout")
+    path = A.write_results(tmp_path / "dropout.csv", rows, "python -m dac_minimal.evaluate.ablations dropout")
     back, command = A.read_results(path)
-    assert command == "python -m dac_minimal.ablations dropout"
+    assert command == "python -m dac_minimal.evaluate.ablations dropout"
     assert len(back) == len(rows)
     for a, b in zip(rows, back):
         for k, v in a.items():
@@ -171,7 +171,7 @@ def test_cli_writes_the_command_and_rejects_bad_input(corpus, tmp_path):
             "--valid-data", str(corpus.valid), "--out", str(out)]
     assert A.main(args) == 0
     rows, command = A.read_results(out)
-    assert command == "python -m dac_minimal.ablations " + " ".join(args)
+    assert command == "python -m dac_minimal.evaluate.ablations " + " ".join(args)
     assert [r["variant"] for r in rows] == ["scaled", "fixed64"]
     assert all(np.isfinite(r["stft_hires"]) for r in rows)
     assert A.main(["mel_bins", "--minutes", "-1", "--out", str(out)]) == 1

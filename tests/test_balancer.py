@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dac_minimal.balancer import Balancer
+from dac_minimal.evaluate.balancer import Balancer
 
 
 def _problem(seed=0, batch=3):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dac_minimal import baselines as B
-from dac_minimal import metrics as M
+from dac_minimal.evaluate import baselines as B
+from dac_minimal.evaluate import metrics as M
 from dac_minimal.data import toy_clip
 
 SR = 44100

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dac_minimal import DAC, load_audio, save_audio
-from dac_minimal.__main__ import main
-from dac_minimal.codec import CompressedAudio
+from dac_minimal.codec.cli import main
+from dac_minimal.codec.dacm import CompressedAudio
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dac_minimal import DAC
-from dac_minimal import codec as codec_module
-from dac_minimal.audio import resample, save_audio
-from dac_minimal.codec import (
-    HEADER_SIZE,
-    CompressedAudio,
-    decode_chunked,
-    encode_chunked,
-    pack_codes,
-    receptive_field,
-    unpack_codes,
-)
+from dac_minimal.codec import chunked as chunked_module
+from dac_minimal.codec.chunked import chunk_margins, decode_chunked, encode_chunked, receptive_field
+from dac_minimal.codec.dacm import HEADER_SIZE, CompressedAudio, pack_codes, unpack_codes
+from dac_minimal.utils.audio import resample, save_audio
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +63,7 @@ def test_receptive_field_matches_the_closed_form():
     # Decoder in latent frames: first conv 6, transposed convs 2 input steps each, residual units 78/J.
     expected = 6 + sum(2 / j + 78 / (j * s) for j, s in ((1, 8), (8, 8), (64, 4), (256, 2))) + 6 / 512
     assert receptive_field(model.decoder) == pytest.approx(expected)
-    assert codec_module.chunk_margins(model) == (16, 20)
+    assert chunk_margins(model) == (16, 20)
 
 
 @pytest.mark.parametrize("chunk_frames", [3, 10, 100])
@@ -88,7 +81,7 @@ def test_chunked_codes_and_audio_equal_the_whole_file_pass(tiny, signal, whole, 
 
 def test_too_small_margins_would_be_caught(tiny, signal, whole, monkeypatch):
     codes, audio = whole
-    monkeypatch.setattr(codec_module, "chunk_margins", lambda model: (2, 2))
+    monkeypatch.setattr(chunked_module, "chunk_margins", lambda model: (2, 2))
     with torch.inference_mode():
         chunked = encode_chunked(tiny, signal, None, 4)
         decoded = decode_chunked(tiny, codes, 4)

@@ -113,7 +113,7 @@ def test_a_training_step_on_cuda_waits_for_the_gpu_only_in_its_two_checks(tmp_pa
 
 
 def test_chunked_compression_of_a_stereo_file_on_cuda_matches_the_cpu(tiny, tmp_path, no_tf32):
-    from dac_minimal.codec import compress, decompress
+    from dac_minimal.codec.dacm import compress, decompress
 
     path = tmp_path / "clip.wav"
     stereo = torch.cat([signal(3.0), 0.5 * signal(3.0)], dim=1)[0].T.numpy()  # (T, 2)

@@ -21,7 +21,8 @@ import soundfile as sf
 import torch
 from scipy import signal
 
-from dac_minimal import data, datasets
+from dac_minimal import data
+from dac_minimal.tools import datasets
 from dac_minimal.data import (
     AudioDataWarning,
     AudioFolder,

@@ -4,8 +4,8 @@ import re
 import pytest
 
 from dac_minimal import DACConfig
-from dac_minimal.diagram import draw_architecture, main
 from dac_minimal.model import PRESETS
+from dac_minimal.tools.diagram import draw_architecture, main
 
 
 def _texts(fig) -> str:

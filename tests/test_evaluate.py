@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from dac_minimal import DAC
-from dac_minimal import evaluate as E
-from dac_minimal import metrics as M
-from dac_minimal.baselines import ffmpeg_available
+from dac_minimal.evaluate import evaluation as E
+from dac_minimal.evaluate import metrics as M
 from dac_minimal.data import generate_toy_corpus, toy_clip
+from dac_minimal.evaluate.baselines import ffmpeg_available
 
 SECONDS = 0.3
 
@@ -172,7 +172,7 @@ def test_visqol_column(setup, monkeypatch):
 
 
 def test_find_audio_takes_domains_from_subfolders(tmp_path):
-    from dac_minimal.audio import save_audio
+    from dac_minimal.utils.audio import save_audio
 
     for rel in ("speech/a.wav", "speech/deep/b.flac", ".cache/c.wav", "d.wav"):
         save_audio(tmp_path / rel, np.zeros(16, np.float32), 16000)

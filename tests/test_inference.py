@@ -5,7 +5,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from dac_minimal import DAC, Snake
-from dac_minimal.inference import FusedSnake, prepare_for_inference, snake_addcmul
+from dac_minimal.codec.inference import FusedSnake, prepare_for_inference, snake_addcmul
 
 
 @pytest.fixture(scope="module")

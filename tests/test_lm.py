@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dac_minimal.lm import (
+from dac_minimal.lm.transformer import (
     CodecLM,
     LMConfig,
     codes_to_stream,

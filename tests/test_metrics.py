@@ -8,7 +8,7 @@ import pytest
 import scipy.fft
 import torch
 
-from dac_minimal import metrics as M
+from dac_minimal.evaluate import metrics as M
 from dac_minimal.loss import mel_filters
 
 SR = 44100

@@ -5,13 +5,8 @@ import pytest
 import torch
 
 from dac_minimal import DAC
-from dac_minimal.official import (
-    OFFICIAL_WEIGHTS,
-    RELEASE_URL,
-    convert_official_state_dict,
-    download_official,
-    is_official_checkpoint,
-)
+from dac_minimal.checkpoint import convert_official_state_dict, is_official_checkpoint
+from dac_minimal.codec.official import OFFICIAL_WEIGHTS, RELEASE_URL, download_official
 
 
 def official_kwargs(model: DAC) -> dict:

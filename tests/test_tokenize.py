@@ -1,4 +1,4 @@
-"""dac_minimal.tokenize: audio files -> codec codes for the token LM."""
+"""dac_minimal.lm.tokenize: audio files -> codec codes for the token LM."""
 
 import math
 
@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from dac_minimal import DAC
-from dac_minimal.audio import load_audio, save_audio
-from dac_minimal.tokenize import (
+from dac_minimal.lm.tokenize import (
     TokenizedClip,
     find_audio_files,
     load_tokens,
@@ -16,6 +15,7 @@ from dac_minimal.tokenize import (
     tokenize_audio,
     tokenize_folder,
 )
+from dac_minimal.utils.audio import load_audio, save_audio
 
 SR = 44100
 

@@ -148,7 +148,7 @@ def si_sdr_db(estimate: ArrayLike, reference: ArrayLike, zero_mean: bool = False
 
 @lru_cache(maxsize=4)
 def _mel_loss(sample_rate: int):
-    from .loss import MultiScaleMelLoss
+    from dac_minimal.loss import MultiScaleMelLoss
 
     return MultiScaleMelLoss(sample_rate=sample_rate)
 
@@ -282,7 +282,7 @@ def visqol_score(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 4
     est, ref = _pair(estimate, reference)
     if est.ndim != 1:
         raise ValueError(f"visqol_score takes one clip shaped (T,), got shape {tuple(est.shape)}")
-    from .audio import resample
+    from dac_minimal.utils.audio import resample
 
     rate = 48000 if mode == "audio" else 16000
     est, ref = resample(est, sample_rate, rate), resample(ref, sample_rate, rate)

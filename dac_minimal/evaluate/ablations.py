@@ -26,7 +26,7 @@ losses only (``15·mel + 1·codebook + 0.25·commitment``), except in ``mrd_band
 which is about the discriminator and runs the full GAN step of ``train.Trainer``. Results say what
 happens early in training; they cannot show the paper's converged numbers. Command line::
 
-    python -m dac_minimal.ablations activation --minutes 4 --steps 100 --out benchmarks/ablations/activation.csv
+    python -m dac_minimal.evaluate.ablations activation --minutes 4 --steps 100 --out benchmarks/ablations/activation.csv
 
 The CSV starts with ``# command: ...`` (the exact command that wrote it) and ``# package: ...`` (the
 git commit it ran); ``read_results`` reads it.
@@ -51,14 +51,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import metrics as M
-from .data import AudioFolder, DataConfig, ensure_toy_corpus
-from .discriminator import BANDS, Discriminator
-from .loss import MultiScaleMelLoss, mel_filters, stft_magnitude
-from .model import DAC
-from .quantize import QuantizerOutput, ResidualVectorQuantize
-from .train import TrainConfig, Trainer
-from .utils import atomic_path
+import dac_minimal.evaluate.metrics as M
+from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
+from dac_minimal.discriminator import BANDS, Discriminator
+from dac_minimal.loss import MultiScaleMelLoss, mel_filters, stft_magnitude
+from dac_minimal.model import DAC
+from dac_minimal.quantize import QuantizerOutput, ResidualVectorQuantize
+from dac_minimal.train import TrainConfig, Trainer
+from dac_minimal.utils.files import atomic_path
 
 #: ``stft_distance`` resolutions finer in frequency than the longest mel window (2048 samples):
 #: 93 ms and 186 ms windows resolve 10.8 Hz and 5.4 Hz bins.
@@ -552,7 +552,7 @@ def read_results(path: str | Path) -> tuple[list[dict], str]:
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[str, AblationConfig, Path]:
     d = AblationConfig()
-    p = argparse.ArgumentParser(prog="python -m dac_minimal.ablations", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m dac_minimal.evaluate.ablations", description=__doc__.split("\n\n")[0])
     p.add_argument("name", choices=EXPERIMENTS)
     p.add_argument("--minutes", type=float, default=d.minutes, help="training budget of the whole experiment")
     p.add_argument("--steps", type=int, default=d.steps, help="cap on steps per variant")
@@ -577,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, cfg, out = parse_args(argv)
         version = package_version()  # before the run: the code that ran, not the code at the end
         rows = run_experiment(name, cfg, log=lambda s: print(s, file=sys.stderr, flush=True))
-        write_results(out, rows, "python -m dac_minimal.ablations " + shlex.join(argv), version)
+        write_results(out, rows, "python -m dac_minimal.evaluate.ablations " + shlex.join(argv), version)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -17,17 +17,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from .audio import find_audio_files, load_audio, to_mono
-from .codec import DEFAULT_CHUNK_SECONDS, encode_chunked
-from .utils import atomic_path
-
-if TYPE_CHECKING:
-    from .model import DAC
+from dac_minimal.checkpoint import read_checkpoint
+from dac_minimal.codec.dacm import DEFAULT_CHUNK_SECONDS, encode_chunked
+from dac_minimal.model import DAC
+from dac_minimal.utils.audio import find_audio_files, load_audio, to_mono
+from dac_minimal.utils.files import atomic_path
 
 #: Format tag of a ``save_tokens`` file.
 TOKENS_FORMAT = "dac-minimal-tokens/1"
@@ -130,14 +128,11 @@ def load_tokens(path: str | os.PathLike) -> tuple[list[TokenizedClip], dict]:
 
     Safe on untrusted files (``weights_only=True``); codes come back as int64.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"token file not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a damaged or foreign file
-        raise ValueError(f"{path} is not a readable token file: {err}") from err
-    if not isinstance(data, dict) or data.get("format") != TOKENS_FORMAT:
+        data = read_checkpoint(path)
+    except ValueError as err:
+        raise ValueError(f"not a readable token file: {err}") from None
+    if data.get("format") != TOKENS_FORMAT:
         raise ValueError(f"{path} is not a dac-minimal token file (expected format {TOKENS_FORMAT!r})")
     info = {k: int(data[k]) for k in ("sample_rate", "hop_length", "codebook_size")}
     clips = []

@@ -1,4 +1,4 @@
-"""Compressed audio files, and encoding/decoding long audio in chunks.
+"""Compressed audio files: the ``.dacm`` format, ``compress`` and ``decompress``.
 
 ``compress`` turns audio (any sample rate, any number of channels) into a ``CompressedAudio``: the codes
 ``(C, n_q, S)`` plus what is needed to play them back. ``save``/``load`` write and read the binary format
@@ -6,13 +6,7 @@ specified in ``FORMAT.md``: a small header and the codes bit-packed at log2(K) =
 nominal bitrate (n_q · 0.861 kbps at 44.1 kHz) plus 62 bytes. Reading never runs code and any damage
 (wrong magic, truncation, a flipped bit: CRC32 over header and payload) is a ``ValueError``.
 
-Chunking. The codec is fully convolutional, so an output frame depends on a bounded stretch of input:
-the receptive field. We encode hop-aligned windows that extend ``margin`` frames past the chunk on both
-sides (margin ≥ the encoder's receptive field) and keep only the chunk's frames; likewise for decoding
-with the decoder's receptive field. Every kept frame then saw exactly the input it sees in a whole-file
-pass, so chunked output equals whole-file output up to float rounding, whatever the chunk length, and
-memory depends on the chunk length, not on the file's. (The official chunked mode instead turns padding
-off and tiles windows, which makes the result depend on the window length.)
+Long audio is encoded in chunks by ``dac_minimal.codec.chunked``.
 """
 
 from __future__ import annotations
@@ -23,17 +17,14 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import nn
 
-from .audio import load_audio, resample
-from .utils import atomic_path
-
-if TYPE_CHECKING:
-    from .model import DAC
+from dac_minimal.codec.chunked import DEFAULT_CHUNK_SECONDS, decode_chunked, encode_chunked
+from dac_minimal.model import DAC
+from dac_minimal.utils.audio import load_audio, resample
+from dac_minimal.utils.files import atomic_path
 
 MAGIC = b"DACM"
 VERSION = 1
@@ -41,80 +32,7 @@ VERSION = 1
 _FIELDS = struct.Struct("<4sHHIIIHHBBIQQQI")
 HEADER_SIZE = _FIELDS.size + 4  # 62 bytes
 MAX_HEADER_SIZE = 1024  #: readers refuse longer headers (room for future fields, no unbounded reads)
-DEFAULT_CHUNK_SECONDS = 5.0
 FILE_SUFFIX = ".dacm"
-
-
-# ---------------------------------------------------------------------------------------------- receptive fields
-def receptive_field(module: nn.Module) -> float:
-    """How far (in the module's input steps) one output of a conv stack reaches, summed over its layers.
-
-    For a stride-s, kernel-k, dilation-d conv at input spacing J the reach grows by (k−1)·d·J and J by s;
-    a transposed conv sees at most ceil((k−1)/s) inputs per output and divides J by s. Residual skips and
-    pointwise layers add nothing. ``modules()`` yields layers in forward order for our Sequential stacks.
-    The sum bounds both the left and the right reach, which is what the chunk margins need.
-    """
-    reach, spacing = 0.0, 1.0
-    for m in module.modules():
-        if isinstance(m, nn.ConvTranspose1d):
-            reach += math.ceil((m.kernel_size[0] - 1) / m.stride[0]) * spacing
-            spacing /= m.stride[0]
-        elif isinstance(m, nn.Conv1d):
-            reach += (m.kernel_size[0] - 1) * m.dilation[0] * spacing
-            spacing *= m.stride[0]
-    return reach
-
-
-def chunk_margins(model: DAC) -> tuple[int, int]:
-    """Context frames ``(encode, decode)`` added on each side of a chunk: 16 and 20 for the 44.1 kHz model."""
-    encode = math.ceil(receptive_field(model.encoder) / model.hop_length)
-    decode = math.ceil(receptive_field(model.decoder))
-    return encode, decode
-
-
-def _windows(n_frames: int, chunk_frames: int, margin: int):
-    """Yield ``(a, b, lo, hi)``: keep frames [a, b) of the window of frames [lo, hi)."""
-    for a in range(0, n_frames, chunk_frames):
-        b = min(a + chunk_frames, n_frames)
-        yield a, b, max(a - margin, 0), min(b + margin, n_frames)
-
-
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def encode_chunked(model: DAC, audio: torch.Tensor, n_quantizers: int | None = None,
-                   chunk_frames: int | None = None) -> torch.Tensor:
-    """Codes ``(C, n_q, ceil(T / hop))`` int64 for audio ``(C, T)`` at the model's rate, chunk by chunk.
-
-    Channels are encoded as a batch. ``chunk_frames=None`` encodes the whole signal at once.
-    Call under ``torch.inference_mode()`` with the model in eval mode (``compress`` does both).
-    """
-    hop = model.hop_length
-    n_q = model.quantizer.check_n_quantizers(n_quantizers)
-    n_frames = math.ceil(audio.shape[-1] / hop)
-    chunk_frames = n_frames if chunk_frames is None else chunk_frames
-    margin = chunk_margins(model)[0]
-    codes = torch.empty(audio.shape[0], n_q, n_frames, dtype=torch.long)
-    for a, b, lo, hi in _windows(n_frames, chunk_frames, margin):
-        # model.encode zero-pads the last window to a whole frame, as a whole-file pass pads the file.
-        window = audio[:, lo * hop : hi * hop].to(_device(model), torch.float32)
-        out = model.encode(window[:, None], n_q).codes
-        codes[:, :, a:b] = out[:, :, a - lo : b - lo].cpu()
-    return codes
-
-
-def decode_chunked(model: DAC, codes: torch.Tensor, chunk_frames: int | None = None) -> torch.Tensor:
-    """Audio ``(C, S · hop)`` float32 on the CPU from codes ``(C, k, S)``, chunk by chunk (see ``encode_chunked``)."""
-    hop = model.hop_length
-    n_frames = codes.shape[-1]
-    chunk_frames = n_frames if chunk_frames is None else chunk_frames
-    margin = chunk_margins(model)[1]
-    audio = torch.empty(codes.shape[0], n_frames * hop)
-    for a, b, lo, hi in _windows(n_frames, chunk_frames, margin):
-        y = model.decode_codes(codes[:, :, lo:hi].to(_device(model)))  # (C, 1, (hi − lo) · hop)
-        audio[:, a * hop : b * hop] = y[:, 0, (a - lo) * hop : (b - lo) * hop].float().cpu()
-    return audio
 
 
 # ---------------------------------------------------------------------------------------------- bit packing

@@ -24,7 +24,7 @@ one WAV per stem; link the ``mixture.wav`` files into ``music/``). MUSDB18 is re
 access at https://zenodo.org/records/1117372 (granted by hand, for academic use), then download
 ``musdb18.zip`` in a browser and put it in the cache folder.
 
-    python -m dac_minimal.datasets --out data/full [--cache DIR] [--only daps vctk musdb18]
+    python -m dac_minimal.tools.datasets --out data/full [--cache DIR] [--only daps vctk musdb18]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .utils import atomic_path
+from dac_minimal.utils.files import atomic_path
 
 
 class DownloadError(RuntimeError):

@@ -2,7 +2,7 @@
 
 For every clip and every number of codebooks n_q (bitrate = n_q · 86.13 frames/s · 10 bits), the
 clip is encoded once, decoded from its first n_q codebooks, and compared with the original by every
-metric in ``dac_minimal.metrics``; codebook utilization and perplexity are counted over all clips of
+metric in ``dac_minimal.evaluate.metrics``; codebook utilization and perplexity are counted over all clips of
 a domain at once (they describe a set, not a clip). Opus and MP3 at the same bitrate, through
 ffmpeg, give the baseline rows. Command line::
 
@@ -34,11 +34,11 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from . import metrics as M
-from .audio import find_audio_files, load_audio, to_mono
-from .baselines import codec_roundtrip, ffmpeg_available
-from .model import DAC
-from .utils import atomic_path, default_device
+import dac_minimal.evaluate.metrics as M
+from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
+from dac_minimal.model import DAC
+from dac_minimal.utils.audio import find_audio_files, load_audio, to_mono
+from dac_minimal.utils.files import atomic_path, default_device
 
 #: The numbers each row carries, in table order. Codebook columns are empty for the baselines.
 CLIP_METRICS = ("mel_distance", "stft_distance", "si_sdr_db", "snr_db", "mse", "mfcc_distance")

@@ -4,7 +4,7 @@ Nothing here is hand-drawn: every stride, channel count and rate in the picture 
 config, so the figure cannot drift from the model. The encoder runs along the top row, the
 residual vector quantizer sits at the turn, and the decoder runs back along the bottom row.
 
-    python -m dac_minimal.diagram --out chapters/figures/architecture.png [--preset 44khz]
+    python -m dac_minimal.tools.diagram --out chapters/figures/architecture.png [--preset 44khz]
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .model import PRESETS, DACConfig
-from .utils import atomic_path
+from dac_minimal.model import PRESETS, DACConfig
+from dac_minimal.utils.files import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
     from matplotlib.axes import Axes

@@ -2,7 +2,7 @@
 
 A neural codec's numbers mean little alone; the report compares DAC with Opus and MP3 at the same
 bitrate. ``opus_roundtrip(x, sr, 8)`` encodes ``x`` with libopus at 8 kbps, decodes it, and
-returns audio aligned sample for sample with ``x``, so every metric in ``dac_minimal.metrics``
+returns audio aligned sample for sample with ``x``, so every metric in ``dac_minimal.evaluate.metrics``
 applies to it unchanged.
 
 What happens on the way:
@@ -34,7 +34,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .audio import resample
+from dac_minimal.utils.audio import resample
 
 #: MP3 internal sample rate for a requested bitrate: (kbps below which it applies, sample rate in Hz).
 #: MPEG-2.5 (8-12 kHz) and MPEG-2 (16-24 kHz) allow 8-64 and 8-160 kbps, MPEG-1 (32-48 kHz) 32-320 kbps.

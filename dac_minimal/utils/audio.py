@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .utils import atomic_path
+from dac_minimal.utils.files import atomic_path
 
 #: File extensions the loaders look for when given a folder.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")

@@ -1,4 +1,4 @@
-"""Small helpers shared across the package: atomic writes, devices, seeding.
+"""Small helpers shared across the package: atomic writes and the default device.
 
 Nothing here knows about audio or models; it is the plumbing that keeps the rest honest
 ("nothing is lost": every file we write appears whole or not at all).
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
@@ -43,10 +41,3 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def default_device() -> torch.device:
     """CUDA when present, else CPU (the book's default)."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so that a run can be repeated."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

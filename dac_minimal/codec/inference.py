@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
+from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
 
 
 class FusedSnake(nn.Module):

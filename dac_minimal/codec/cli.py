@@ -1,0 +1,131 @@
+"""Command line: compress audio files to ``.dacm``, decompress them, and describe them.
+
+    python -m dac_minimal encode IN... --out DIR [--n-quantizers K] --weights PATH|44khz
+    python -m dac_minimal decode IN... --out DIR --weights PATH|44khz
+    python -m dac_minimal info IN...
+
+Folders are searched recursively (audio files for ``encode``, ``.dacm`` files otherwise) and their
+layout is kept under ``--out``. An input that cannot be read gets one line on stderr and the others
+are still processed; the exit status is 1 if any input failed (2 for a usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from dac_minimal.codec.dacm import DEFAULT_CHUNK_SECONDS, FILE_SUFFIX, CompressedAudio
+from dac_minimal.codec.official import OFFICIAL_WEIGHTS, download_official
+from dac_minimal.model import DAC
+from dac_minimal.utils.audio import AUDIO_EXTENSIONS, save_audio
+
+NEED_WEIGHTS = (
+    "{command} needs model weights: pass --weights PATH, a checkpoint written by DAC.save (for example the "
+    "tiny model trained in the book) or an official descript-audio-codec weights file, or --weights NAME "
+    f"to download the official ones ({', '.join(OFFICIAL_WEIGHTS)})."
+)
+
+
+def find_inputs(paths: list[str], suffixes: tuple[str, ...]) -> Iterator[tuple[Path, Path | None]]:
+    """Yield ``(file, path relative to the output folder)``; ``None`` as the second item marks a missing input."""
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes):
+                yield file, file.relative_to(path)
+        elif path.is_file():
+            yield path, Path(path.name)
+        else:
+            yield path, None
+
+
+def load_model(weights: str | None, command: str, device: str, compile: bool) -> DAC:
+    if weights is None:
+        raise ValueError(NEED_WEIGHTS.format(command=command))
+    path = Path(weights)
+    if not path.exists() and weights in OFFICIAL_WEIGHTS:
+        path = download_official(weights)
+    if not path.is_file():
+        raise ValueError(f"weights file not found: {weights}. " + NEED_WEIGHTS.format(command=command))
+    model = DAC.load(path, map_location=device)
+    return model.to(device).prepare_for_inference(compile=compile)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Process every input; returns the number that failed."""
+    if args.command == "encode":
+        suffixes = AUDIO_EXTENSIONS
+    else:
+        suffixes = (FILE_SUFFIX,)
+    model = None
+    if args.command != "info":
+        model = load_model(args.weights, args.command, args.device, args.compile)
+        if args.command == "encode":
+            model.quantizer.check_n_quantizers(args.n_quantizers)
+    inputs = list(find_inputs(args.inputs, suffixes))
+    if not inputs:
+        print("no input files found", file=sys.stderr)
+        return 1
+    failed = 0
+    for path, relative in tqdm(inputs, desc=args.command, unit="file", disable=len(inputs) < 2 or args.quiet):
+        try:
+            if relative is None:
+                raise ValueError("no such file or folder")
+            if args.command == "encode":
+                compressed = model.compress(path, args.n_quantizers, chunk_seconds=args.chunk_seconds)
+                compressed.save(Path(args.out) / relative.with_suffix(FILE_SUFFIX))
+            elif args.command == "decode":
+                compressed = CompressedAudio.load(path)
+                audio = model.decompress(compressed, chunk_seconds=args.chunk_seconds)
+                save_audio(Path(args.out) / relative.with_suffix("." + args.format), audio, compressed.sample_rate)
+            else:
+                info = CompressedAudio.load(path).info()
+                tqdm.write(f"{path}\n" + "".join(f"  {key}: {value}\n" for key, value in info.items()), end="")
+        except (ValueError, OSError) as err:
+            failed += 1
+            tqdm.write(f"error: {path}: {err}", file=sys.stderr)
+    return failed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dac_minimal", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("encode", "audio files or folders → .dacm files"),
+                            ("decode", ".dacm files or folders → audio files"),
+                            ("info", "describe .dacm files")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("inputs", nargs="+", metavar="IN", help="files or folders (searched recursively)")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name == "info":
+            continue
+        sub.add_argument("--out", required=True, metavar="DIR", help="output folder")
+        sub.add_argument("--weights", metavar="PATH|NAME",
+                         help=f"checkpoint file, or an official model to download: {', '.join(OFFICIAL_WEIGHTS)}")
+        sub.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS,
+                         help="process long files in pieces of this length (memory ∝ it; output does not change)")
+        sub.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+        sub.add_argument("--compile", action="store_true", help="fuse Snake with torch.compile (faster, slow start)")
+        if name == "encode":
+            sub.add_argument("--n-quantizers", type=int, default=None, metavar="K",
+                             help="codebooks to keep (default all): bitrate ≈ K × 0.86 kbps at 44.1 kHz")
+        else:
+            sub.add_argument("--format", choices=("wav", "flac"), default="wav", help="output audio format")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        failed = run(args)
+    except (ValueError, RuntimeError) as err:  # no weights, unreadable weights, no network for a download
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tools around the codec: dataset downloads and layout, the architecture figure."""

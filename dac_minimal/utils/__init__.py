@@ -1,0 +1,1 @@
+"""Helpers the rest of the package leans on: audio files, input checks, atomic writes."""
