@@ -40,7 +40,10 @@ def test_signal(seconds: float, sample_rate: int) -> torch.Tensor:
     block = 10 * sample_rate
     for start in range(0, x.numel(), block):
         t = torch.arange(start, min(start + block, x.numel())) / sample_rate
-        chord = sum(0.15 * torch.sin(2 * math.pi * f * t + 3 * torch.sin(2 * math.pi * 5 * t)) for f in (220, 277, 330))
+        chord = sum(
+            0.15 * torch.sin(2 * math.pi * f * t + 3 * torch.sin(2 * math.pi * 5 * t))
+            for f in (220, 277, 330)
+        )
         x[start : start + t.numel()] = chord + 0.01 * torch.randn(t.shape, generator=g)
     return x[None, None]
 
@@ -76,9 +79,17 @@ def official_model(model: DAC):
     except ImportError:
         return None
     c = model.config
-    theirs = dac.DAC(encoder_dim=c.encoder_dim, encoder_rates=list(c.encoder_rates), latent_dim=c.latent_dim,
-                     decoder_dim=c.decoder_dim, decoder_rates=list(c.decoder_rates), n_codebooks=c.n_codebooks,
-                     codebook_size=c.codebook_size, codebook_dim=c.codebook_dim, sample_rate=c.sample_rate).eval()
+    theirs = dac.DAC(
+        encoder_dim=c.encoder_dim,
+        encoder_rates=list(c.encoder_rates),
+        latent_dim=c.latent_dim,
+        decoder_dim=c.decoder_dim,
+        decoder_rates=list(c.decoder_rates),
+        n_codebooks=c.n_codebooks,
+        codebook_size=c.codebook_size,
+        codebook_dim=c.codebook_dim,
+        sample_rate=c.sample_rate,
+    ).eval()
     wanted = set(theirs.state_dict())
     state = {}
     for key, value in model.state_dict().items():
@@ -99,19 +110,24 @@ def speed(args) -> None:
     torch.set_num_threads(args.threads)
     base = make_model(args)
     x = test_signal(args.seconds, base.sample_rate)
-    print(f"speed: {args.seconds:g} s at {base.sample_rate} Hz, preset/weights {args.weights or args.preset}, "
-          f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"speed: {args.seconds:g} s at {base.sample_rate} Hz, preset/weights {args.weights or args.preset}, "
+        f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     variants = {"ours, as trained (weight norm, eager Snake)": ours(base)}
     variants["ours, prepare_for_inference()"] = ours(copy.deepcopy(base).prepare_for_inference())
     if not args.no_compile:
         variants["ours, prepare_for_inference(compile=True)"] = ours(
-            copy.deepcopy(base).prepare_for_inference(compile=True))
+            copy.deepcopy(base).prepare_for_inference(compile=True)
+        )
     official = official_model(base)
     if official is not None:
         variants["official descript-audio-codec"] = official
     else:
-        print("  (the official package is not importable in this environment: official timing skipped)")
+        print(
+            "  (the official package is not importable in this environment: official timing skipped)"
+        )
     results, reference = {}, None
     for name, fn in variants.items():
         warmup, best, y = time_codec(fn, x, args.repeats)
@@ -119,8 +135,13 @@ def speed(args) -> None:
             reference = y
         diff = (y[..., : reference.shape[-1]] - reference).abs().max().item()
         results[name] = best
-        print(f"  {name:48s} {best:7.2f} s  (warm-up {warmup:6.1f} s, max |Δ| vs first {diff:.1e})", flush=True)
-    slowest = results.get("official descript-audio-codec", results["ours, as trained (weight norm, eager Snake)"])
+        print(
+            f"  {name:48s} {best:7.2f} s  (warm-up {warmup:6.1f} s, max |Δ| vs first {diff:.1e})",
+            flush=True,
+        )
+    slowest = results.get(
+        "official descript-audio-codec", results["ours, as trained (weight norm, eager Snake)"]
+    )
     baseline = "official" if "official descript-audio-codec" in results else "ours as trained"
     for name, best in results.items():
         print(f"  speed-up of {name:48s} over {baseline}: {slowest / best:5.2f}x")
@@ -138,30 +159,62 @@ def memory_case(args) -> None:
     y = model.decompress(compressed, chunk_seconds=chunk_seconds)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024, "seconds": seconds,
-                      "output_mb": y.numel() * 4 / 2**20, "file_bytes": compressed.nbytes}))
+    print(
+        json.dumps(
+            {
+                "before_mb": before / 1024,
+                "peak_mb": peak / 1024,
+                "seconds": seconds,
+                "output_mb": y.numel() * 4 / 2**20,
+                "file_bytes": compressed.nbytes,
+            }
+        )
+    )
 
 
 def memory(args) -> None:
-    print(f"memory: compress + decompress with the {args.memory_preset} model, {args.memory_threads} thread(s), "
-          "peak RSS of a fresh process; 'working' = peak − (model + input signal) − the decoded output buffer")
-    cases = ((10 / 60, args.chunk_seconds, "10 s, chunked"), (10.0, args.chunk_seconds, "10 min, chunked"),
-             (1.0, 0, "1 min, one pass"))
+    print(
+        f"memory: compress + decompress with the {args.memory_preset} model, {args.memory_threads} thread(s), "
+        "peak RSS of a fresh process; 'working' = peak − (model + input signal) − the decoded output buffer"
+    )
+    cases = (
+        (10 / 60, args.chunk_seconds, "10 s, chunked"),
+        (10.0, args.chunk_seconds, "10 min, chunked"),
+        (1.0, 0, "1 min, one pass"),
+    )
     for minutes, chunk_seconds, label in cases:
-        cmd = [sys.executable, __file__, "--memory-case", str(minutes), "--memory-preset", args.memory_preset,
-               "--chunk-seconds", str(chunk_seconds), "--threads", str(args.memory_threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--memory-case",
+            str(minutes),
+            "--memory-preset",
+            args.memory_preset,
+            "--chunk-seconds",
+            str(chunk_seconds),
+            "--threads",
+            str(args.memory_threads),
+        ]
+        out = (
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
         working = r["peak_mb"] - r["before_mb"] - r["output_mb"]
         chunks = f"{chunk_seconds:g}-s chunks" if chunk_seconds else "no chunks"
-        print(f"  {label:16s} ({chunks:11s}): peak {r['peak_mb']:6.0f} MB, working {working:6.0f} MB, "
-              f"output {r['output_mb']:4.0f} MB; {r['seconds']:4.0f} s; file {r['file_bytes'] / 1000:.0f} kB",
-              flush=True)
+        print(
+            f"  {label:16s} ({chunks:11s}): peak {r['peak_mb']:6.0f} MB, working {working:6.0f} MB, "
+            f"output {r['output_mb']:4.0f} MB; {r['seconds']:4.0f} s; file {r['file_bytes'] / 1000:.0f} kB",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", default="44khz", help="model for the speed test (random weights)")
+    parser.add_argument(
+        "--preset", default="44khz", help="model for the speed test (random weights)"
+    )
     parser.add_argument("--weights", help="checkpoint to time instead of a random preset model")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
@@ -169,11 +222,21 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--memory-preset", default="tiny", help="model for the memory test (10 min of full-model "
-                        "coding takes tens of minutes on a small CPU)")
-    parser.add_argument("--chunk-seconds", type=float, default=5.0, help="chunk length for the memory runs")
-    parser.add_argument("--memory-threads", type=int, default=1,
-                        help="threads for the memory runs (the tiny model's small ops run best on one)")
+    parser.add_argument(
+        "--memory-preset",
+        default="tiny",
+        help="model for the memory test (10 min of full-model "
+        "coding takes tens of minutes on a small CPU)",
+    )
+    parser.add_argument(
+        "--chunk-seconds", type=float, default=5.0, help="chunk length for the memory runs"
+    )
+    parser.add_argument(
+        "--memory-threads",
+        type=int,
+        default=1,
+        help="threads for the memory runs (the tiny model's small ops run best on one)",
+    )
     parser.add_argument("--memory-case", type=float, help=argparse.SUPPRESS)  # minutes; internal
     args = parser.parse_args()
     if args.memory_case is not None:

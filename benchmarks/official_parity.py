@@ -78,11 +78,24 @@ def compare(venv: Path, preset: str) -> dict[str, float]:
 
     python = venv / "bin" / "python"
     if not python.exists():
-        raise SystemExit(f"no official venv at {venv}: run `python {Path(__file__).name} --setup` first")
+        raise SystemExit(
+            f"no official venv at {venv}: run `python {Path(__file__).name} --setup` first"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         ckpt, out = Path(tmp) / "official.pth", Path(tmp) / "official.npz"
-        subprocess.run([str(python), "-c", OFFICIAL_SIDE, str(ckpt), str(out), preset, ",".join(map(str, SUBSETS))], check=True,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                OFFICIAL_SIDE,
+                str(ckpt),
+                str(out),
+                preset,
+                ",".join(map(str, SUBSETS)),
+            ],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         ref = dict(np.load(out))
         model = DAC.load(ckpt).eval()
     x = torch.from_numpy(ref["x"])
@@ -97,7 +110,9 @@ def compare(venv: Path, preset: str) -> dict[str, float]:
         }
         for k in SUBSETS:
             ours = model.decode_codes(torch.from_numpy(ref["codes"][:, :k])).numpy()
-            results[f"max |decode_codes(k={k}) - official|"] = max_diff(ours, ref[f"audio_k{k}"], tail)
+            results[f"max |decode_codes(k={k}) - official|"] = max_diff(
+                ours, ref[f"audio_k{k}"], tail
+            )
         results["samples excluded at the end (odd-stride decoders)"] = float(tail)
         # our public forward returns exactly the input length
         results["forward length == input length"] = float(model(x).audio.shape[-1] == x.shape[-1])
@@ -105,9 +120,13 @@ def compare(venv: Path, preset: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
-    parser.add_argument("--setup", action="store_true", help="create the official venv, then compare")
+    parser.add_argument(
+        "--setup", action="store_true", help="create the official venv, then compare"
+    )
     parser.add_argument("--preset", choices=["44khz", "16khz"], default="44khz")
     args = parser.parse_args()
     if args.setup:
@@ -118,7 +137,11 @@ def main() -> None:
     for name, value in results.items():
         print(f"{name:{width}s}  {value:.3g}")
     audio_ok = all(v <= 1e-4 for k, v in results.items() if k.startswith("max |decode"))
-    ok = results["codes differing"] == 0 and audio_ok and results["forward length == input length"] == 1.0
+    ok = (
+        results["codes differing"] == 0
+        and audio_ok
+        and results["forward length == input length"] == 1.0
+    )
     print("PARITY OK" if ok else "PARITY FAILED")
     sys.exit(0 if ok else 1)
 

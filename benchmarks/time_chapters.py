@@ -25,13 +25,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(path: Path, timeout: int) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapters/NN_*.ipynb")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every chapters/NN_*.ipynb"
+    )
     parser.add_argument("--smoke", action="store_true", help="set DAC_BOOK_SMOKE=1 (the CI size)")
     parser.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
     parser.add_argument("--limit", type=float, default=90.0, help="per-chapter bar in seconds")
@@ -42,7 +51,9 @@ def main() -> None:
         os.environ.pop("DAC_BOOK_SMOKE", None)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     total, over = 0.0, []
-    print(f"{'chapter':40s} {'seconds':>8s}  ({'smoke' if args.smoke else 'reading'} size, {os.cpu_count()} CPUs)")
+    print(
+        f"{'chapter':40s} {'seconds':>8s}  ({'smoke' if args.smoke else 'reading'} size, {os.cpu_count()} CPUs)"
+    )
     for nb in notebooks:
         seconds = run(nb, args.timeout)
         total += seconds

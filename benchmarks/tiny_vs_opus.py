@@ -68,7 +68,9 @@ def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, 
     return clips
 
 
-def codec_scores(model, clips: dict[str, list[np.ndarray]], quantize: bool = True) -> dict[str, float]:
+def codec_scores(
+    model, clips: dict[str, list[np.ndarray]], quantize: bool = True
+) -> dict[str, float]:
     """Mean mel distance per set, all codebooks (``quantize=False``: the decoder gets the unquantized latent)."""
     model.eval()
     scores = {}
@@ -103,7 +105,9 @@ def bypass_quantizer(model) -> None:
 def test_split(per_domain: int = 24) -> Path:
     """The toy test split: clips from a seed no split of the training corpus uses (2 s each); 24 per domain =
     144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook. Made on first use in ``data/toy/``."""
-    return ensure_toy_split(ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED)
+    return ensure_toy_split(
+        ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED
+    )
 
 
 def utilization(model, clips: list[np.ndarray]) -> CodebookUtilization:
@@ -126,30 +130,56 @@ def opus_scores(clips: dict[str, list[np.ndarray]], kbps: float) -> tuple[dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=15.0, help="training-step time budget")
-    parser.add_argument("--snapshots", type=float, nargs="+", default=[5.0, 15.0], help="minutes to evaluate at")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="length of the learning-rate schedule (default: what fits in --minutes at the pace "
-                             f"so far, re-estimated every step from step {PROBE_STEPS} on)")
+    parser.add_argument(
+        "--snapshots", type=float, nargs="+", default=[5.0, 15.0], help="minutes to evaluate at"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="length of the learning-rate schedule (default: what fits in --minutes at the pace "
+        f"so far, re-estimated every step from step {PROBE_STEPS} on)",
+    )
     parser.add_argument("--batch-size", type=int, default=6)
     parser.add_argument("--duration", type=float, default=0.38)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="runs/tiny_vs_opus")
-    parser.add_argument("--train-per-domain", type=int, default=None,
-                        help="train on a toy corpus of this many clips per domain (default: the standard corpus)")
-    parser.add_argument("--save", default=None, help="write the last snapshot's model here (DAC.save)")
-    parser.add_argument("--no-quantizer", action="store_true",
-                        help="diagnostic: train and score the encoder and decoder without quantization (no bits; "
-                             "what the architecture reaches in the budget when quantization costs nothing; a --save'd "
-                             "model is decoded from its encoder's latent, not from codes)")
-    parser.add_argument("--no-opus", action="store_true", help="skip the Opus rows (they do not change)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="override TrainConfig fields, e.g. --set lr=3e-4 gan_start=500")
+    parser.add_argument(
+        "--train-per-domain",
+        type=int,
+        default=None,
+        help="train on a toy corpus of this many clips per domain (default: the standard corpus)",
+    )
+    parser.add_argument(
+        "--save", default=None, help="write the last snapshot's model here (DAC.save)"
+    )
+    parser.add_argument(
+        "--no-quantizer",
+        action="store_true",
+        help="diagnostic: train and score the encoder and decoder without quantization (no bits; "
+        "what the architecture reaches in the budget when quantization costs nothing; a --save'd "
+        "model is decoded from its encoder's latent, not from codes)",
+    )
+    parser.add_argument(
+        "--no-opus", action="store_true", help="skip the Opus rows (they do not change)"
+    )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override TrainConfig fields, e.g. --set lr=3e-4 gan_start=500",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     clips = held_out_clips()
-    test = [x for name, xs in clips.items() if name.startswith("toy/") for x in xs]  # the utilization set
+    test = [
+        x for name, xs in clips.items() if name.startswith("toy/") for x in xs
+    ]  # the utilization set
     print("held-out clips:", {k: len(v) for k, v in clips.items()})
 
     overrides = {}
@@ -168,12 +198,38 @@ def main() -> None:
                 continue
     if args.train_per_domain:
         root = ensure_toy_corpus().train.parent.parent / f"toy_{args.train_per_domain}"
-        overrides.setdefault("data", str(ensure_toy_corpus(root, n_per_domain=args.train_per_domain).train))
-    cfg = TrainConfig(preset="tiny", out=args.out, steps=args.steps or 10**9, batch_size=args.batch_size,
-                      duration=args.duration, threads=args.threads, log_every=0, val_every=0, sample_every=0,
-                      ckpt_every=0, progress=False, tensorboard=False, **overrides)
-    print("training config:", {k: getattr(cfg, k) for k in ("lr", "lr_schedule", "warmup", "gan_start", "revive_every",
-                                                             "quantizer_dropout")})
+        overrides.setdefault(
+            "data", str(ensure_toy_corpus(root, n_per_domain=args.train_per_domain).train)
+        )
+    cfg = TrainConfig(
+        preset="tiny",
+        out=args.out,
+        steps=args.steps or 10**9,
+        batch_size=args.batch_size,
+        duration=args.duration,
+        threads=args.threads,
+        log_every=0,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+        **overrides,
+    )
+    print(
+        "training config:",
+        {
+            k: getattr(cfg, k)
+            for k in (
+                "lr",
+                "lr_schedule",
+                "warmup",
+                "gan_start",
+                "revive_every",
+                "quantizer_dropout",
+            )
+        },
+    )
     trainer = Trainer(cfg)
     if args.no_quantizer:
         bypass_quantizer(trainer.model)
@@ -189,12 +245,20 @@ def main() -> None:
             # the pace so far, re-estimated every step so that the fall ends with the budget.
             trainer.cfg.steps = max(step + 1, round(args.minutes * 60 * step / spent))
             if step == PROBE_STEPS:
-                print(f"{step / spent:.2f} steps/s over the first {step} steps: the schedule would end at step "
-                      f"{trainer.cfg.steps} (re-estimated every step)", flush=True)
-        done = spent >= args.minutes * 60 or step >= trainer.cfg.steps  # out of time, or the schedule ended
+                print(
+                    f"{step / spent:.2f} steps/s over the first {step} steps: the schedule would end at step "
+                    f"{trainer.cfg.steps} (re-estimated every step)",
+                    flush=True,
+                )
+        done = (
+            spent >= args.minutes * 60 or step >= trainer.cfg.steps
+        )  # out of time, or the schedule ended
         while pending and (spent >= pending[0] * 60 or done):
             snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.model).cpu())
-            print(f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)", flush=True)
+            print(
+                f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)",
+                flush=True,
+            )
         if not pending or done:
             break
 
@@ -205,14 +269,26 @@ def main() -> None:
     rows = []
     for minutes, (step, model) in snapshots.items():
         if args.no_quantizer:
-            rows.append((f"tiny, no quantizer, {minutes:g} min CPU ({step} steps)", float("inf"),
-                         codec_scores(model, clips, quantize=False)))
+            rows.append(
+                (
+                    f"tiny, no quantizer, {minutes:g} min CPU ({step} steps)",
+                    float("inf"),
+                    codec_scores(model, clips, quantize=False),
+                )
+            )
             continue
-        rows.append((f"tiny codec, {minutes:g} min CPU ({step} steps), 9 codebooks", 44100 / 512 * 90 / 1000,
-                     codec_scores(model, clips)))
+        rows.append(
+            (
+                f"tiny codec, {minutes:g} min CPU ({step} steps), 9 codebooks",
+                44100 / 512 * 90 / 1000,
+                codec_scores(model, clips),
+            )
+        )
         u = utilization(model, test)
-        print(f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: mean {u.mean:.1%}, "
-              "per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook))
+        print(
+            f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: mean {u.mean:.1%}, "
+            "per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook)
+        )
     if args.no_opus:
         pass
     elif ffmpeg_available("opus"):
@@ -222,12 +298,18 @@ def main() -> None:
     else:
         print("ffmpeg with libopus not found: Opus rows skipped")
     names = list(clips)
-    print(f"\nmel distance (lower is better) on held-out clips; {args.batch_size} x {args.duration} s per step, "
-          f"{args.threads} threads")
+    print(
+        f"\nmel distance (lower is better) on held-out clips; {args.batch_size} x {args.duration} s per step, "
+        f"{args.threads} threads"
+    )
     print(f"| {'codec':50s} | kbps | " + " | ".join(f"{n:>13s}" for n in names) + " |")
     print("|" + "-" * 52 + "|------|" + "|".join("-" * 15 for _ in names) + "|")
     for label, kbps, scores in rows:
-        print(f"| {label:50s} | {kbps:4.1f} | " + " | ".join(f"{scores[n]:13.3f}" for n in names) + " |")
+        print(
+            f"| {label:50s} | {kbps:4.1f} | "
+            + " | ".join(f"{scores[n]:13.3f}" for n in names)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool 
 
 
 def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool) -> None:
-    if graphs:  # CUDA graphs ("+graphs"): a new iteration begins, the previous one's graph outputs are dead
+    if (
+        graphs
+    ):  # CUDA graphs ("+graphs"): a new iteration begins, the previous one's graph outputs are dead
         torch.compiler.cudagraph_mark_step_begin()
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp)
     with autocast:
@@ -66,9 +68,16 @@ def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool
         opt_d.step()
         with autocast:
             d_fake, d_real = disc(audio), disc(x)
-            adversarial = {"feature": feature_matching_loss(d_fake, d_real),
-                           "adversarial": generator_adversarial_loss(d_fake)}
-    losses = {"mel": mel(audio.float(), x), **adversarial, "commitment": commitment, "codebook": codebook}
+            adversarial = {
+                "feature": feature_matching_loss(d_fake, d_real),
+                "adversarial": generator_adversarial_loss(d_fake),
+            }
+    losses = {
+        "mel": mel(audio.float(), x),
+        **adversarial,
+        "commitment": commitment,
+        "codebook": codebook,
+    }
     opt_g.zero_grad(set_to_none=True)
     LOSS_WEIGHTS.total(losses).backward()
     torch.nn.utils.clip_grad_norm_(gen.parameters(), 1000.0)
@@ -84,8 +93,10 @@ def parse_variant(text: str) -> str:
     precision, *options = text.split("+")
     unknown = [o for o in options if o not in OPTIONS]
     if precision not in PRECISIONS or unknown:
-        raise argparse.ArgumentTypeError(f"{text!r}: a variant is {' or '.join(PRECISIONS)} followed by any of "
-                                         f"{', '.join('+' + o for o in OPTIONS)}")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a variant is {' or '.join(PRECISIONS)} followed by any of "
+            f"{', '.join('+' + o for o in OPTIONS)}"
+        )
     return text
 
 
@@ -99,15 +110,28 @@ def official_forward(gen, x):
     return out["audio"], out["vq/commitment_loss"], out["vq/codebook_loss"]
 
 
-def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
-            profile: int = 0, graphs: bool = False) -> tuple[float, float]:
+def time_it(
+    gen,
+    disc,
+    forward,
+    x,
+    steps: int,
+    amp: bool,
+    warmup: int = 1,
+    profile: int = 0,
+    graphs: bool = False,
+) -> tuple[float, float]:
     """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan); with
     ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print;
     ``graphs`` marks each iteration's start for CUDA graphs (the ``+graphs`` variant)."""
     gen.train()
     mel = MultiScaleMelLoss().to(x.device)
     opt_g = torch.optim.AdamW(gen.parameters(), 1e-4, betas=(0.8, 0.99))
-    opt_d = None if disc is None else torch.optim.AdamW(disc.train().parameters(), 1e-4, betas=(0.8, 0.99))
+    opt_d = (
+        None
+        if disc is None
+        else torch.optim.AdamW(disc.train().parameters(), 1e-4, betas=(0.8, 0.99))
+    )
     cuda = x.device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats(x.device)
@@ -122,39 +146,78 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1,
         times.append(time.perf_counter() - start)
     peak = torch.cuda.max_memory_allocated(x.device) / 2**30 if cuda else float("nan")
     if profile:
-        activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+        activities = [torch.profiler.ProfilerActivity.CPU] + (
+            [torch.profiler.ProfilerActivity.CUDA] if cuda else []
+        )
         with torch.profiler.profile(activities=activities) as prof:
             iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
             if cuda:
                 torch.cuda.synchronize()
-        print(prof.key_averages().table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total",
-                                        row_limit=profile, max_name_column_width=60), flush=True)
+        print(
+            prof.key_averages().table(
+                sort_by="self_device_time_total" if cuda else "self_cpu_time_total",
+                row_limit=profile,
+                max_name_column_width=60,
+            ),
+            flush=True,
+        )
     return statistics.median(times[warmup:]), peak
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--duration", type=float, default=0.38)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--ours", nargs="+", default=["fp32"], type=parse_variant,
-                        help="our variants to time, e.g. fp32 bf16+snake+cudnn (default: fp32)")
-    parser.add_argument("--official", nargs="+", default=["fp32"], type=parse_variant,
-                        help="the official side's variants; the first is the reference (default: fp32)")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="print the N costliest operators of one profiled iteration of each variant")
-    parser.add_argument("--compile-warmup", type=int, default=3, help="untimed iterations of a compiled variant")
-    parser.add_argument("--no-official", action="store_true",
-                        help="time ours only (no official package here): the first of --ours is the reference")
-    parser.add_argument("--preset", default="44khz", choices=sorted(PRESETS),
-                        help="our codec preset (and its discriminator); the official side is the 44.1 kHz model")
-    parser.add_argument("--no-gan", action="store_true",
-                        help="generator steps on the mel and VQ losses alone (the tiny recipe before gan_start)")
+    parser.add_argument(
+        "--ours",
+        nargs="+",
+        default=["fp32"],
+        type=parse_variant,
+        help="our variants to time, e.g. fp32 bf16+snake+cudnn (default: fp32)",
+    )
+    parser.add_argument(
+        "--official",
+        nargs="+",
+        default=["fp32"],
+        type=parse_variant,
+        help="the official side's variants; the first is the reference (default: fp32)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N costliest operators of one profiled iteration of each variant",
+    )
+    parser.add_argument(
+        "--compile-warmup", type=int, default=3, help="untimed iterations of a compiled variant"
+    )
+    parser.add_argument(
+        "--no-official",
+        action="store_true",
+        help="time ours only (no official package here): the first of --ours is the reference",
+    )
+    parser.add_argument(
+        "--preset",
+        default="44khz",
+        choices=sorted(PRESETS),
+        help="our codec preset (and its discriminator); the official side is the 44.1 kHz model",
+    )
+    parser.add_argument(
+        "--no-gan",
+        action="store_true",
+        help="generator steps on the mel and VQ losses alone (the tiny recipe before gan_start)",
+    )
     args = parser.parse_args()
     if args.preset != "44khz" and not args.no_official:
-        parser.error(f"--preset {args.preset}: the official side is the 44.1 kHz model; add --no-official")
+        parser.error(
+            f"--preset {args.preset}: the official side is the 44.1 kHz model; add --no-official"
+        )
     if args.device == "cpu" and any(v.startswith("bf16") for v in args.ours + args.official):
         parser.error("bf16 autocast is timed on CUDA only (--device cuda)")
 
@@ -163,15 +226,26 @@ def main() -> None:
     torch.manual_seed(0)
     x = (torch.randn(args.batch_size, 1, int(args.duration * 44100)) * 0.1).to(device)
     what = "G (mel + VQ losses)" if args.no_gan else "D+G"
-    print(f"one {what} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
-          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda"
-             else f", {torch.get_num_threads()} threads")
-          + f", torch {torch.__version__}, median of {args.steps}:", flush=True)
+    print(
+        f"one {what} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
+        + (
+            f" ({torch.cuda.get_device_name(device)})"
+            if device.type == "cuda"
+            else f", {torch.get_num_threads()} threads"
+        )
+        + f", torch {torch.__version__}, median of {args.steps}:",
+        flush=True,
+    )
     reference = math.nan
 
-    def report(name: str, seconds: float, peak: float) -> None:  # one line per variant, as soon as it is timed
+    def report(
+        name: str, seconds: float, peak: float
+    ) -> None:  # one line per variant, as soon as it is timed
         memory = f"   peak {peak:6.1f} GiB" if device.type == "cuda" else ""
-        print(f"  {name:40s} {seconds:8.3f} s   speed-up {reference / seconds:5.2f}x{memory}", flush=True)
+        print(
+            f"  {name:40s} {seconds:8.3f} s   speed-up {reference / seconds:5.2f}x{memory}",
+            flush=True,
+        )
 
     def run(name: str, variant: str, gen, disc, forward, is_reference: bool = False) -> None:
         nonlocal reference
@@ -187,11 +261,22 @@ def main() -> None:
             gen = torch.compile(gen, mode=mode)
             disc = None if disc is None else torch.compile(disc, mode=mode)
         start = time.perf_counter()
-        seconds, peak = time_it(gen, disc, forward, x, args.steps, precision == "bf16",
-                                warmup=args.compile_warmup if compiled else 1, profile=args.profile,
-                                graphs="graphs" in options)
+        seconds, peak = time_it(
+            gen,
+            disc,
+            forward,
+            x,
+            args.steps,
+            precision == "bf16",
+            warmup=args.compile_warmup if compiled else 1,
+            profile=args.profile,
+            graphs="graphs" in options,
+        )
         if compiled:
-            print(f"  ({variant}: {time.perf_counter() - start:.0f} s in all, compiling included)", flush=True)
+            print(
+                f"  ({variant}: {time.perf_counter() - start:.0f} s in all, compiling included)",
+                flush=True,
+            )
         if is_reference:
             reference = seconds
         report(f"{name} ({variant})", seconds, peak)
@@ -203,21 +288,42 @@ def main() -> None:
             import dac  # the official package, from its own venv
             from dac.model.discriminator import Discriminator as OfficialDiscriminator
         except ImportError as err:
-            raise SystemExit(f"the official package does not import ({err}); make its venv with "
-                             "`python benchmarks/official_parity.py --setup`, or pass --no-official") from None
+            raise SystemExit(
+                f"the official package does not import ({err}); make its venv with "
+                "`python benchmarks/official_parity.py --setup`, or pass --no-official"
+            ) from None
         for i, variant in enumerate(args.official):
             if "snake" in variant or "bf16" in variant:
-                parser.error(f"--official {variant}: the official side runs its own Snake in fp32 "
-                             "(options: +cudnn, +cl, +compile, +graphs)")
+                parser.error(
+                    f"--official {variant}: the official side runs its own Snake in fp32 "
+                    "(options: +cudnn, +cl, +compile, +graphs)"
+                )
             torch.manual_seed(0)
-            run("official descript-audio-codec", variant, dac.DAC().to(device),
-                None if args.no_gan else OfficialDiscriminator().to(device), official_forward, is_reference=i == 0)
+            run(
+                "official descript-audio-codec",
+                variant,
+                dac.DAC().to(device),
+                None if args.no_gan else OfficialDiscriminator().to(device),
+                official_forward,
+                is_reference=i == 0,
+            )
     for i, variant in enumerate(args.ours):
         torch.manual_seed(0)
         # the trainer's forward pass: the quantizer stays fp32 under autocast
         gen = CodecForward(DAC.from_preset(args.preset).to(device))
-        disc = None if args.no_gan else Discriminator.from_preset(discriminator_preset_for(args.preset)).to(device)
-        run(f"dac-minimal {args.preset}", variant, gen, disc, ours_forward, is_reference=args.no_official and i == 0)
+        disc = (
+            None
+            if args.no_gan
+            else Discriminator.from_preset(discriminator_preset_for(args.preset)).to(device)
+        )
+        run(
+            f"dac-minimal {args.preset}",
+            variant,
+            gen,
+            disc,
+            ours_forward,
+            is_reference=args.no_official and i == 0,
+        )
 
 
 if __name__ == "__main__":

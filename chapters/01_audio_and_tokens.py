@@ -73,10 +73,19 @@ samples = np.sin(2 * np.pi * f_high * n / fs_toy)
 
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.plot(t_fine, np.sin(2 * np.pi * f_high * t_fine), lw=0.8, label=f"{f_high} Hz sine")
-ax.plot(t_fine, -np.sin(2 * np.pi * (fs_toy - f_high) * t_fine), lw=1.5, ls="--",
-        label=f"alias: {fs_toy - f_high} Hz (sign-flipped)")
+ax.plot(
+    t_fine,
+    -np.sin(2 * np.pi * (fs_toy - f_high) * t_fine),
+    lw=1.5,
+    ls="--",
+    label=f"alias: {fs_toy - f_high} Hz (sign-flipped)",
+)
 ax.plot(n / fs_toy, samples, "ko", label=f"samples at {fs_toy} Hz")
-ax.set(xlabel="time (s)", ylabel="amplitude", title="Aliasing: both sines pass through the same samples")
+ax.set(
+    xlabel="time (s)",
+    ylabel="amplitude",
+    title="Aliasing: both sines pass through the same samples",
+)
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8)
 plt.tight_layout()
 plt.show()
@@ -120,7 +129,9 @@ for domain, clip in clips.items():
     print(f"{domain:8s} shape {clip.shape}, dtype {clip.dtype}, peak {np.abs(clip).max():.2f}")
     assert clip.shape == (round(SECONDS * SR),) and clip.dtype == np.float32
     assert np.abs(clip).max() <= 1.0
-np.testing.assert_array_equal(clips["speech"], toy_clip("speech", seconds=SECONDS, seed=0))  # reproducible
+np.testing.assert_array_equal(
+    clips["speech"], toy_clip("speech", seconds=SECONDS, seed=0)
+)  # reproducible
 
 # %%
 fig, axes = plt.subplots(2, 3, figsize=(10, 4))
@@ -129,7 +140,9 @@ for col, (domain, clip) in enumerate(clips.items()):
     axes[0, col].plot(t, clip, lw=0.3)
     axes[0, col].set(title=domain, xlabel="time (s)", ylim=(-1, 1))
     start = min(max(int(np.argmax(np.abs(clip))) - int(0.015 * SR), 0), len(clip) - int(0.03 * SR))
-    zoom = slice(start, start + int(0.03 * SR))  # 30 ms around the loudest sample: periods become visible
+    zoom = slice(
+        start, start + int(0.03 * SR)
+    )  # 30 ms around the loudest sample: periods become visible
     axes[1, col].plot(t[zoom] * 1000, clip[zoom], lw=0.8)
     axes[1, col].set(xlabel="time (ms)")
 axes[0, 0].set_ylabel("whole clip")
@@ -160,12 +173,15 @@ for domain, clip in clips.items():
 # reflect-padded by $N/2$ at each end so frame $m$ is centred on sample $mH$ (`center=True`).
 # Let us build it from numpy pieces.
 
+
 # %%
 def stft_inline(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """|STFT| of ``x`` ``(T,)`` as ``(n_fft // 2 + 1, frames)``: Hann window, centred, reflect-padded."""
     padded = np.pad(x, n_fft // 2, mode="reflect")
     n_frames = 1 + (len(padded) - n_fft) // hop
-    frames = np.stack([padded[m * hop: m * hop + n_fft] for m in range(n_frames)])  # (frames, n_fft)
+    frames = np.stack(
+        [padded[m * hop : m * hop + n_fft] for m in range(n_frames)]
+    )  # (frames, n_fft)
     # periodic Hann (the DFT's natural window: its period is exactly n_fft samples)
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
     return np.abs(np.fft.rfft(frames * window, axis=1)).T
@@ -183,8 +199,15 @@ print("inline |STFT|:", mag.shape, "(frequency bins, frames)")
 from dac_minimal.loss import mel_filters, stft_magnitude
 
 x = torch.from_numpy(clips["music"]).double()
-mag_torch = torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT, dtype=torch.float64),
-                       center=True, pad_mode="reflect", return_complex=True).abs()
+mag_torch = torch.stft(
+    x,
+    N_FFT,
+    HOP,
+    window=torch.hann_window(N_FFT, dtype=torch.float64),
+    center=True,
+    pad_mode="reflect",
+    return_complex=True,
+).abs()
 mag_pkg = stft_magnitude(x.view(1, 1, -1), N_FFT, HOP)[0]  # (B, 1, T) in, (B, bins, frames) out
 np.testing.assert_allclose(mag, mag_torch.numpy(), atol=1e-8)
 torch.testing.assert_close(mag_pkg, mag_torch)
@@ -195,8 +218,11 @@ print("inline STFT == torch.stft == dac_minimal.loss.stft_magnitude")
 # level. Below, the music clip: horizontal lines are the harmonics of notes, vertical stripes are
 # drum hits.
 
+
 # %%
-def show_spectrogram(ax, mag: np.ndarray, hop: int, title: str = "", floor_db: float = -80.0) -> None:
+def show_spectrogram(
+    ax, mag: np.ndarray, hop: int, title: str = "", floor_db: float = -80.0
+) -> None:
     """Plot ``mag`` ``(bins, frames)`` in dB relative to its maximum, frequency in kHz."""
     db = 20 * np.log10(np.maximum(mag, 1e-10) / mag.max())
     extent = (0, mag.shape[1] * hop / SR, 0, SR / 2000)
@@ -218,14 +244,19 @@ plt.show()
 # **seven** window lengths (32 to 2048 samples) instead of one. Turn the slider (in JupyterLab) to
 # see it:
 
+
 # %%
 def stft_tradeoff(log2_window: int = 11) -> None:
     n_fft = 2**log2_window
     hop = n_fft // 4
     m = stft_inline(clips["music"][: SR // 2].astype(np.float64), n_fft, hop)  # first 0.5 s
     fig, ax = plt.subplots(figsize=(9, 3))
-    show_spectrogram(ax, m, hop, f"window {n_fft} samples = {1000 * n_fft / SR:.1f} ms, "
-                                 f"bins {SR / n_fft:.1f} Hz apart")
+    show_spectrogram(
+        ax,
+        m,
+        hop,
+        f"window {n_fft} samples = {1000 * n_fft / SR:.1f} ms, bins {SR / n_fft:.1f} Hz apart",
+    )
     ax.set_ylim(0, 5)  # the bottom 5 kHz, where the notes are
     plt.tight_layout()
     plt.show()
@@ -248,10 +279,13 @@ _ = interact(stft_tradeoff, log2_window=IntSlider(value=11, min=5, max=13, descr
 # by its width so every filter has the same area. The mel spectrogram is the matrix product
 # $\text{filters} \cdot |X|$.
 
+
 # %%
 def hz_to_mel(f):
     f = np.asarray(f, dtype=np.float64)
-    return np.where(f < 1000, 3 * f / 200, 15 + 27 * np.log(np.maximum(f, 1e-9) / 1000) / np.log(6.4))
+    return np.where(
+        f < 1000, 3 * f / 200, 15 + 27 * np.log(np.maximum(f, 1e-9) / 1000) / np.log(6.4)
+    )
 
 
 def mel_to_hz(m):
@@ -279,8 +313,11 @@ fig, ax = plt.subplots(figsize=(9, 3))
 freqs = np.linspace(0, SR / 2, N_FFT // 2 + 1)
 for row in fb[::4]:  # every 4th filter, to keep the figure readable
     ax.plot(freqs / 1000, row / row.max(), lw=0.8)
-ax.set(xlabel="frequency (kHz)", ylabel="weight (peak = 1)",
-       title=f"{N_MELS} mel filters (every 4th shown): narrow at low, wide at high frequencies")
+ax.set(
+    xlabel="frequency (kHz)",
+    ylabel="weight (peak = 1)",
+    title=f"{N_MELS} mel filters (every 4th shown): narrow at low, wide at high frequencies",
+)
 plt.tight_layout()
 plt.show()
 
@@ -320,8 +357,14 @@ for col, (domain, clip) in enumerate(clips.items()):
     axes[0, col].plot(np.arange(len(clip)) / SR, clip, lw=0.3)
     axes[0, col].set(title=domain, ylim=(-1, 1))
     lm = log_mel(clip.astype(np.float64), 2048, 128)
-    axes[1, col].imshow(lm, origin="lower", aspect="auto", cmap="magma", vmin=lm.max() - 4,
-                        extent=(0, len(clip) / SR, 0, 128))
+    axes[1, col].imshow(
+        lm,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=lm.max() - 4,
+        extent=(0, len(clip) / SR, 0, 128),
+    )
     axes[1, col].set(xlabel="time (s)")
 axes[0, 0].set_ylabel("waveform")
 axes[1, 0].set_ylabel("mel bin")
@@ -349,8 +392,10 @@ frame_rate = SR / hop
 bits_per_code = math.log2(codebook_size)
 dac_bps = frame_rate * n_codebooks * bits_per_code
 print(f"PCM: {pcm_bps / 1000:.1f} kbps")
-print(f"DAC: {frame_rate:.2f} frames/s x {n_codebooks} codebooks x {bits_per_code:.0f} bits "
-      f"= {dac_bps / 1000:.2f} kbps")
+print(
+    f"DAC: {frame_rate:.2f} frames/s x {n_codebooks} codebooks x {bits_per_code:.0f} bits "
+    f"= {dac_bps / 1000:.2f} kbps"
+)
 print(f"compression ratio: {pcm_bps / dac_bps:.1f}x")
 assert pcm_bps == 705_600
 assert abs(dac_bps - 7751.95) < 0.01
@@ -364,8 +409,10 @@ assert 90 < pcm_bps / dac_bps < 92
 from dac_minimal import DAC
 
 model = DAC()
-print(f"hop {model.hop_length}, {model.frame_rate:.2f} frames/s, {model.n_codebooks} codebooks, "
-      f"bitrate {model.bitrate():.1f} bits/s")
+print(
+    f"hop {model.hop_length}, {model.frame_rate:.2f} frames/s, {model.n_codebooks} codebooks, "
+    f"bitrate {model.bitrate():.1f} bits/s"
+)
 assert model.hop_length == hop and model.n_codebooks == n_codebooks
 assert model.frame_rate == frame_rate
 assert math.isclose(model.bitrate(), dac_bps)
@@ -404,13 +451,17 @@ audio = torch.from_numpy(clips["speech"]).view(1, 1, -1)  # (B, 1, T)
 with torch.no_grad():
     codes = tiny.encode(audio).codes  # (B, N_q, frames)
 n_frames = math.ceil(audio.shape[-1] / hop)
-print(f"{audio.shape[-1]} samples -> codes {tuple(codes.shape)}, integers in [{codes.min()}, {codes.max()}]")
+print(
+    f"{audio.shape[-1]} samples -> codes {tuple(codes.shape)}, integers in [{codes.min()}, {codes.max()}]"
+)
 print("first frame's 9 tokens:", codes[0, :, 0].tolist())
 assert codes.shape == (1, n_codebooks, n_frames)
 assert codes.min() >= 0 and codes.max() < codebook_size
 bits = codes.numel() * bits_per_code
-print(f"{bits:.0f} bits for {SECONDS} s = {bits / SECONDS / 1000:.2f} kbps "
-      f"(vs {audio.numel() * 16 / SECONDS / 1000:.1f} kbps as 16-bit PCM)")
+print(
+    f"{bits:.0f} bits for {SECONDS} s = {bits / SECONDS / 1000:.2f} kbps "
+    f"(vs {audio.numel() * 16 / SECONDS / 1000:.1f} kbps as 16-bit PCM)"
+)
 
 # %% [markdown]
 # A 2-second clip is 88,200 numbers of 16 bits as PCM, and $9 \times 173 = 1557$ numbers of 10 bits
@@ -451,7 +502,9 @@ assert found == predicted == 19_100
 hop_24 = 2 * 4 * 5 * 8
 bps_24 = 24_000 / hop_24 * 32 * 10
 ratio_24 = 24_000 * 16 / bps_24
-print(f"hop {hop_24}, {24_000 / hop_24:.0f} frames/s, {bps_24 / 1000:.1f} kbps, {ratio_24:.0f}x smaller than PCM")
+print(
+    f"hop {hop_24}, {24_000 / hop_24:.0f} frames/s, {bps_24 / 1000:.1f} kbps, {ratio_24:.0f}x smaller than PCM"
+)
 model_24 = DAC.from_preset("24khz")
 assert model_24.hop_length == hop_24 and math.isclose(model_24.bitrate(), bps_24)
 assert bps_24 == 24_000 and ratio_24 == 16
@@ -467,8 +520,9 @@ del model_24
 # %% jupyter={"source_hidden": true} tags=["solution"]
 # Solution: the two main lobes (each 4*fs/N wide, i.e. +-2 bins) separate once 2*fs/N < 26 Hz,
 # roughly N > 3400; the next power of two is 4096 (bins 10.8 Hz apart, tones 2.4 bins apart).
-two_tones = (np.sin(2 * np.pi * 440 * np.arange(SR) / SR)
-             + np.sin(2 * np.pi * 466.16 * np.arange(SR) / SR))
+two_tones = np.sin(2 * np.pi * 440 * np.arange(SR) / SR) + np.sin(
+    2 * np.pi * 466.16 * np.arange(SR) / SR
+)
 
 
 def n_peaks(n_fft: int) -> int:

@@ -65,6 +65,7 @@ torch.set_num_threads(1)
 # large ripples, and as $\alpha \to 0$ the ripple term behaves like $\alpha x^2 \to 0$, so Snake
 # becomes the identity.
 
+
 # %%
 def snake_inline(x: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
     """Report eq. (1): x + sin²(αx) / α, elementwise (α broadcasts)."""
@@ -90,19 +91,26 @@ plt.show()
 # Turn the knob (in JupyterLab) to watch the period $\pi/\alpha$ and the ripple height $1/\alpha$
 # change together:
 
+
 # %%
 def show_snake(alpha: float = 1.0) -> None:
     xs = torch.linspace(-8, 8, 1000)
     fig, ax = plt.subplots(figsize=(8, 3))
     ax.plot(xs, snake_inline(xs, alpha), label=f"snake, α = {alpha:.2f}")
     ax.plot(xs, xs, "k:", lw=1, label="identity")
-    ax.set(xlabel="x", ylim=(-9, 12), title=f"period π/α = {math.pi / alpha:.2f}, ripple height 1/α = {1 / alpha:.2f}")
+    ax.set(
+        xlabel="x",
+        ylim=(-9, 12),
+        title=f"period π/α = {math.pi / alpha:.2f}, ripple height 1/α = {1 / alpha:.2f}",
+    )
     ax.legend(loc="upper left", fontsize=8)
     plt.tight_layout()
     plt.show()
 
 
-_ = interact(show_snake, alpha=FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="α"))
+_ = interact(
+    show_snake, alpha=FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="α")
+)
 
 # %% [markdown]
 # ## 2. Its gradients, by hand
@@ -121,13 +129,14 @@ _ = interact(show_snake, alpha=FloatLogSlider(value=1.0, base=10, min=-1, max=1,
 # period, so gradients neither vanish (ReLU's left half) nor explode as they flow back through many
 # layers. Autograd agrees with both formulas:
 
+
 # %%
 def dsnake_dx(x, alpha):
     return 1 + torch.sin(2 * alpha * x)
 
 
 def dsnake_dalpha(x, alpha):
-    return -torch.sin(alpha * x) ** 2 / alpha**2 + x * torch.sin(2 * alpha * x) / alpha
+    return -(torch.sin(alpha * x) ** 2) / alpha**2 + x * torch.sin(2 * alpha * x) / alpha
 
 
 xg = torch.linspace(-5, 5, 401, dtype=torch.float64, requires_grad=True)
@@ -211,6 +220,7 @@ print("alpha.grad", tuple(layer.alpha.grad.shape), "== sum over batch and time o
 # package's `Snake` module: an MLP's hidden activations have shape $(N, C)$, so we view the $N$
 # points as a batch of length-1 sequences $(N, C, 1)$.
 
+
 # %%
 class PointwiseSnake(nn.Module):
     """The package's Snake (one α per feature) applied to ``(N, C)`` MLP activations."""
@@ -231,8 +241,13 @@ def make_mlp(act: str, width: int = 64, alpha_init: float = 1.0) -> nn.Sequentia
             return PointwiseSnake(width, alpha_init)
         return nn.ReLU() if act == "relu" else nn.LeakyReLU(0.1)
 
-    return nn.Sequential(nn.Linear(1, width), nonlinearity(), nn.Linear(width, width), nonlinearity(),
-                         nn.Linear(width, 1))
+    return nn.Sequential(
+        nn.Linear(1, width),
+        nonlinearity(),
+        nn.Linear(width, width),
+        nonlinearity(),
+        nn.Linear(width, 1),
+    )
 
 
 def target(x: torch.Tensor) -> torch.Tensor:
@@ -240,12 +255,15 @@ def target(x: torch.Tensor) -> torch.Tensor:
 
 
 x_train = torch.linspace(-2 * math.pi, 2 * math.pi, 512).unsqueeze(1)  # (N, 1)
-x_extra = torch.cat([torch.linspace(-4 * math.pi, -2 * math.pi, 256),
-                     torch.linspace(2 * math.pi, 4 * math.pi, 256)]).unsqueeze(1)
+x_extra = torch.cat(
+    [torch.linspace(-4 * math.pi, -2 * math.pi, 256), torch.linspace(2 * math.pi, 4 * math.pi, 256)]
+).unsqueeze(1)
 x_plot = torch.linspace(-4 * math.pi, 4 * math.pi, 1500).unsqueeze(1)
 
 
-def fit(act: str, alpha_init: float = 1.0, steps: int = STEPS, seed: int = 0) -> tuple[nn.Module, float, float]:
+def fit(
+    act: str, alpha_init: float = 1.0, steps: int = STEPS, seed: int = 0
+) -> tuple[nn.Module, float, float]:
     """Train one MLP full-batch; return it with its training MSE and its extrapolation MSE."""
     torch.manual_seed(seed)  # the same initial weights for every activation
     net = make_mlp(act, alpha_init=alpha_init)
@@ -271,7 +289,12 @@ ax.plot(x_plot, target(x_plot), "k", lw=2.5, label="target")
 with torch.no_grad():
     for act, (net, _, extra) in results.items():
         ax.plot(x_plot, net(x_plot), lw=1.3, label=f"{act} (extrapolation MSE {extra:.2f})")
-ax.set(xlabel="x", ylabel="y", ylim=(-2.5, 2.5), title="Same MLP, three activations: only Snake keeps oscillating")
+ax.set(
+    xlabel="x",
+    ylabel="y",
+    ylim=(-2.5, 2.5),
+    title="Same MLP, three activations: only Snake keeps oscillating",
+)
 ax.legend(loc="lower left", fontsize=8, ncol=2)
 plt.tight_layout()
 plt.show()
@@ -305,7 +328,9 @@ sweep_extra = [sweep[a0][2] for a0 in alpha_inits]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 axes[0].loglog(alpha_inits, sweep_extra, "o-")
 axes[0].axhline(extra["relu"], color="C1", ls="--", label="ReLU")
-axes[0].set(xlabel="initial α", ylabel="extrapolation MSE", title="Too small or too large both hurt")
+axes[0].set(
+    xlabel="initial α", ylabel="extrapolation MSE", title="Too small or too large both hurt"
+)
 axes[0].legend(fontsize=8)
 best = alpha_inits[int(np.argmin(sweep_extra))]
 learned = sweep[best][0][1].snake.alpha.detach().flatten()
@@ -317,7 +342,10 @@ plt.tight_layout()
 plt.show()
 for a0, e in zip(alpha_inits, sweep_extra):
     print(f"initial α {a0:5.1f}: extrapolation MSE {e:.3f}")
-assert best not in (alpha_inits[0], alpha_inits[-1])  # the best initial α is in the middle of the range
+assert best not in (
+    alpha_inits[0],
+    alpha_inits[-1],
+)  # the best initial α is in the middle of the range
 assert min(sweep_extra) < extra["relu"]
 
 # %%
@@ -327,7 +355,9 @@ ax.plot(x_plot, target(x_plot), "k", lw=2.5, label="target")
 with torch.no_grad():
     ax.plot(x_plot, results["snake"][0](x_plot), lw=1.3, label="Snake, initial α = 1")
     ax.plot(x_plot, sweep[best][0](x_plot), lw=1.3, label=f"Snake, initial α = {best}")
-ax.set(xlabel="x", ylabel="y", ylim=(-2, 2), title="With a well-chosen initial α the pattern continues")
+ax.set(
+    xlabel="x", ylabel="y", ylim=(-2, 2), title="With a well-chosen initial α the pattern continues"
+)
 ax.legend(loc="lower left", fontsize=8, ncol=2)
 plt.tight_layout()
 plt.show()
@@ -359,11 +389,15 @@ plt.show()
 alpha_ex = 1.7
 k = torch.arange(-3, 4, dtype=torch.float64)
 flat = ((-math.pi / 4 + math.pi * k) / alpha_ex).requires_grad_()
-(grad_flat,) = torch.autograd.grad(snake(flat, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), flat)
+(grad_flat,) = torch.autograd.grad(
+    snake(flat, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), flat
+)
 print("derivative at the flat points:", grad_flat.abs().max().item())
 assert grad_flat.abs().max() < 1e-6
 grid = torch.linspace(-10, 10, 100_001, dtype=torch.float64, requires_grad=True)
-(grad_grid,) = torch.autograd.grad(snake(grid, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), grid)
+(grad_grid,) = torch.autograd.grad(
+    snake(grid, torch.tensor(alpha_ex, dtype=torch.float64)).sum(), grid
+)
 assert grad_grid.min() >= -1e-9
 
 # %% [markdown]
@@ -396,7 +430,9 @@ print("α = 0: package gives the identity; the bare formula gives nan")
 #   snake(x + π/2) = x + π/2 + 1 - cos(x + π/2) = x + π/2 + 1 + sin x,
 # so sin x = snake(x + π/2) - x - (π/2 + 1): v = 1, u = -1, c = -(π/2 + 1).
 w, b, a, v, u, c = 1.0, math.pi / 2, 0.5, 1.0, -1.0, -(math.pi / 2 + 1)
-xs_far = torch.linspace(-1000, 1000, 100_001, dtype=torch.float64)  # far beyond any "training range"
+xs_far = torch.linspace(
+    -1000, 1000, 100_001, dtype=torch.float64
+)  # far beyond any "training range"
 alpha_half = torch.tensor(a, dtype=torch.float64)
 y = v * snake(w * xs_far + b, alpha_half) + u * xs_far + c
 print("max error on [-1000, 1000]:", (y - torch.sin(xs_far)).abs().max().item())

@@ -62,6 +62,7 @@ torch.set_num_threads(1)
 # square avoids it: $\lVert z - e_k \rVert^2 = \lVert z \rVert^2 - 2\, z \cdot e_k + \lVert e_k \rVert^2$,
 # which is one matrix product plus two norms. We write the fast form and check it against the direct one.
 
+
 # %%
 def nearest_euclidean(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     """Indices (N,) of the nearest rows of ``codebook`` (K, d) to each row of ``z`` (N, d)."""
@@ -72,7 +73,9 @@ def nearest_euclidean(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
 points = torch.randn(4000, 2) * torch.tensor([1.5, 0.8])
 book2d = torch.randn(12, 2)
 codes_fast = nearest_euclidean(points, book2d)
-codes_direct = (points[:, None, :] - book2d[None, :, :]).pow(2).sum(-1).argmin(1)  # (N, K, d) → (N,)
+codes_direct = (
+    (points[:, None, :] - book2d[None, :, :]).pow(2).sum(-1).argmin(1)
+)  # (N, K, d) → (N,)
 assert torch.equal(codes_fast, codes_direct)
 
 # %% [markdown]
@@ -84,6 +87,7 @@ assert torch.equal(codes_fast, codes_direct)
 # so the nearest entry is the one with the largest **cosine similarity**. Only directions matter now; the cells
 # become wedges around the origin (right).
 
+
 # %%
 def nearest_cosine(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     """Indices (N,) of the codebook rows (K, d) with the largest cosine similarity to each row of z (N, d)."""
@@ -91,10 +95,14 @@ def nearest_cosine(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
 
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-for ax, rule, name in zip(axes, (nearest_euclidean, nearest_cosine), ("Euclidean", "cosine (L2-normalised)")):
+for ax, rule, name in zip(
+    axes, (nearest_euclidean, nearest_cosine), ("Euclidean", "cosine (L2-normalised)")
+):
     ax.scatter(points[:, 0], points[:, 1], c=rule(points, book2d), cmap="tab20", s=3)
     ax.scatter(book2d[:, 0], book2d[:, 1], c="k", marker="*", s=120)
-    ax.set(title=f"{name} lookup, K = {len(book2d)}", xlim=(-5, 5), ylim=(-3.5, 3.5), aspect="equal")
+    ax.set(
+        title=f"{name} lookup, K = {len(book2d)}", xlim=(-5, 5), ylim=(-3.5, 3.5), aspect="equal"
+    )
 plt.tight_layout()
 plt.show()
 
@@ -110,9 +118,13 @@ z_e = torch.randn(2, d, 50)  # (B, d, S): two items, 50 frames each
 vectors = z_e.transpose(1, 2).reshape(-1, d)  # (B·S, d), frame by frame
 ours = nearest_cosine(vectors, vq.codebook.weight.detach()).reshape(2, 50)
 assert torch.equal(ours, vq.nearest(z_e))
-differ = (nearest_euclidean(vectors, vq.codebook.weight.detach()).reshape(2, 50) != ours).float().mean()
-print(f"cosine lookup == VectorQuantize.nearest on all {ours.numel()} frames; "
-      f"Euclidean lookup would pick a different code for {differ:.0%} of them")
+differ = (
+    (nearest_euclidean(vectors, vq.codebook.weight.detach()).reshape(2, 50) != ours).float().mean()
+)
+print(
+    f"cosine lookup == VectorQuantize.nearest on all {ours.numel()} frames; "
+    f"Euclidean lookup would pick a different code for {differ:.0%} of them"
+)
 
 # %% [markdown]
 # ## 2. Learning a codebook: report eq. 3
@@ -151,21 +163,38 @@ print("codebook loss per item:", codebook_loss.detach().numpy().round(3), "(== c
 # ... different gradients. We ask autograd where each loss sends its gradient: to the codebook, or to the
 # encoder side (here `in_proj`, the layer that produced $z_e$).
 
+
 # %%
 def grad_norms(loss: torch.Tensor) -> dict[str, float]:
     """L2 norm of d(loss)/d(parameters) for the codebook and for in_proj (0 where no gradient flows)."""
     norms = {}
     # in_proj is weight-normalised: its trainable tensors are the direction v, the gain g and the bias.
-    for name, params in (("codebook", [vq.codebook.weight]), ("in_proj", list(vq.in_proj.parameters()))):
+    for name, params in (
+        ("codebook", [vq.codebook.weight]),
+        ("in_proj", list(vq.in_proj.parameters())),
+    ):
         grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        norms[name] = round(sum(0.0 if g is None else g.pow(2).sum().item() for g in grads) ** 0.5, 4)
+        norms[name] = round(
+            sum(0.0 if g is None else g.pow(2).sum().item() for g in grads) ** 0.5, 4
+        )
     return norms
 
 
-for name, loss in (("codebook loss", out.codebook_loss.sum()), ("commitment loss", out.commitment_loss.sum())):
+for name, loss in (
+    ("codebook loss", out.codebook_loss.sum()),
+    ("commitment loss", out.commitment_loss.sum()),
+):
     print(f"{name:16s} → gradient norms {grad_norms(loss)}")
-assert grad_norms(out.codebook_loss.sum())["in_proj"] == 0.0 < grad_norms(out.codebook_loss.sum())["codebook"]
-assert grad_norms(out.commitment_loss.sum())["codebook"] == 0.0 < grad_norms(out.commitment_loss.sum())["in_proj"]
+assert (
+    grad_norms(out.codebook_loss.sum())["in_proj"]
+    == 0.0
+    < grad_norms(out.codebook_loss.sum())["codebook"]
+)
+assert (
+    grad_norms(out.commitment_loss.sum())["codebook"]
+    == 0.0
+    < grad_norms(out.commitment_loss.sum())["in_proj"]
+)
 
 # %% [markdown]
 # One more fact hides in the codebook gradient, and it matters in section 5: an entry that no vector picked
@@ -176,7 +205,9 @@ assert grad_norms(out.commitment_loss.sum())["codebook"] == 0.0 < grad_norms(out
 used = torch.zeros(K, dtype=torch.bool)
 used[out.codes.flatten()] = True
 assert torch.all(g_book[~used] == 0) and torch.all(g_book[used].abs().sum(1) > 0)
-print(f"{int(used.sum())} of {K} entries were picked and receive a gradient; the other {int((~used).sum())} get 0")
+print(
+    f"{int(used.sum())} of {K} entries were picked and receive a gradient; the other {int((~used).sum())} get 0"
+)
 
 # %% [markdown]
 # ## 3. The straight-through estimator
@@ -206,7 +237,12 @@ axes[0].set(xlabel="$z_e$", ylabel="$z_q$", title="forward pass: a staircase")
 axes[0].legend(fontsize=8)
 axes[1].plot(x1d.detach(), torch.zeros(601), label="true derivative (0 almost everywhere)")
 axes[1].plot(x1d.detach(), slope, "--", label="straight-through derivative")
-axes[1].set(xlabel="$z_e$", ylabel="$\\partial z_q / \\partial z_e$", title="backward pass", ylim=(-0.2, 1.3))
+axes[1].set(
+    xlabel="$z_e$",
+    ylabel="$\\partial z_q / \\partial z_e$",
+    title="backward pass",
+    ylim=(-0.2, 1.3),
+)
 axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
@@ -242,8 +278,12 @@ torch.testing.assert_close(z_q, e)  # and the forward pass did use the codes (up
 codebook_loss = (z_e.detach() - e).pow(2).mean()
 codebook_loss.backward()
 expected = torch.zeros(K, d).index_add_(0, k_star, 2 * (e - z_e).detach() / e.numel())
-torch.testing.assert_close(codebook.grad, expected)  # claim 2b: only the codebook loss, in closed form
-print("straight-through gradient check passed: ∂L/∂z_e == ∂L/∂z_q, codebook moved by the codebook loss only")
+torch.testing.assert_close(
+    codebook.grad, expected
+)  # claim 2b: only the codebook loss, in closed form
+print(
+    "straight-through gradient check passed: ∂L/∂z_e == ∂L/∂z_q, codebook moved by the codebook loss only"
+)
 
 # %% [markdown]
 # The package's `VectorQuantize.forward` wraps the same trick between its two projections:
@@ -255,11 +295,15 @@ print("straight-through gradient check passed: ∂L/∂z_e == ∂L/∂z_q, codeb
 z = torch.randn(2, 32, 10, requires_grad=True)
 out = vq(z)
 downstream = out.z_q.tanh().pow(2).sum()  # any non-linear loss on the quantizer's output
-g_out, g_in, g_book = torch.autograd.grad(downstream, [out.z_q, z, vq.codebook.weight], allow_unused=True)
+g_out, g_in, g_book = torch.autograd.grad(
+    downstream, [out.z_q, z, vq.codebook.weight], allow_unused=True
+)
 (g_identity,) = torch.autograd.grad(vq.out_proj(vq.in_proj(z)), z, grad_outputs=g_out)
 torch.testing.assert_close(g_in, g_identity)  # the quantizer is invisible to the backward pass
 assert g_book is None  # and the downstream loss does not reach the codebook
-print("VectorQuantize: backward == backward of out_proj∘in_proj; codebook untouched by the downstream loss")
+print(
+    "VectorQuantize: backward == backward of out_proj∘in_proj; codebook untouched by the downstream loss"
+)
 
 # %% [markdown]
 # ## 4. Measuring codebook use
@@ -272,6 +316,7 @@ print("VectorQuantize: backward == backward of out_proj∘in_proj; codebook unto
 #   **perplexity**, "the number of equally used codes this is worth".
 #
 # The report measures 92.45 % utilization for the trained DAC.
+
 
 # %%
 def code_usage(codes: torch.Tensor, codebook_size: int) -> tuple[float, float]:
@@ -331,20 +376,31 @@ class PackageVQ(nn.Module):
 
     def forward(self, z_e: torch.Tensor):
         out = self.vq(z_e[:, :, None])
-        return out.z_q[:, :, 0], out.codes.flatten(), out.codebook_loss.mean(), out.commitment_loss.mean()
+        return (
+            out.z_q[:, :, 0],
+            out.codes.flatten(),
+            out.codebook_loss.mean(),
+            out.commitment_loss.mean(),
+        )
 
 
 class TinyAutoencoder(nn.Module):
     def __init__(self, quantizer: nn.Module):
         super().__init__()
-        self.encoder, self.quantizer, self.decoder = nn.Linear(DIM, DIM), quantizer, nn.Linear(DIM, DIM)
+        self.encoder, self.quantizer, self.decoder = (
+            nn.Linear(DIM, DIM),
+            quantizer,
+            nn.Linear(DIM, DIM),
+        )
 
     def forward(self, x: torch.Tensor):
         z_q, codes, codebook_loss, commitment_loss = self.quantizer(self.encoder(x))
         return self.decoder(z_q), codes, codebook_loss, commitment_loss
 
 
-def train(model: TinyAutoencoder, steps: int = STEPS, every: int = 10, batch: int = 256, hook=None) -> dict:
+def train(
+    model: TinyAutoencoder, steps: int = STEPS, every: int = 10, batch: int = 256, hook=None
+) -> dict:
     """Adam on eq. 3 (β = 0.25); every ``every`` steps record utilization and entropy on the evaluation set.
 
     ``hook(model, z_e, codes)`` runs after each step (the exercises use it)."""
@@ -383,23 +439,32 @@ def cured_model(seed: int = 0) -> TinyAutoencoder:
     return TinyAutoencoder(PackageVQ(DIM, 256))
 
 
-logs = {"plain VQ (64-d, Euclidean)": train(plain_model()), "factorized 8-d, L2-normalised": train(cured_model())}
+logs = {
+    "plain VQ (64-d, Euclidean)": train(plain_model()),
+    "factorized 8-d, L2-normalised": train(cured_model()),
+}
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for name, log in logs.items():
     axes[0].plot(log["step"], 100 * np.array(log["utilization"]), label=name)
     axes[1].plot(log["step"], log["entropy"], label=name)
-axes[0].set(xlabel="training step", ylabel="codebook utilization (%)", ylim=(0, 105), title="entries in use")
+axes[0].set(
+    xlabel="training step", ylabel="codebook utilization (%)", ylim=(0, 105), title="entries in use"
+)
 axes[1].axhline(math.log2(256), color="k", ls=":", lw=1, label="$\\log_2 K$ = 8 bits")
-axes[1].set(xlabel="training step", ylabel="entropy (bits)", ylim=(0, 8.5), title="information per code")
+axes[1].set(
+    xlabel="training step", ylabel="entropy (bits)", ylim=(0, 8.5), title="information per code"
+)
 axes[0].legend(fontsize=8)
 axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 for name, log in logs.items():
-    print(f"{name:30s} utilization {log['utilization'][-1]:6.1%}   entropy {log['entropy'][-1]:.2f} bits "
-          f"(perplexity {2 ** log['entropy'][-1]:5.1f})   recon MSE {np.mean(log['recon'][-20:]):.3f}")
+    print(
+        f"{name:30s} utilization {log['utilization'][-1]:6.1%}   entropy {log['entropy'][-1]:.2f} bits "
+        f"(perplexity {2 ** log['entropy'][-1]:5.1f})   recon MSE {np.mean(log['recon'][-20:]):.3f}"
+    )
 plain_log, cured_log = logs.values()
 assert cured_log["utilization"][-1] > plain_log["utilization"][-1] + 0.3
 assert cured_log["entropy"][-1] > plain_log["entropy"][-1] + 1.0
@@ -430,8 +495,10 @@ with torch.no_grad():
     fixed_score = book.pow(2).sum(1) - 2 * book @ z_fresh.mean(0)  # ‖e_k‖² − 2 μ·e_k
     best = fixed_score.argsort()[: 256 // 10]  # the 10 % of entries with the best fixed score
     share = torch.isin(first_codes, best).float().mean().item()
-print(f"at initialisation, the 10 % of entries with the best input-independent score win {share:.0%} "
-      "of all assignments")
+print(
+    f"at initialisation, the 10 % of entries with the best input-independent score win {share:.0%} "
+    "of all assignments"
+)
 assert share > 0.4
 
 # %% [markdown]
@@ -460,7 +527,7 @@ assert share > 0.4
 for m in (1, 3, 100):
     util, bits = code_usage(torch.arange(m).repeat(7), 256)
     assert util == m / 256 and abs(2**bits - m) < 1e-9
-    print(f"m = {m:3d}: utilization {util:.3f}, perplexity {2 ** bits:.1f}")
+    print(f"m = {m:3d}: utilization {util:.3f}, perplexity {2**bits:.1f}")
 
 # %% [markdown]
 # **Exercise 2.** Remove the straight-through estimator from the plain VQ (use $z_q = e$, i.e. `z_q =
@@ -471,10 +538,17 @@ for m in (1, 3, 100):
 model = plain_model()
 z_e = model.encoder(data[:64])
 codes = nearest_euclidean(z_e.detach(), model.quantizer.codebook.weight.detach())
-recon = F.mse_loss(model.decoder(model.quantizer.codebook(codes)), data[:64])  # z_q = e, no straight-through
-g_enc, g_dec = torch.autograd.grad(recon, [model.encoder.weight, model.decoder.weight], allow_unused=True)
+recon = F.mse_loss(
+    model.decoder(model.quantizer.codebook(codes)), data[:64]
+)  # z_q = e, no straight-through
+g_enc, g_dec = torch.autograd.grad(
+    recon, [model.encoder.weight, model.decoder.weight], allow_unused=True
+)
 assert g_enc is None and g_dec is not None and g_dec.abs().sum() > 0
-print("without straight-through: encoder gradient is None, decoder gradient norm", round(g_dec.norm().item(), 4))
+print(
+    "without straight-through: encoder gradient is None, decoder gradient norm",
+    round(g_dec.norm().item(), 4),
+)
 
 # %% [markdown]
 # **Exercise 3.** A classic alternative cure (Jukebox, EnCodec): keep the plain 64-d Euclidean VQ, but every 20
@@ -499,13 +573,16 @@ def restart_dead_codes(model: TinyAutoencoder, x: torch.Tensor, codes: torch.Ten
 
 
 restart_log = train(plain_model(), hook=restart_dead_codes)
-print(f"plain {plain_log['utilization'][-1]:.1%} → with restarts {restart_log['utilization'][-1]:.1%}")
+print(
+    f"plain {plain_log['utilization'][-1]:.1%} → with restarts {restart_log['utilization'][-1]:.1%}"
+)
 assert restart_log["utilization"][-1] > plain_log["utilization"][-1] + 0.2
 
 # %% [markdown]
 # **Exercise 4.** Which half of the cure does the work on this toy problem? Write a quantizer with a plain
 # `Linear` in/out projection, a codebook of dimension `codebook_dim`, and a switch between Euclidean and cosine
 # lookup. Train (a) 8-d with Euclidean lookup and (b) 64-d with cosine lookup, and compare utilizations.
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class AblationVQ(nn.Module):
@@ -523,13 +600,20 @@ class AblationVQ(nn.Module):
         codes = lookup(z_e.detach(), self.codebook.weight.detach())
         e = self.codebook(codes)
         z_q = z_e + (e - z_e).detach()
-        return self.out_proj(z_q), codes, (z_e.detach() - e).pow(2).mean(), (z_e - e.detach()).pow(2).mean()
+        return (
+            self.out_proj(z_q),
+            codes,
+            (z_e.detach() - e).pow(2).mean(),
+            (z_e - e.detach()).pow(2).mean(),
+        )
 
 
 ablation = {}
 for name, codebook_dim, normalise in (("8-d Euclidean", 8, False), ("64-d cosine", 64, True)):
     torch.manual_seed(0)
-    ablation[name] = train(TinyAutoencoder(AblationVQ(DIM, codebook_dim, normalise)))["utilization"][-1]
+    ablation[name] = train(TinyAutoencoder(AblationVQ(DIM, codebook_dim, normalise)))[
+        "utilization"
+    ][-1]
     print(f"{name:14s} utilization {ablation[name]:.1%}")
 # Here the low dimension does the work: normalising alone, in 64-d, still collapses.
 assert ablation["8-d Euclidean"] > ablation["64-d cosine"] + 0.3

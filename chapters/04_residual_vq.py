@@ -67,15 +67,22 @@ torch.set_num_threads(1)
 # cascade *is* the last residual. We write it out with the package's own quantizer modules (so the weights are the
 # same), doing the lookup and the projections by hand.
 
+
 # %%
-def rvq_inline(rvq: ResidualVectorQuantize, z: torch.Tensor, n_q: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rvq_inline(
+    rvq: ResidualVectorQuantize, z: torch.Tensor, n_q: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The residual cascade over the first ``n_q`` quantizers of ``rvq``: z (B, D, S) → (z_q (B, D, S), codes (B, n_q, S))."""
     residual, z_q, codes = z, torch.zeros_like(z), []
     for quantizer in rvq.quantizers[:n_q]:
         z_e = quantizer.in_proj(residual)  # (B, d, S): this stage's view of the residual
         book = F.normalize(quantizer.codebook.weight, dim=1)  # (K, d)
-        k = torch.einsum("bds,kd->bsk", F.normalize(z_e, dim=1), book).argmax(-1)  # (B, S) cosine lookup
-        z_hat = quantizer.out_proj(quantizer.codebook.weight[k].transpose(1, 2))  # (B, D, S) back to D
+        k = torch.einsum("bds,kd->bsk", F.normalize(z_e, dim=1), book).argmax(
+            -1
+        )  # (B, S) cosine lookup
+        z_hat = quantizer.out_proj(
+            quantizer.codebook.weight[k].transpose(1, 2)
+        )  # (B, D, S) back to D
         z_q, residual = z_q + z_hat, residual - z_hat
         codes.append(k)
     return z_q, torch.stack(codes, dim=1)
@@ -91,7 +98,9 @@ with torch.no_grad():
         assert torch.equal(ours_codes, out.codes)
         torch.testing.assert_close(ours_z_q, out.z_q)
         torch.testing.assert_close(rvq.from_codes(out.codes), out.z_q)  # codes alone rebuild z_q
-print(f"inline cascade == ResidualVectorQuantize for n_q = 1..{N_Q}: same codes, same z_q; codes shape {tuple(out.codes.shape)}")
+print(
+    f"inline cascade == ResidualVectorQuantize for n_q = 1..{N_Q}: same codes, same z_q; codes shape {tuple(out.codes.shape)}"
+)
 
 # %% [markdown]
 # Because stage $i$ never looks at stages after it, the codes of a short cascade are a **prefix** of the codes of a
@@ -137,7 +146,10 @@ def relative_error_db(x: torch.Tensor, x_hat: torch.Tensor) -> float:
 def rvq_error_curve(rvq: ResidualVectorQuantize) -> list[float]:
     """Relative quantization error (dB) on the held-out latents with the first 1..N_q codebooks."""
     with torch.no_grad():
-        return [relative_error_db(held_out, rvq(held_out[:, :, None], n)[0][:, :, 0]) for n in range(1, N_Q + 1)]
+        return [
+            relative_error_db(held_out, rvq(held_out[:, :, None], n)[0][:, :, 0])
+            for n in range(1, N_Q + 1)
+        ]
 
 
 torch.manual_seed(0)
@@ -203,8 +215,10 @@ for n_q in range(1, 10):
 for name, cfg in PRESETS.items():
     rate = cfg.sample_rate / cfg.hop_length
     kbps = rate * cfg.n_codebooks * math.log2(cfg.codebook_size) / 1000
-    print(f"{name:13s} {cfg.sample_rate:6d} Hz / hop {cfg.hop_length:3d} = {rate:6.2f} frames/s "
-          f"x {cfg.n_codebooks:2d} codebooks x {math.log2(cfg.codebook_size):.0f} bits = {kbps:5.2f} kbps")
+    print(
+        f"{name:13s} {cfg.sample_rate:6d} Hz / hop {cfg.hop_length:3d} = {rate:6.2f} frames/s "
+        f"x {cfg.n_codebooks:2d} codebooks x {math.log2(cfg.codebook_size):.0f} bits = {kbps:5.2f} kbps"
+    )
 
 # %% [markdown]
 # ## 4. Quantizer dropout
@@ -226,14 +240,23 @@ for name, cfg in PRESETS.items():
 # the reconstruction error plus the codebook and commitment losses. Three copies, identical but for $p$. Small
 # codebooks keep it bit-starved, as a real codec is, so that every codebook matters.
 
+
 # %%
 class TinyRVQAutoencoder(nn.Module):
     """MLP encoder → ResidualVectorQuantize → MLP decoder, on vectors (B, 32) treated as one-frame latents."""
 
-    def __init__(self, quantizer_dropout: float, n_codebooks: int = 6, codebook_size: int = 16, hidden: int = 128):
+    def __init__(
+        self,
+        quantizer_dropout: float,
+        n_codebooks: int = 6,
+        codebook_size: int = 16,
+        hidden: int = 128,
+    ):
         super().__init__()
         self.encoder = nn.Sequential(nn.Linear(32, hidden), nn.GELU(), nn.Linear(hidden, 32))
-        self.quantizer = ResidualVectorQuantize(32, n_codebooks, codebook_size, 8, quantizer_dropout=quantizer_dropout)
+        self.quantizer = ResidualVectorQuantize(
+            32, n_codebooks, codebook_size, 8, quantizer_dropout=quantizer_dropout
+        )
         self.decoder = nn.Sequential(nn.Linear(32, hidden), nn.GELU(), nn.Linear(hidden, 32))
 
     def forward(self, x: torch.Tensor, n_quantizers: int | None = None):
@@ -294,20 +317,33 @@ if not SMOKE:  # the smoke run trains too briefly for the ordering to settle
 # for a few seconds on the toy corpus with a waveform MSE, then play a held-out clip decoded from its first $n_q$
 # codebooks with `decode_codes(codes[:, :n_q])`, exactly the call you would make on a trained `DAC`.
 
+
 # %%
 class TinyCodec(nn.Module):
     """Audio (B, 1, T) → codes (B, n_q, T/hop) → audio (B, 1, T): strided conv, RVQ, transposed conv."""
 
-    def __init__(self, hop: int = 32, channels: int = 64, latent_dim: int = 32, n_codebooks: int = 8,
-                 codebook_size: int = 256, quantizer_dropout: float = 0.5):
+    def __init__(
+        self,
+        hop: int = 32,
+        channels: int = 64,
+        latent_dim: int = 32,
+        n_codebooks: int = 8,
+        codebook_size: int = 256,
+        quantizer_dropout: float = 0.5,
+    ):
         super().__init__()
         self.hop_length, self.sample_rate = hop, 44100
         self.encoder = nn.Sequential(
-            nn.Conv1d(1, channels, 2 * hop, stride=hop, padding=hop // 2), nn.GELU(), nn.Conv1d(channels, latent_dim, 1)
+            nn.Conv1d(1, channels, 2 * hop, stride=hop, padding=hop // 2),
+            nn.GELU(),
+            nn.Conv1d(channels, latent_dim, 1),
         )
-        self.quantizer = ResidualVectorQuantize(latent_dim, n_codebooks, codebook_size, 8, quantizer_dropout)
+        self.quantizer = ResidualVectorQuantize(
+            latent_dim, n_codebooks, codebook_size, 8, quantizer_dropout
+        )
         self.decoder = nn.Sequential(
-            nn.Conv1d(latent_dim, channels, 1), nn.GELU(),
+            nn.Conv1d(latent_dim, channels, 1),
+            nn.GELU(),
             nn.ConvTranspose1d(channels, 1, 2 * hop, stride=hop, padding=hop // 2),
         )
 
@@ -325,9 +361,15 @@ class TinyCodec(nn.Module):
 
 
 SR = 44100
-train_audio = torch.from_numpy(np.concatenate(
-    [toy_clip(domain, 2.0, seed=0, index=i) for domain in ("speech", "music", "general") for i in range(4)]
-))
+train_audio = torch.from_numpy(
+    np.concatenate(
+        [
+            toy_clip(domain, 2.0, seed=0, index=i)
+            for domain in ("speech", "music", "general")
+            for i in range(4)
+        ]
+    )
+)
 torch.manual_seed(0)
 codec = TinyCodec()
 opt = torch.optim.Adam(codec.parameters(), lr=3e-3)
@@ -343,23 +385,34 @@ for _ in range(100 if SMOKE else 400):
     loss.backward()
     opt.step()
 codec.eval()
-print(f"TinyCodec: {SR / codec.hop_length:.0f} frames/s x 8 bits per codebook = "
-      f"{SR / codec.hop_length * 8 / 1000:.1f} kbps per codebook")
+print(
+    f"TinyCodec: {SR / codec.hop_length:.0f} frames/s x 8 bits per codebook = "
+    f"{SR / codec.hop_length * 8 / 1000:.1f} kbps per codebook"
+)
 
 # %% [markdown]
 # Encode a held-out clip once, with all codebooks, then decode prefixes of the codes. The SNR
 # $10 \log_{10}(\sum x^2 / \sum (x - \hat x)^2)$ measures each reconstruction.
+
 
 # %%
 def snr_db(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     return 10 * math.log10((x**2).sum().item() / ((x - x_hat) ** 2).sum().item())
 
 
-clips = {domain: torch.from_numpy(toy_clip(domain, 1.5, seed=1, index=0))[None, None] for domain in ("speech", "music")}
-clips = {domain: x[..., : x.shape[-1] // codec.hop_length * codec.hop_length] for domain, x in clips.items()}
+clips = {
+    domain: torch.from_numpy(toy_clip(domain, 1.5, seed=1, index=0))[None, None]
+    for domain in ("speech", "music")
+}
+clips = {
+    domain: x[..., : x.shape[-1] // codec.hop_length * codec.hop_length]
+    for domain, x in clips.items()
+}
 with torch.no_grad():
     codes = {domain: codec.encode(x).codes for domain, x in clips.items()}  # (1, 8, S)
-    decoded = {domain: [codec.decode_codes(c[:, :k]) for k in range(1, 9)] for domain, c in codes.items()}
+    decoded = {
+        domain: [codec.decode_codes(c[:, :k]) for k in range(1, 9)] for domain, c in codes.items()
+    }
 snrs = {domain: [snr_db(clips[domain], y) for y in ys] for domain, ys in decoded.items()}
 
 plt.figure(figsize=(6, 3.5))
@@ -386,7 +439,9 @@ speech = clips["speech"]
 
 def listen(n_q: int = 1):
     y = codec.decode_codes(codes["speech"][:, :n_q]).detach()[0, 0]
-    print(f"n_q = {n_q}: {SR / codec.hop_length * 8 * n_q / 1000:.0f} kbps, SNR {snr_db(speech, y):.1f} dB")
+    print(
+        f"n_q = {n_q}: {SR / codec.hop_length * 8 * n_q / 1000:.0f} kbps, SNR {snr_db(speech, y):.1f} dB"
+    )
     display(Audio(np.clip(y.numpy(), -1, 1), rate=SR, normalize=False))
 
 
@@ -421,7 +476,9 @@ print("DAC.decode_codes(codes[:, :k]) == decode(encode(x, n_quantizers=k).z) for
 frames = math.ceil(60 * 44100 / 512)  # 5168 frames in a minute
 stored = frames * 9 * 16 / 8 / 1000  # kB with uint16
 packed = frames * 9 * 10 / 8 / 1000  # kB with 10 bits per code
-print(f"{frames} frames: uint16 {stored:.1f} kB, bit-packed {packed:.1f} kB, ratio {stored / packed:.1f}")
+print(
+    f"{frames} frames: uint16 {stored:.1f} kB, bit-packed {packed:.1f} kB, ratio {stored / packed:.1f}"
+)
 assert abs(stored / packed - 1.6) < 1e-12 and abs(packed * 8 / 60 - tiny.bitrate(9) / 1000) < 0.01
 
 # %% [markdown]
@@ -451,8 +508,10 @@ with torch.no_grad():
     out = dropper(latents(64, torch.Generator().manual_seed(7))[:, :, None])
     n_used = []
     for b in range(64):
-        errors = [(dropper.from_codes(out.codes[b : b + 1, :n]) - out.z_q[b : b + 1]).abs().max().item()
-                  for n in range(1, 7)]
+        errors = [
+            (dropper.from_codes(out.codes[b : b + 1, :n]) - out.z_q[b : b + 1]).abs().max().item()
+            for n in range(1, 7)
+        ]
         n_used.append(1 + int(np.argmin(errors)))
         assert min(errors) < 1e-4  # z_q of item b is exactly a prefix sum
 print("codebooks used per item:", np.bincount(n_used, minlength=7)[1:], "(counts for n = 1..6)")

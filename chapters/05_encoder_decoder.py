@@ -47,7 +47,9 @@ from dac_minimal.data import toy_clip
 from dac_minimal.tools.diagram import draw_architecture
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
-CLIP_SECONDS = 0.12 if SMOKE else 0.3  # the full model is slow on a CPU; a short clip is enough to see shapes
+CLIP_SECONDS = (
+    0.12 if SMOKE else 0.3
+)  # the full model is slow on a CPU; a short clip is enough to see shapes
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 SR = 44100
@@ -67,8 +69,11 @@ draw_architecture()  # the official 44.1 kHz configuration
 # keeps one frame for every $s$ samples, and each frame looks at $2s$ samples, so neighbouring frames overlap
 # by half. Let us write the formula and check it against PyTorch.
 
+
 # %%
-def conv_out_len(length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+def conv_out_len(
+    length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
     """Output length of nn.Conv1d (PyTorch's documented formula)."""
     return (length + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
@@ -99,6 +104,7 @@ print(f"hop = {hop} samples, {SR / hop:.2f} frames per second")
 # first right-pads the input with zeros to $\lceil T/512 \rceil \cdot 512$ samples. Turn the slider to follow
 # an input through the encoder.
 
+
 # %%
 def encoder_lengths(length: int = 44100) -> None:
     padded = math.ceil(length / hop) * hop
@@ -126,9 +132,16 @@ _ = interact(encoder_lengths, length=IntSlider(value=44100, min=1, max=3 * 44100
 # the 5 in the 16 and 24 kHz models, $p = \lceil s/2 \rceil$ gives one sample too few, which the package fixes
 # with `output_padding` $p_\text{out} = 1$ (it adds no weights).
 
+
 # %%
-def conv_transpose_out_len(length: int, kernel: int, stride: int = 1, padding: int = 0,
-                           dilation: int = 1, output_padding: int = 0) -> int:
+def conv_transpose_out_len(
+    length: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    output_padding: int = 0,
+) -> int:
     """Output length of nn.ConvTranspose1d."""
     return (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
@@ -138,7 +151,9 @@ for stride in (8, 4, 2, 5):
     pad, out_pad = math.ceil(stride / 2), stride % 2
     up = nn.ConvTranspose1d(1, 1, 2 * stride, stride, padding=pad, output_padding=out_pad)
     measured = up(torch.zeros(1, 1, frames)).shape[-1]
-    assert measured == conv_transpose_out_len(frames, 2 * stride, stride, pad, output_padding=out_pad)
+    assert measured == conv_transpose_out_len(
+        frames, 2 * stride, stride, pad, output_padding=out_pad
+    )
     assert measured == frames * stride
     print(f"stride {stride}: {frames} frames -> {measured} samples")
 assert conv_transpose_out_len(10, 10, 5, 3) == 49  # without output_padding: one short
@@ -173,7 +188,11 @@ for d in (9, 3, 1):
     reach = np.convolve(reach, kernel, mode="same") > 0
 offsets = np.arange(121) - 60
 axes[1].bar(offsets, reach, width=1.0, color="tab:green")
-axes[1].set(xlabel="input offset (samples)", yticks=[], title=f"three units reach {int(reach.sum())} samples")
+axes[1].set(
+    xlabel="input offset (samples)",
+    yticks=[],
+    title=f"three units reach {int(reach.sum())} samples",
+)
 plt.tight_layout()
 plt.show()
 assert reach.sum() == 79 and reach[offsets == -39].all() and not reach[offsets == -40].any()
@@ -190,7 +209,9 @@ assert y.shape == x.shape
 (grad,) = torch.autograd.grad(y[0, :, 100].sum(), x)
 depends = grad.abs().sum(dim=1)[0] > 0
 span = depends.nonzero().squeeze()
-print(f"centre output depends on inputs {span.min().item()}..{span.max().item()}: {depends.sum().item()} samples")
+print(
+    f"centre output depends on inputs {span.min().item()}..{span.max().item()}: {depends.sum().item()} samples"
+)
 assert depends.sum() == 79 and span.min() == 100 - 39 and span.max() == 100 + 39
 
 # %% [markdown]
@@ -242,6 +263,7 @@ torch.testing.assert_close(g_up * v_up / v_up.norm(dim=(1, 2), keepdim=True), up
 # $$r \leftarrow r + d\,(k-1)\,J, \qquad o \leftarrow o - p\,J, \qquad J \leftarrow s\,J .$$
 #
 # A residual unit counts as its 7-tap dilated conv (the $1\times1$ conv and the skip path add nothing).
+
 
 # %%
 def encoder_layers(rates=(2, 4, 8, 8)) -> list[tuple[str, int, int, int, int]]:
@@ -305,8 +327,12 @@ assert changed.nonzero().flatten().tolist() == expected
 print(f"perturbing sample {t0} changes frames {expected}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-axes[0].semilogy(np.arange(first, last + 1) - frame * JUMP, grad[0, 0, first:last + 1].abs() + 1e-12, lw=0.5)
-axes[0].set(xlabel=f"input sample - {frame} x hop", ylabel="|dz / dx|", title="what one latent frame sees")
+axes[0].semilogy(
+    np.arange(first, last + 1) - frame * JUMP, grad[0, 0, first : last + 1].abs() + 1e-12, lw=0.5
+)
+axes[0].set(
+    xlabel=f"input sample - {frame} x hop", ylabel="|dz / dx|", title="what one latent frame sees"
+)
 axes[1].bar(range(n_frames), changed.float(), color="tab:orange")
 axes[1].set(xlabel="latent frame", yticks=[], title=f"frames changed by sample {t0}")
 plt.tight_layout()
@@ -328,6 +354,7 @@ plt.show()
 # ($g$ has $C_\text{in}$ entries for a transposed conv, as we saw). A Snake has one $\alpha$ per channel. That is
 # all we need to count the whole model by hand.
 
+
 # %%
 def conv_params(c_in: int, c_out: int, k: int, transposed: bool = False) -> int:
     """Weights v, bias, and weight-norm gains g of one weight-normalised convolution."""
@@ -335,14 +362,18 @@ def conv_params(c_in: int, c_out: int, k: int, transposed: bool = False) -> int:
 
 
 def residual_unit_params(c: int) -> int:
-    return 2 * c + conv_params(c, c, 7) + conv_params(c, c, 1)  # two Snakes, the 7-tap and the 1x1 conv
+    return (
+        2 * c + conv_params(c, c, 7) + conv_params(c, c, 1)
+    )  # two Snakes, the 7-tap and the 1x1 conv
 
 
 def encoder_budget(cfg: DACConfig) -> dict[str, int]:
     dim = cfg.encoder_dim
     parts = {"enc conv in": conv_params(1, dim, 7)}
     for b, s in enumerate(cfg.encoder_rates, start=1):
-        parts[f"enc block {b}"] = 3 * residual_unit_params(dim) + dim + conv_params(dim, 2 * dim, 2 * s)
+        parts[f"enc block {b}"] = (
+            3 * residual_unit_params(dim) + dim + conv_params(dim, 2 * dim, 2 * s)
+        )
         dim *= 2
     parts["enc conv out"] = dim + conv_params(dim, cfg.latent_dim, 3)
     return parts
@@ -350,7 +381,9 @@ def encoder_budget(cfg: DACConfig) -> dict[str, int]:
 
 def quantizer_budget(cfg: DACConfig) -> dict[str, int]:
     # per codebook: in-projection D -> d, out-projection d -> D (both 1x1), the K x d codebook
-    one = conv_params(cfg.latent_dim, cfg.codebook_dim, 1) + conv_params(cfg.codebook_dim, cfg.latent_dim, 1)
+    one = conv_params(cfg.latent_dim, cfg.codebook_dim, 1) + conv_params(
+        cfg.codebook_dim, cfg.latent_dim, 1
+    )
     return {"quantizer": cfg.n_codebooks * (one + cfg.codebook_size * cfg.codebook_dim)}
 
 
@@ -358,7 +391,11 @@ def decoder_budget(cfg: DACConfig) -> dict[str, int]:
     dim = cfg.decoder_dim
     parts = {"dec conv in": conv_params(cfg.latent_dim, dim, 7)}
     for b, s in enumerate(cfg.decoder_rates, start=1):
-        parts[f"dec block {b}"] = dim + conv_params(dim, dim // 2, 2 * s, transposed=True) + 3 * residual_unit_params(dim // 2)
+        parts[f"dec block {b}"] = (
+            dim
+            + conv_params(dim, dim // 2, 2 * s, transposed=True)
+            + 3 * residual_unit_params(dim // 2)
+        )
         dim //= 2
     parts["dec conv out"] = dim + conv_params(dim, 1, 7)
     return parts
@@ -370,8 +407,10 @@ enc_total = sum(encoder_budget(cfg).values())
 dec_total = sum(decoder_budget(cfg).values())
 q_total = budget["quantizer"]
 total = sum(budget.values())
-print(f"encoder {enc_total / 1e6:.2f}M, quantizer {q_total / 1e6:.2f}M, decoder {dec_total / 1e6:.2f}M, "
-      f"total {total / 1e6:.2f}M")
+print(
+    f"encoder {enc_total / 1e6:.2f}M, quantizer {q_total / 1e6:.2f}M, decoder {dec_total / 1e6:.2f}M, "
+    f"total {total / 1e6:.2f}M"
+)
 
 # %% [markdown]
 # Now the real thing: `DAC()` builds the official 44.1 kHz model. We compare every block of our hand count with
@@ -380,23 +419,35 @@ print(f"encoder {enc_total / 1e6:.2f}M, quantizer {q_total / 1e6:.2f}M, decoder 
 # %%
 torch.manual_seed(0)
 model = DAC().eval()
-modules = [model.encoder.block[0], *model.encoder.block[1:5], nn.ModuleList(model.encoder.block[5:]),
-           model.quantizer,
-           model.decoder.model[0], *model.decoder.model[1:5], nn.ModuleList(model.decoder.model[5:])]
+modules = [
+    model.encoder.block[0],
+    *model.encoder.block[1:5],
+    nn.ModuleList(model.encoder.block[5:]),
+    model.quantizer,
+    model.decoder.model[0],
+    *model.decoder.model[1:5],
+    nn.ModuleList(model.decoder.model[5:]),
+]
 for (name, counted), module in zip(budget.items(), modules):
     assert counted == count_parameters(module), name
 assert enc_total == count_parameters(model.encoder) and dec_total == count_parameters(model.decoder)
 assert q_total == count_parameters(model.quantizer) and total == count_parameters(model)
-assert (round(enc_total / 1e6, 2), round(dec_total / 1e6, 2), round(q_total / 1e6, 2), round(total / 1e6, 2)) == (
-    22.31, 54.10, 0.24, 76.65)
+assert (
+    round(enc_total / 1e6, 2),
+    round(dec_total / 1e6, 2),
+    round(q_total / 1e6, 2),
+    round(total / 1e6, 2),
+) == (22.31, 54.10, 0.24, 76.65)
 
 fig, ax = plt.subplots(figsize=(10, 3.5))
 colours = ["tab:blue"] * 6 + ["tab:orange"] + ["tab:green"] * 6
 ax.bar(range(len(budget)), np.array(list(budget.values())) / 1e6, color=colours)
 ax.set_xticks(range(len(budget)), list(budget), rotation=45, ha="right", fontsize=8)
-ax.set(ylabel="parameters (millions)",
-       title=f"DAC 44.1 kHz: encoder {enc_total / 1e6:.2f}M, quantizer {q_total / 1e6:.2f}M, "
-             f"decoder {dec_total / 1e6:.2f}M")
+ax.set(
+    ylabel="parameters (millions)",
+    title=f"DAC 44.1 kHz: encoder {enc_total / 1e6:.2f}M, quantizer {q_total / 1e6:.2f}M, "
+    f"decoder {dec_total / 1e6:.2f}M",
+)
 plt.tight_layout()
 plt.show()
 
@@ -421,11 +472,18 @@ with torch.no_grad():
     out = model(x)
 elapsed = time.perf_counter() - start
 T = x.shape[-1]
-print(f"input {tuple(x.shape)} -> z {tuple(out.z.shape)} -> codes {tuple(out.codes.shape)} "
-      f"-> audio {tuple(out.audio.shape)}  ({elapsed:.1f} s on this CPU)")
-assert out.z.shape == (1, 1024, math.ceil(T / 512)) and out.codes.shape == (1, 9, math.ceil(T / 512))
+print(
+    f"input {tuple(x.shape)} -> z {tuple(out.z.shape)} -> codes {tuple(out.codes.shape)} "
+    f"-> audio {tuple(out.audio.shape)}  ({elapsed:.1f} s on this CPU)"
+)
+assert out.z.shape == (1, 1024, math.ceil(T / 512)) and out.codes.shape == (
+    1,
+    9,
+    math.ceil(T / 512),
+)
 assert out.audio.shape == x.shape and out.codes.dtype == torch.int64
 print(f"bitrate with all {model.n_codebooks} codebooks: {model.bitrate() / 1000:.2f} kbps")
+
 
 # %%
 def show_pair(original: torch.Tensor, recon: torch.Tensor, title: str) -> None:
@@ -465,7 +523,9 @@ tiny_budget = {**encoder_budget(tiny_cfg), **quantizer_budget(tiny_cfg), **decod
 assert sum(tiny_budget.values()) == count_parameters(tiny)
 assert tiny.hop_length == model.hop_length and tiny.bitrate() == model.bitrate()
 assert receptive_field(encoder_layers(tiny_cfg.encoder_rates))[-1][2] == RF
-print(f"tiny: {count_parameters(tiny):,} parameters ({count_parameters(model) / count_parameters(tiny):.0f}x fewer)")
+print(
+    f"tiny: {count_parameters(tiny):,} parameters ({count_parameters(model) / count_parameters(tiny):.0f}x fewer)"
+)
 
 start = time.perf_counter()
 with torch.no_grad():
@@ -513,10 +573,15 @@ for s in rates_24k:
     length = conv_out_len(length, 2 * s, s, math.ceil(s / 2))
 assert length == 10  # 3200 samples -> 10 frames: hop 320
 rf_24k = receptive_field(encoder_layers(rates_24k))[-1]
-print(f"24 kHz: hop {rf_24k[1]}, {24000 / rf_24k[1]:.0f} frames/s, receptive field {rf_24k[2]} samples "
-      f"= {1000 * rf_24k[2] / 24000:.0f} ms")
-assert rf_24k[1] == 320 and DACConfig(sample_rate=24000, encoder_rates=rates_24k,
-                                       decoder_rates=(8, 5, 4, 2)).hop_length == 320
+print(
+    f"24 kHz: hop {rf_24k[1]}, {24000 / rf_24k[1]:.0f} frames/s, receptive field {rf_24k[2]} samples "
+    f"= {1000 * rf_24k[2] / 24000:.0f} ms"
+)
+assert (
+    rf_24k[1] == 320
+    and DACConfig(sample_rate=24000, encoder_rates=rates_24k, decoder_rates=(8, 5, 4, 2)).hop_length
+    == 320
+)
 
 # %% [markdown]
 # **Exercise 2.** Predict, with `decoder_budget`, how many parameters the decoder would have with
@@ -528,7 +593,9 @@ from dac_minimal.model import Decoder  # noqa: E402
 
 small_cfg = DACConfig(decoder_dim=1024)
 predicted = sum(decoder_budget(small_cfg).values())
-print(f"decoder_dim 1024: {predicted / 1e6:.2f}M; quadratic guess {(1024 / 1536) ** 2 * dec_total / 1e6:.2f}M")
+print(
+    f"decoder_dim 1024: {predicted / 1e6:.2f}M; quadratic guess {(1024 / 1536) ** 2 * dec_total / 1e6:.2f}M"
+)
 # Not exact: the first conv grows only linearly (its input is the fixed latent D = 1024), as do biases,
 # gains and Snake alphas.
 assert predicted == count_parameters(Decoder(1024, 1024, (8, 8, 4, 2)))
@@ -553,6 +620,7 @@ assert v.grad.abs().sum() > 0
 # **Exercise 4.** Replace the dilations 1, 3, 9 by 1, 2, 4 in `encoder_layers`. How much smaller is the
 # receptive field? Which dilation pattern would leave **gaps** in a single residual stack (inputs inside the
 # span that no path reaches)? Try 1, 9, 81 with the `reach` construction of section 2.
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def encoder_layers_dil(rates, dilations):

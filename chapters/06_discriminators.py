@@ -54,8 +54,10 @@ torch.manual_seed(0)
 rng = np.random.default_rng(0)
 
 # Full-band toy clips (clip index 0 of each domain is never band-limited).
-clips = {d: torch.from_numpy(toy_clip(d, seconds=SECONDS, seed=0, index=0))[None, None]
-         for d in ("speech", "music", "general")}
+clips = {
+    d: torch.from_numpy(toy_clip(d, seconds=SECONDS, seed=0, index=0))[None, None]
+    for d in ("speech", "music", "general")
+}
 x = clips["music"]  # (B, 1, T)
 print({d: tuple(c.shape) for d, c in clips.items()})
 
@@ -67,6 +69,7 @@ print({d: tuple(c.shape) for d, c in clips.items()})
 # $$x \leftarrow 0.8 \, \frac{x - \bar x}{\max_t |x_t - \bar x|}.$$
 #
 # The codec is then judged on the *shape* of its waveform, not on its level or on an offset that nobody hears.
+
 
 # %%
 def preprocess(x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +86,9 @@ tiny_d = Discriminator.from_preset("tiny")
 with torch.no_grad():
     same = [torch.allclose(a[-1], b[-1], atol=1e-5) for a, b in zip(tiny_d(x), tiny_d(shifted))]
 assert all(same)
-print("a quieter copy with a DC offset gets the same logits from all", len(same), "sub-discriminators")
+print(
+    "a quieter copy with a DC offset gets the same logits from all", len(same), "sub-discriminators"
+)
 
 # %% [markdown]
 # ## 2. The multi-period discriminator: folding by a period
@@ -93,6 +98,7 @@ print("a quieter copy with a DC offset gets the same logits from all", len(same)
 # divides the length): column $j$ holds $x_j, x_{j+p}, x_{j+2p}, \dots$. A 2-D convolution with kernels of
 # shape $(5, 1)$ then runs **down the columns**, comparing each sample with the samples one, two, ...
 # periods away. The periods 2, 3, 5, 7, 11 are primes, so that the five folds share as little as possible.
+
 
 # %%
 def fold(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -107,7 +113,11 @@ for p in (2, 3, 5, 7, 11):
     for length in (p * 40, p * 40 + 1, 1000):
         sig = torch.randn(2, 1, length)
         assert torch.equal(fold(sig, p), MPD(p, channels=(1, 1, 1, 1)).fold(sig))
-assert fold(torch.arange(10.0)[None, None], 4)[0, 0, :, 1].tolist() == [1.0, 5.0, 9.0]  # 9 then 8 (reflected)
+assert fold(torch.arange(10.0)[None, None], 4)[0, 0, :, 1].tolist() == [
+    1.0,
+    5.0,
+    9.0,
+]  # 9 then 8 (reflected)
 print("inline fold == MPD.fold for every period and length")
 
 # %% [markdown]
@@ -118,29 +128,38 @@ print("inline fold == MPD.fold for every period and length")
 
 # %%
 cycle = rng.standard_normal(7)
-periodic = torch.from_numpy(np.tile(cycle, 60) + 0.05 * rng.standard_normal(420)).float()[None, None]
+periodic = torch.from_numpy(np.tile(cycle, 60) + 0.05 * rng.standard_normal(420)).float()[
+    None, None
+]
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1.6, 1, 1]})
 axes[0].plot(periodic.flatten()[:70], marker=".", lw=0.8)
 axes[0].set(xlabel="sample", title="a signal with period 7 samples")
 for ax, p in zip(axes[1:], (7, 5)):
     img = fold(periodic, p)[0, 0, :24].T  # first 24 rows, shown as (p, rows)
     ax.imshow(img, aspect="auto", cmap="coolwarm", interpolation="nearest")
-    ax.set(xlabel="row (one period further per step)", ylabel="column j", title=f"folded by p = {p}")
+    ax.set(
+        xlabel="row (one period further per step)", ylabel="column j", title=f"folded by p = {p}"
+    )
 plt.tight_layout()
 plt.show()
 
 # How much does each column vary down its length? Near zero only when the fold matches the period.
 spread = {p: fold(periodic, p)[0, 0, :-1].std(dim=0).mean().item() for p in (2, 3, 5, 7, 11)}
 print({p: round(s, 3) for p, s in spread.items()})
-assert min(spread, key=spread.get) == 7 and spread[7] < 0.1 < min(s for p, s in spread.items() if p != 7)
+assert min(spread, key=spread.get) == 7 and spread[7] < 0.1 < min(
+    s for p, s in spread.items() if p != 7
+)
 
 # %% [markdown]
 # Turn the knob: only folds by the period (7) or a multiple of it (14) line the cycle up in rows.
 
+
 # %%
 def show_fold(p: int = 7) -> None:
     fig, ax = plt.subplots(figsize=(6, 2.2))
-    ax.imshow(fold(periodic, p)[0, 0, :40].T, aspect="auto", cmap="coolwarm", interpolation="nearest")
+    ax.imshow(
+        fold(periodic, p)[0, 0, :40].T, aspect="auto", cmap="coolwarm", interpolation="nearest"
+    )
     ax.set(xlabel="row", ylabel="column j", title=f"period-7 signal folded by p = {p}")
     plt.tight_layout()
     plt.show()
@@ -164,13 +183,16 @@ _ = interact(show_fold, p=IntSlider(value=7, min=2, max=16))
 # (plus the remainder to a multiple of the hop on the right), take a centred STFT, and drop two frames at each
 # end.
 
+
 # %%
 def my_complex_stft(x: torch.Tensor, window: int) -> torch.Tensor:
     """(B, 1, T) -> (B, 2, ceil(T / hop), window // 2 + 1): real and imaginary parts, hop = window / 4."""
     hop = window // 4
     pad = (window - hop) // 2
     padded = F.pad(x, (pad, pad + (-x.shape[-1]) % hop), mode="reflect")[:, 0]
-    spec = torch.stft(padded, window, hop, window=torch.hann_window(window), center=True, return_complex=True)
+    spec = torch.stft(
+        padded, window, hop, window=torch.hann_window(window), center=True, return_complex=True
+    )
     spec = spec[..., 2:-2]  # (B, bins, frames)
     return torch.stack([spec.real, spec.imag], dim=1).transpose(2, 3)
 
@@ -189,6 +211,7 @@ for window in (2048, 1024, 512):
 # per band, the frequency resolution, changes with $w$. The bands are not equal in Hz: the lowest one, where
 # speech and music keep most of their energy and where pitch lives, is the narrowest.
 
+
 # %%
 def band_bins(window: int, bands=BANDS) -> list[tuple[int, int]]:
     n_bins = window // 2 + 1
@@ -203,17 +226,31 @@ for row, window in enumerate((2048, 1024, 512)):
     assert bins[0][0] == 0 and bins[-1][1] == window // 2 + 1  # every bin is in exactly one band
     for k, (lo, hi) in enumerate(bins):
         hz_lo, hz_hi = lo * SR / window, hi * SR / window
-        ax.broken_barh([(hz_lo, hz_hi - hz_lo)], (row - 0.35, 0.7), color=colours[k], edgecolor="white")
-        ax.text((hz_lo + hz_hi) / 2, row, f"{hi - lo}", ha="center", va="center", fontsize=8,
-                color="white" if k < 3 else "black")
+        ax.broken_barh(
+            [(hz_lo, hz_hi - hz_lo)], (row - 0.35, 0.7), color=colours[k], edgecolor="white"
+        )
+        ax.text(
+            (hz_lo + hz_hi) / 2,
+            row,
+            f"{hi - lo}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if k < 3 else "black",
+        )
 ax.set_yticks(range(3), [f"w = {w}\n({SR / w:.1f} Hz/bin)" for w in (2048, 1024, 512)], fontsize=8)
-ax.set(xlabel="frequency (Hz)", xlim=(0, SR / 2 + 200),
-       title="which bins each band sees (numbers: bins per band)")
+ax.set(
+    xlabel="frequency (Hz)",
+    xlim=(0, SR / 2 + 200),
+    title="which bins each band sees (numbers: bins per band)",
+)
 plt.tight_layout()
 plt.show()
 
 for window in (2048, 1024, 512):
-    edges = ", ".join(f"{lo * SR / window:.0f}-{(hi - 1) * SR / window:.0f}" for lo, hi in band_bins(window))
+    edges = ", ".join(
+        f"{lo * SR / window:.0f}-{(hi - 1) * SR / window:.0f}" for lo, hi in band_bins(window)
+    )
     print(f"w = {window}: first-last bin of each band (Hz) {edges}")
 
 # %% [markdown]
@@ -226,6 +263,7 @@ for window in (2048, 1024, 512):
 # Every output length follows from the conv length formula of chapter 5 applied per axis. We predict all of
 # them inline and compare with a forward pass of the tiny discriminator (same shapes as the official one,
 # except for the channel counts).
+
 
 # %%
 def mpd_shapes(T: int, p: int, channels) -> list[tuple[int, int, int]]:
@@ -256,8 +294,9 @@ T = x.shape[-1]
 with torch.no_grad():
     outputs = tiny_d(x)
 names = [f"MPD p={p}" for p in cfg.periods] + [f"MRD w={w}" for w in cfg.fft_sizes]
-predicted = ([mpd_shapes(T, p, cfg.mpd_channels) for p in cfg.periods]
-             + [mrd_shapes(T, w, cfg.mrd_channels) for w in cfg.fft_sizes])
+predicted = [mpd_shapes(T, p, cfg.mpd_channels) for p in cfg.periods] + [
+    mrd_shapes(T, w, cfg.mrd_channels) for w in cfg.fft_sizes
+]
 print(f"input: {T} samples ({SECONDS} s)")
 print(f"{'branch':10s} {'maps':>4s}  first feature map -> ... -> logits (C, H, W)")
 for name, fmaps, pred in zip(names, outputs, predicted):
@@ -266,7 +305,9 @@ for name, fmaps, pred in zip(names, outputs, predicted):
     print(f"{name:10s} {len(fmaps) - 1:4d}  {shown} ... logits {tuple(fmaps[-1].shape[1:])}")
 n_maps = sum(len(f) - 1 for f in outputs)
 assert n_maps == 5 * 5 + 3 * 25
-print(f"{len(outputs)} sub-discriminators, {n_maps} feature maps for feature matching, {len(outputs)} logit maps")
+print(
+    f"{len(outputs)} sub-discriminators, {n_maps} feature maps for feature matching, {len(outputs)} logit maps"
+)
 
 # %% [markdown]
 # Note the shapes of the logits: the discriminators do not output one number per clip but a **map** of
@@ -277,6 +318,7 @@ print(f"{len(outputs)} sub-discriminators, {n_maps} feature maps for feature mat
 #
 # Natural audio is loud at low frequencies and quiet at high ones. Let us measure the mean power of the
 # (pre-processed) STFT in each band for our three toy domains.
+
 
 # %%
 def band_power(clip: torch.Tensor, window: int = 2048) -> np.ndarray:
@@ -290,7 +332,9 @@ fig, ax = plt.subplots(figsize=(8, 3))
 width = 0.27
 for i, (d, pw) in enumerate(powers.items()):
     ax.bar(np.arange(5) + (i - 1) * width, 10 * np.log10(pw / pw[0]), width, label=d)
-edges_hz = [f"{lo * SR / 2048 / 1000:.1f}-{hi * SR / 2048 / 1000:.1f} kHz" for lo, hi in band_bins(2048)]
+edges_hz = [
+    f"{lo * SR / 2048 / 1000:.1f}-{hi * SR / 2048 / 1000:.1f} kHz" for lo, hi in band_bins(2048)
+]
 ax.set_xticks(range(5), edges_hz, fontsize=8)
 ax.set(ylabel="mean power vs band 1 (dB)", title="STFT power per band (window 2048)")
 ax.legend(fontsize=8)
@@ -312,6 +356,7 @@ assert all(pw[-1] < pw[0] / 10 for pw in powers.values())  # at least 10 dB quie
 # We can see the first half of this at initialisation. Take a clip and a muffled copy (everything above
 # 11.025 kHz removed), and measure how much each feature map changes, relative to its size, in a single
 # full-range stack and in the top-band stack of a multi-band discriminator with the same width.
+
 
 # %%
 def muffle(clip: torch.Tensor, cutoff: float = 11025.0) -> torch.Tensor:
@@ -336,9 +381,11 @@ for d in ("music", "general"):
     scale = 0.8 / centred.abs().max()
     real, fake = centred * scale, (muffle(clip) - clip.mean()) * scale
     with torch.no_grad():
-        changes[d] = (relative_change(single(fake)[:-1], single(real)[:-1]),
-                      relative_change(multi(fake)[20:25], multi(real)[20:25]),  # band 5: maps 20..24
-                      relative_change(multi(fake)[0:5], multi(real)[0:5]))      # band 1: maps 0..4
+        changes[d] = (
+            relative_change(single(fake)[:-1], single(real)[:-1]),
+            relative_change(multi(fake)[20:25], multi(real)[20:25]),  # band 5: maps 20..24
+            relative_change(multi(fake)[0:5], multi(real)[0:5]),
+        )  # band 1: maps 0..4
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
 for ax, (d, (one, top, _)) in zip(axes, changes.items()):
@@ -351,8 +398,10 @@ axes[0].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 for d, (one, top, low) in changes.items():
-    print(f"{d}: single stack {np.mean(one):.1%}, top-band stack {np.mean(top):.1%}, "
-          f"lowest-band stack {np.mean(low):.1%}")
+    print(
+        f"{d}: single stack {np.mean(one):.1%}, top-band stack {np.mean(top):.1%}, "
+        f"lowest-band stack {np.mean(low):.1%}"
+    )
     assert np.mean(top) > 2 * np.mean(one) and np.mean(low) < 0.1 * np.mean(one)
 
 # %% [markdown]
@@ -364,6 +413,7 @@ for d, (one, top, low) in changes.items():
 #
 # A weight-normalised `Conv2d` holds $C_\text{in} C_\text{out} k_h k_w$ weights $v$, $C_\text{out}$ biases and
 # $C_\text{out}$ gains $g$. Counting stack by stack:
+
 
 # %%
 def conv2d_params(c_in: int, c_out: int, kh: int, kw: int) -> int:
@@ -390,10 +440,14 @@ for preset, dcfg in DISCRIMINATOR_PRESETS.items():
     assert mpd == sum(count_parameters(m) for m in disc.discriminators if isinstance(m, MPD))
     assert mpd + mrd == count_parameters(disc)
     table[preset] = (mpd, mrd)
-    print(f"{preset:6s}: MPD {mpd / 1e6:7.3f}M  MRD {mrd / 1e6:6.3f}M  total {(mpd + mrd) / 1e6:7.3f}M")
+    print(
+        f"{preset:6s}: MPD {mpd / 1e6:7.3f}M  MRD {mrd / 1e6:6.3f}M  total {(mpd + mrd) / 1e6:7.3f}M"
+    )
 official, tiny_counts = sum(table["44khz"]), sum(table["tiny"])
-print(f"the official discriminator is {official / tiny_counts:.0f}x the tiny one; "
-      f"{table['44khz'][0] / official:.0%} of it is the MPD's 1024-channel convs")
+print(
+    f"the official discriminator is {official / tiny_counts:.0f}x the tiny one; "
+    f"{table['44khz'][0] / official:.0%} of it is the MPD's 1024-channel convs"
+)
 assert round(official / 1e6, 1) == 42.5 and tiny_counts < 300_000
 
 # %% [markdown]
@@ -406,6 +460,7 @@ assert round(official / 1e6, 1) == 42.5 and tiny_counts < 300_000
 #
 # **Exercise 1.** A pure tone at $f_s / 7 = 6300$ Hz has a period of exactly 7 samples. Which MPD period folds it
 # into constant rows? And a tone at $f_s / 14$? Check with `fold` by measuring how much the columns vary.
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def column_spread(sig: torch.Tensor, p: int) -> float:
@@ -423,7 +478,10 @@ assert min(spreads, key=spreads.get) == 7 and spreads[7] < 1e-4
 # that; for p = 2, 3, 5, 11 the rows never repeat this quickly.
 tone14 = torch.sin(2 * math.pi * t / 14 + 0.3).float()[None, None]
 print("period 14:", {p: round(column_spread(tone14, p), 3) for p in (2, 3, 5, 7, 11)})
-repeat2 = {p: (fold(tone14, p)[0, 0, 2:-1] - fold(tone14, p)[0, 0, :-3]).abs().max().item() for p in (2, 3, 5, 7, 11)}
+repeat2 = {
+    p: (fold(tone14, p)[0, 0, 2:-1] - fold(tone14, p)[0, 0, :-3]).abs().max().item()
+    for p in (2, 3, 5, 7, 11)
+}
 assert repeat2[7] < 1e-5 and min(v for p, v in repeat2.items() if p != 7) > 0.1
 
 # %% [markdown]
@@ -436,7 +494,9 @@ sr24, window = 24000, 1024
 bins24 = band_bins(window)
 assert bins24 == MRD(window, channels=1).bands  # bins do not depend on the sample rate, Hz do
 edges = [(lo * sr24 / window, (hi - 1) * sr24 / window) for lo, hi in bins24]  # first and last bin
-print("bands (Hz):", [f"{lo:.0f}-{hi:.0f}" for lo, hi in edges], f"; bin width {sr24 / window:.1f} Hz")
+print(
+    "bands (Hz):", [f"{lo:.0f}-{hi:.0f}" for lo, hi in edges], f"; bin width {sr24 / window:.1f} Hz"
+)
 assert sr24 / window < 100 / 2  # two bins or more between 100 Hz harmonics: resolved
 
 # %% [markdown]
@@ -444,9 +504,14 @@ assert sr24 / window < 100 / 2  # two bins or more between 100 Hz harmonics: res
 # `DiscriminatorConfig` produces, including the optional waveform MSD (`rates`; 6 conv layers each). Check it on
 # the tiny preset with `rates=(1, 2)` and with the band split turned off (`bands=((0.0, 1.0),)`).
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def n_feature_maps(c: DiscriminatorConfig) -> int:
-    return len(c.periods) * (len(c.mpd_channels) + 1) + 6 * len(c.rates) + 5 * len(c.bands) * len(c.fft_sizes)
+    return (
+        len(c.periods) * (len(c.mpd_channels) + 1)
+        + 6 * len(c.rates)
+        + 5 * len(c.bands) * len(c.fft_sizes)
+    )
 
 
 short = clips["general"][..., :2048]  # the waveform MSD has 1024-channel convs: keep this short

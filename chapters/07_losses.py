@@ -77,8 +77,12 @@ print("x:", tuple(x.shape), f"peak {x.abs().max():.2f}")
 w, n_mels = 512, 80  # one of the seven scales
 window = torch.hann_window(w)
 # Step 1: |STFT|, centred frames (reflect padding), hop w/4. (B, 1 + w/2, frames)
-mag = torch.stft(x[:, 0], n_fft=w, hop_length=w // 4, window=window, center=True, return_complex=True).abs()
-mag_hat = torch.stft(x_hat[:, 0], n_fft=w, hop_length=w // 4, window=window, center=True, return_complex=True).abs()
+mag = torch.stft(
+    x[:, 0], n_fft=w, hop_length=w // 4, window=window, center=True, return_complex=True
+).abs()
+mag_hat = torch.stft(
+    x_hat[:, 0], n_fft=w, hop_length=w // 4, window=window, center=True, return_complex=True
+).abs()
 # Step 2: the mel filterbank M_w, (n_mels, 1 + w/2): triangles on the mel scale, Slaney area-normalised.
 M = torch.from_numpy(librosa.filters.mel(sr=SR, n_fft=w, n_mels=n_mels)).float()
 mel, mel_hat = M @ mag, M @ mag_hat  # (B, n_mels, frames)
@@ -90,8 +94,11 @@ print(f"|STFT| {tuple(mag.shape)}  ->  mel {tuple(mel.shape)}  ->  L1 at w={w}: 
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(10, 3), sharey=True)
-for ax, img, title in zip(axes, (log_mel, log_mel_hat, (log_mel_hat - log_mel).abs()),
-                          ("log10 mel of x", "log10 mel of x̂ (x + hiss)", "|difference|")):
+for ax, img, title in zip(
+    axes,
+    (log_mel, log_mel_hat, (log_mel_hat - log_mel).abs()),
+    ("log10 mel of x", "log10 mel of x̂ (x + hiss)", "|difference|"),
+):
     im = ax.imshow(img[0].numpy(), origin="lower", aspect="auto", cmap="magma")
     ax.set_title(title)
     ax.set_xlabel("frame")
@@ -112,8 +119,14 @@ N_MELS = (5, 10, 20, 40, 80, 160, 320)
 
 def log_mel_at(a: torch.Tensor, w: int, n_mels: int) -> torch.Tensor:
     """log10 mel magnitudes of (B, 1, T) at window w: (B, n_mels, frames), steps 1-4 above."""
-    spec = torch.stft(a[:, 0], n_fft=w, hop_length=w // 4, window=torch.hann_window(w), center=True,
-                      return_complex=True).abs()
+    spec = torch.stft(
+        a[:, 0],
+        n_fft=w,
+        hop_length=w // 4,
+        window=torch.hann_window(w),
+        center=True,
+        return_complex=True,
+    ).abs()
     with warnings.catch_warnings():  # librosa warns about empty filters; section 2 is about them
         warnings.simplefilter("ignore", UserWarning)
         fb = torch.from_numpy(librosa.filters.mel(sr=SR, n_fft=w, n_mels=n_mels)).float()
@@ -121,7 +134,10 @@ def log_mel_at(a: torch.Tensor, w: int, n_mels: int) -> torch.Tensor:
 
 
 def mel_loss_per_scale(a_hat: torch.Tensor, a: torch.Tensor, n_mels=N_MELS) -> list[float]:
-    return [(log_mel_at(a_hat, w, m) - log_mel_at(a, w, m)).abs().mean().item() for w, m in zip(WINDOWS, n_mels)]
+    return [
+        (log_mel_at(a_hat, w, m) - log_mel_at(a, w, m)).abs().mean().item()
+        for w, m in zip(WINDOWS, n_mels)
+    ]
 
 
 per_scale = mel_loss_per_scale(x_hat, x)
@@ -140,7 +156,10 @@ torch.testing.assert_close(stft_magnitude(x, 512), mag)
 np.testing.assert_allclose(mel_filters(SR, 512, 80), M.numpy())
 assert abs(per_scale[4] - l1_512.item()) < 1e-6
 torch.testing.assert_close(mel_loss(x_hat, x), torch.tensor(sum(per_scale)), rtol=1e-5, atol=1e-6)
-print("inline multi-scale mel loss == dac_minimal.loss.MultiScaleMelLoss:", f"{mel_loss(x_hat, x).item():.4f}")
+print(
+    "inline multi-scale mel loss == dac_minimal.loss.MultiScaleMelLoss:",
+    f"{mel_loss(x_hat, x).item():.4f}",
+)
 
 # %% [markdown]
 # ## 2. The holes a fixed 64-bin mel leaves
@@ -151,6 +170,7 @@ print("inline multi-scale mel loss == dac_minimal.loss.MultiScaleMelLoss:", f"{m
 # band reads $\log_{10} 10^{-5} = -5$ for every signal, a dead stripe ("hole") in the spectrogram that
 # the loss can never see through, and it still counts in the mean, diluting that scale. DAC scales the
 # number of bands with the window instead (5 at 32, 10 at 64, …).
+
 
 # %%
 def empty_filters(w: int, n_mels: int) -> np.ndarray:
@@ -165,7 +185,9 @@ for row, (w_, scaled) in enumerate(((32, 5), (64, 10))):
         ax = axes[row, col]
         ax.imshow(fb > 0, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest")
         holes = empty_filters(w_, n)
-        ax.scatter(np.full(len(holes), -0.5), holes, marker=">", color="tab:red", s=12, clip_on=False)
+        ax.scatter(
+            np.full(len(holes), -0.5), holes, marker=">", color="tab:red", s=12, clip_on=False
+        )
         ax.set_title(f"window {w_}, {n} mels: {len(holes)} empty filters", fontsize=10)
         ax.set_ylabel("mel band")
 axes[1, 0].set_xlabel("FFT bin")
@@ -180,7 +202,9 @@ plt.show()
 # %%
 print(f"{'window':>6} {'FFT bins':>8} {'empty of 64':>12} {'DAC mels':>9} {'empty':>6}")
 for w_, m_ in zip(WINDOWS, N_MELS):
-    print(f"{w_:6d} {w_ // 2 + 1:8d} {len(empty_filters(w_, 64)):12d} {m_:9d} {len(empty_filters(w_, m_)):6d}")
+    print(
+        f"{w_:6d} {w_ // 2 + 1:8d} {len(empty_filters(w_, 64)):12d} {m_:9d} {len(empty_filters(w_, m_)):6d}"
+    )
 assert all(len(empty_filters(w_, m_)) == 0 for w_, m_ in zip(WINDOWS, N_MELS))
 assert len(empty_filters(32, 64)) > 32  # more than half the bands are dead at the shortest window
 
@@ -245,8 +269,11 @@ assert lowpass_scales.sum(axis=1)[0] > lowpass_scales.sum(axis=1)[-1]
 # little *for this clip*; a cymbal would disagree. Turn the knob and listen (headless, this runs once
 # at the default):
 
+
 # %%
-@interact(cutoff_hz=FloatLogSlider(value=4000, base=10, min=np.log10(300), max=np.log10(21000), step=0.05))
+@interact(
+    cutoff_hz=FloatLogSlider(value=4000, base=10, min=np.log10(300), max=np.log10(21000), step=0.05)
+)
 def listen_lowpass(cutoff_hz):
     y = lowpass(x, cutoff_hz)
     print(f"cut-off {cutoff_hz:7.0f} Hz   mel loss {mel_loss(y, x).item():.3f}")
@@ -271,13 +298,23 @@ d = torch.linspace(-3, 3, 301)
 inline = {
     "lsgan": ((1 - d) ** 2, d**2, (1 - d) ** 2),
     "hinge": (F.relu(1 - d), F.relu(1 + d), -d),
-    "bce": (-torch.log(torch.sigmoid(d)), -torch.log(1 - torch.sigmoid(d)), -torch.log(torch.sigmoid(d))),
+    "bce": (
+        -torch.log(torch.sigmoid(d)),
+        -torch.log(1 - torch.sigmoid(d)),
+        -torch.log(torch.sigmoid(d)),
+    ),
 }
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharex=True)
 for kind, curves in inline.items():
     for ax, c in zip(axes, curves):
         ax.plot(d, c, label=kind)
-axes[2].plot(d, torch.log(1 - torch.sigmoid(d)), ":", color="tab:green", label="eq. 4 as written\n(saturating)")
+axes[2].plot(
+    d,
+    torch.log(1 - torch.sigmoid(d)),
+    ":",
+    color="tab:green",
+    label="eq. 4 as written\n(saturating)",
+)
 for ax, title in zip(axes, ("D's loss on real x", "D's loss on fake x̂", "G's loss on fake x̂")):
     ax.set_title(title)
     ax.set_xlabel("discriminator logit d")
@@ -306,9 +343,15 @@ plt.show()
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 
 d_real, d_fake = d.flip(0), d  # any two logit vectors
-real_terms = {"lsgan": (1 - d_real) ** 2, "hinge": F.relu(1 - d_real), "bce": -torch.log(torch.sigmoid(d_real))}
+real_terms = {
+    "lsgan": (1 - d_real) ** 2,
+    "hinge": F.relu(1 - d_real),
+    "bce": -torch.log(torch.sigmoid(d_real)),
+}
 for kind, (_, d_on_fake, g_on_fake) in inline.items():
-    torch.testing.assert_close(discriminator_loss([[d_fake]], [[d_real]], kind), real_terms[kind].mean() + d_on_fake.mean())
+    torch.testing.assert_close(
+        discriminator_loss([[d_fake]], [[d_real]], kind), real_terms[kind].mean() + d_on_fake.mean()
+    )
     torch.testing.assert_close(generator_adversarial_loss([[d_fake]], kind), g_on_fake.mean())
 print("inline GAN losses == dac_minimal.loss for lsgan, hinge and bce")
 
@@ -332,13 +375,17 @@ disc = Discriminator.from_preset("tiny")
 x_real = x.clone().requires_grad_(True)  # to check that nothing flows back into the real side
 x_fake = x_hat.clone().requires_grad_(True)
 fm_real, fm_fake = disc(x_real), disc(x_fake)
-names = [f"MPD p={p}" for p in disc.config.periods] + [f"MRD w={w_}" for w_ in disc.config.fft_sizes]
+names = [f"MPD p={p}" for p in disc.config.periods] + [
+    f"MRD w={w_}" for w_ in disc.config.fft_sizes
+]
 fm_inline, fm_parts = 0.0, []
 for name, fake_maps, real_maps in zip(names, fm_fake, fm_real):
     part = sum((f - r.detach()).abs().mean() for f, r in zip(fake_maps[:-1], real_maps[:-1]))
     fm_parts.append(part.item())
     fm_inline = fm_inline + part
-    print(f"{name:10s} {len(fake_maps) - 1:2d} feature maps, e.g. {tuple(fake_maps[0].shape)}  ->  {part.item():.4f}")
+    print(
+        f"{name:10s} {len(fake_maps) - 1:2d} feature maps, e.g. {tuple(fake_maps[0].shape)}  ->  {part.item():.4f}"
+    )
 fm_package = feature_matching_loss(fm_fake, fm_real)
 torch.testing.assert_close(fm_package, fm_inline)
 fm_package.backward()
@@ -384,14 +431,20 @@ for name in ("mel", "feature", "adversarial"):
     (g,) = torch.autograd.grad(weights[name] * terms[name], audio, retain_graph=True)
     grad_norms[name] = g.norm().item()
 total = LOSS_WEIGHTS.total(terms)
-print(f"{'term':12s} {'raw ℓ_i':>9s} {'λ_i':>5s} {'λ_i·ℓ_i':>9s} {'share':>6s} {'‖λ_i ∂ℓ_i/∂x̂‖':>15s}")
+print(
+    f"{'term':12s} {'raw ℓ_i':>9s} {'λ_i':>5s} {'λ_i·ℓ_i':>9s} {'share':>6s} {'‖λ_i ∂ℓ_i/∂x̂‖':>15s}"
+)
 for name, v in terms.items():
     gn = f"{grad_norms[name]:15.2e}" if name in grad_norms else f"{'(not via x̂)':>15s}"
-    print(f"{name:12s} {v.item():9.4f} {weights[name]:5.2f} {weights[name] * v.item():9.4f}"
-          f" {weights[name] * v.item() / total.item():6.1%} {gn}")
+    print(
+        f"{name:12s} {v.item():9.4f} {weights[name]:5.2f} {weights[name] * v.item():9.4f}"
+        f" {weights[name] * v.item() / total.item():6.1%} {gn}"
+    )
 print(f"total L_G = {total.item():.3f}")
 assert abs(total.item() - sum(weights[k] * v.item() for k, v in terms.items())) < 1e-3
-assert weights["mel"] * terms["mel"].item() > 0.5 * total.item()  # the mel term dominates at the start
+assert (
+    weights["mel"] * terms["mel"].item() > 0.5 * total.item()
+)  # the mel term dominates at the start
 # an untrained D barely pushes: its share of the push is far below its share of the value
 push_share = grad_norms["adversarial"] / sum(grad_norms.values())
 value_share = weights["adversarial"] * terms["adversarial"].item() / total.item()
@@ -402,7 +455,9 @@ assert grad_norms["adversarial"] < grad_norms["mel"] / 10 and push_share < value
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
 names_ = list(terms)
 axes[0].bar(np.arange(5) - 0.2, [terms[n].item() for n in names_], 0.4, label="raw ℓ_i")
-axes[0].bar(np.arange(5) + 0.2, [weights[n] * terms[n].item() for n in names_], 0.4, label="λ_i · ℓ_i")
+axes[0].bar(
+    np.arange(5) + 0.2, [weights[n] * terms[n].item() for n in names_], 0.4, label="λ_i · ℓ_i"
+)
 axes[0].set_xticks(np.arange(5), names_, rotation=20)
 axes[0].set_yscale("log")
 axes[0].set_title("loss values, untrained tiny model")
@@ -439,28 +494,36 @@ plt.show()
 # its units. Inline, for the mel, feature and adversarial terms of our tiny codec (first step, so the
 # bias-corrected EMA is just this step's norm):
 
+
 # %%
 def fresh_terms():
     """Forward the tiny codec again, so each backward below starts from a clean graph."""
     torch.manual_seed(0)
     o = codec(clip).audio
     fm_f, fm_r = disc(o), disc(clip)
-    return o, {"mel": mel_loss(o, clip), "feature": feature_matching_loss(fm_f, fm_r),
-               "adversarial": generator_adversarial_loss(fm_f)}
+    return o, {
+        "mel": mel_loss(o, clip),
+        "feature": feature_matching_loss(fm_f, fm_r),
+        "adversarial": generator_adversarial_loss(fm_f),
+    }
 
 
 lam = {"mel": 15.0, "feature": 2.0, "adversarial": 1.0}
 R = 1.0
 o, ls = fresh_terms()
 g = {k: torch.autograd.grad(v, o, retain_graph=True)[0] for k, v in ls.items()}  # each (1, 1, T)
-norm = {k: gi.reshape(gi.shape[0], -1).norm(dim=1).mean() for k, gi in g.items()}  # per item, mean over batch
+norm = {
+    k: gi.reshape(gi.shape[0], -1).norm(dim=1).mean() for k, gi in g.items()
+}  # per item, mean over batch
 g_tilde = {k: R * lam[k] / sum(lam.values()) * g[k] / norm[k] for k in g}
 codec.zero_grad()
 o.backward(sum(g_tilde.values()))
 inline_grads = {n: p.grad.clone() for n, p in codec.named_parameters() if p.grad is not None}
 for k in g:
-    print(f"{k:12s} ‖g_i‖ = {norm[k].item():.2e}   ‖g̃_i‖ = {g_tilde[k].norm().item():.3f}"
-          f"   target R·λ_i/Σλ = {R * lam[k] / sum(lam.values()):.3f}")
+    print(
+        f"{k:12s} ‖g_i‖ = {norm[k].item():.2e}   ‖g̃_i‖ = {g_tilde[k].norm().item():.3f}"
+        f"   target R·λ_i/Σλ = {R * lam[k] / sum(lam.values()):.3f}"
+    )
 
 # %% [markdown]
 # `dac_minimal.evaluate.balancer.Balancer` is the same rule with the EMA kept across steps. It also checks its
@@ -479,7 +542,9 @@ effective = balancer.backward(ls, o)
 for n, p in codec.named_parameters():
     if n in inline_grads:
         # the two sum the same terms in a different order: equal up to float rounding
-        torch.testing.assert_close(p.grad, inline_grads[n], rtol=1e-4, atol=1e-5 * inline_grads[n].abs().max().item())
+        torch.testing.assert_close(
+            p.grad, inline_grads[n], rtol=1e-4, atol=1e-5 * inline_grads[n].abs().max().item()
+        )
 assert all(p.grad is None or p.grad.abs().sum() == 0 for p in disc.parameters())
 print("inline balanced gradients == Balancer.backward; effective loss", f"{effective.item():.4f}")
 print("EMA of ‖g_i‖:", {k: f"{v:.2e}" for k, v in balancer.ema.items()})
@@ -498,8 +563,13 @@ print("EMA of ‖g_i‖:", {k: f"{v:.2e}" for k, v in balancer.ema.items()})
 N_OUT, N_ITEMS, N_LATENT, CUT = 256, 16, 3, 40
 gen_rng = torch.Generator().manual_seed(0)
 t_axis = torch.arange(N_OUT) / N_OUT
-targets = torch.stack([torch.sin(2 * torch.pi * (3 + i) * t_axis) + 0.3 * torch.sin(2 * torch.pi * (90 + 7 * i) * t_axis)
-                       for i in range(N_ITEMS)]) + 0.1 * torch.randn(N_ITEMS, N_OUT, generator=gen_rng)
+targets = torch.stack(
+    [
+        torch.sin(2 * torch.pi * (3 + i) * t_axis)
+        + 0.3 * torch.sin(2 * torch.pi * (90 + 7 * i) * t_axis)
+        for i in range(N_ITEMS)
+    ]
+) + 0.1 * torch.randn(N_ITEMS, N_OUT, generator=gen_rng)
 latents = torch.randn(N_ITEMS, N_LATENT, generator=gen_rng)
 
 
@@ -510,8 +580,10 @@ def band(a: torch.Tensor, low: bool) -> torch.Tensor:
 
 
 def two_losses(a: torch.Tensor) -> dict[str, torch.Tensor]:
-    return {"low": (band(a, True) - band(targets, True)).pow(2).mean(),
-            "high": 100 * (band(a, False) - band(targets, False)).pow(2).mean()}
+    return {
+        "low": (band(a, True) - band(targets, True)).pow(2).mean(),
+        "high": 100 * (band(a, False) - band(targets, False)).pow(2).mean(),
+    }
 
 
 def per_item_norm(gr: torch.Tensor) -> float:
@@ -532,7 +604,10 @@ def train(balanced: bool, steps: int = BALANCE_STEPS, lr: float = 0.2):
             bal.backward(losses_, out_)
             push = {k: bal.last_scales[k] * bal.last_norms[k] for k in losses_}
         else:
-            push = {k: per_item_norm(torch.autograd.grad(v, out_, retain_graph=True)[0]) for k, v in losses_.items()}
+            push = {
+                k: per_item_norm(torch.autograd.grad(v, out_, retain_graph=True)[0])
+                for k, v in losses_.items()
+            }
             sum(losses_.values()).backward()  # λ = 1 for both
         opt.step()
         shares.append(push["low"] / sum(push.values()))
@@ -561,9 +636,13 @@ axes[1].set_title("progress of each term")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
-print(f"ℓ_low's share: fixed {fixed_shares.mean():.1%} on average, balancer {bal_shares.mean():.1%}")
-print(f"ℓ_low after {BALANCE_STEPS} steps: fixed {fixed_hist[-1]['low'] / fixed_hist[0]['low']:.2f}x its start,"
-      f" balancer {bal_hist[-1]['low'] / bal_hist[0]['low']:.2f}x")
+print(
+    f"ℓ_low's share: fixed {fixed_shares.mean():.1%} on average, balancer {bal_shares.mean():.1%}"
+)
+print(
+    f"ℓ_low after {BALANCE_STEPS} steps: fixed {fixed_hist[-1]['low'] / fixed_hist[0]['low']:.2f}x its start,"
+    f" balancer {bal_hist[-1]['low'] / bal_hist[0]['low']:.2f}x"
+)
 assert fixed_shares.mean() < 0.1 and abs(bal_shares[-10:].mean() - 0.5) < 0.05
 assert bal_hist[-1]["low"] < fixed_hist[-1]["low"]
 
@@ -598,6 +677,7 @@ assert bal_hist[-1]["low"] < fixed_hist[-1]["low"]
 # **Exercise 1.** The scaled mel counts (5, 10, …, 320) leave no empty filter. Are they the largest counts
 # that do? For each window, find the largest $n_{\text{mels}}$ with no empty filter, and compare.
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def largest_hole_free(w: int) -> int:
     n = 1
@@ -606,12 +686,16 @@ def largest_hole_free(w: int) -> int:
     return n
 
 
-largest = {w_: largest_hole_free(w_) for w_ in WINDOWS[:5]}  # the two longest take a while; they behave alike
+largest = {
+    w_: largest_hole_free(w_) for w_ in WINDOWS[:5]
+}  # the two longest take a while; they behave alike
 for w_, m_ in zip(WINDOWS, N_MELS):
     if w_ in largest:
         print(f"window {w_:4d}: DAC uses {m_:3d}, the largest hole-free count is {largest[w_]}")
 assert all(m_ <= largest[w_] for w_, m_ in zip(WINDOWS, N_MELS) if w_ in largest)
-assert all(m_ > largest[w_] / 2 for w_, m_ in zip(WINDOWS, N_MELS) if w_ in largest)  # doubling would leave holes
+assert all(
+    m_ > largest[w_] / 2 for w_, m_ in zip(WINDOWS, N_MELS) if w_ in largest
+)  # doubling would leave holes
 
 # %% [markdown]
 # **Exercise 2.** The log makes the mel loss measure *ratios*. Predict the mel loss between $g\,x$ and $x$
@@ -626,7 +710,9 @@ assert all(m_ > largest[w_] / 2 for w_, m_ in zip(WINDOWS, N_MELS) if w_ in larg
 for gain in (0.5, 2.0, 10.0):
     measured, predicted = mel_loss(gain * clip, clip).item(), 7 * abs(np.log10(gain))
     on_speech = mel_loss(gain * x, x).item()
-    print(f"g = {gain:4}: music {measured:.4f}, predicted 7|log10 g| = {predicted:.4f}, speech {on_speech:.4f}")
+    print(
+        f"g = {gain:4}: music {measured:.4f}, predicted 7|log10 g| = {predicted:.4f}, speech {on_speech:.4f}"
+    )
     assert predicted * 0.97 < measured <= predicted + 1e-4
     assert on_speech < 0.7 * predicted
 # The speech clip has pauses: there x and g·x are both below the clamp, both read log10 1e-5 = -5,

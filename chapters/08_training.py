@@ -72,7 +72,9 @@ STEPS = 3 if SMOKE else 150  # training iterations in section 3
 GAN_START = 2 if SMOKE else 101  # the discriminator joins here (the CPU recipe: step 5000)
 VAL_EVERY = 1 if SMOKE else 25
 BATCH, DURATION = 3, 0.2  # one excerpt per domain, 0.2 s each (the paper: 72 excerpts of 0.38 s)
-torch.set_num_threads(1)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
+torch.set_num_threads(
+    1
+)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 ROOT = Path(dac_minimal.__file__).resolve().parents[1]
@@ -91,13 +93,31 @@ shutil.rmtree(RUNS, ignore_errors=True)  # a fresh run every time the notebook i
 
 # %%
 corpus = ensure_toy_corpus()
-cfg = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "check"),
-                  steps=1, batch_size=BATCH, duration=DURATION, val_clips_per_domain=1, progress=False,
-                  tensorboard=False, **RECIPES["official"])  # the paper's recipe: lr 1e-4, D from step 1
-trainer = Trainer(cfg)  # checks the data folders first: a bad folder fails here, not hours into training
+cfg = TrainConfig(
+    preset="tiny",
+    data=str(corpus.train),
+    valid_data=str(corpus.valid),
+    out=str(RUNS / "check"),
+    steps=1,
+    batch_size=BATCH,
+    duration=DURATION,
+    val_clips_per_domain=1,
+    progress=False,
+    tensorboard=False,
+    **RECIPES["official"],
+)  # the paper's recipe: lr 1e-4, D from step 1
+trainer = Trainer(
+    cfg
+)  # checks the data folders first: a bad folder fails here, not hours into training
 x = draw_batch(trainer.data, BATCH, seed=0, rank=0, step=1)
-print("domains:", trainer.data.domains, "| batch:", tuple(x.shape), "| validation clips:",
-      tuple(trainer.val_audio.shape))
+print(
+    "domains:",
+    trainer.data.domains,
+    "| batch:",
+    tuple(x.shape),
+    "| validation clips:",
+    tuple(trainer.val_audio.shape),
+)
 display(Audio(x[2, 0].numpy(), rate=44100))  # the speech excerpt of step 1
 
 # %% [markdown]
@@ -111,6 +131,7 @@ display(Audio(x[2, 0].numpy(), rate=44100))  # the speech excerpt of step 1
 # - The generator step also leaves gradients in $D$'s weights. They are thrown away by the next
 #   `opt_d.zero_grad()`; the package asks autograd for $G$'s gradients only (`backward(inputs=...)`) and
 #   skips that work.
+
 
 # %%
 def train_step(model, disc, opt_g, opt_d, mel_loss, x, gan="lsgan", clip_d=10.0, clip_g=1000.0):
@@ -201,10 +222,28 @@ for (name, a), b in zip(model.state_dict().items(), trainer.model.state_dict().v
 # untrained model's reconstructions of the validation clips to compare with later.
 
 # %%
-cfg = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "train"),
-                  steps=STEPS, batch_size=BATCH, duration=DURATION, log_every=1, gan_start=GAN_START,
-                  val_every=VAL_EVERY, sample_every=STEPS, ckpt_every=STEPS, progress=False, tensorboard=False)
-print({name: getattr(cfg, name) for name in ("lr", "gan_start", "revive_every", "lr_schedule", "lr_decay_from")})
+cfg = TrainConfig(
+    preset="tiny",
+    data=str(corpus.train),
+    valid_data=str(corpus.valid),
+    out=str(RUNS / "train"),
+    steps=STEPS,
+    batch_size=BATCH,
+    duration=DURATION,
+    log_every=1,
+    gan_start=GAN_START,
+    val_every=VAL_EVERY,
+    sample_every=STEPS,
+    ckpt_every=STEPS,
+    progress=False,
+    tensorboard=False,
+)
+print(
+    {
+        name: getattr(cfg, name)
+        for name in ("lr", "gan_start", "revive_every", "lr_schedule", "lr_decay_from")
+    }
+)
 trainer = Trainer(cfg)
 before = trainer.reconstruct(trainer.val_audio)
 start = time.perf_counter()
@@ -212,9 +251,13 @@ trainer.fit()
 elapsed = time.perf_counter() - start
 after = trainer.reconstruct(trainer.val_audio)
 metrics, val = read_csv(RUNS / "train" / "metrics.csv"), read_csv(RUNS / "train" / "val.csv")
-print(f"{STEPS} steps in {elapsed:.0f} s (with validation); median {np.median(metrics['steps_per_s']):.2f} "
-      f"steps/s for batches of {BATCH} x {DURATION} s on {torch.get_num_threads()} CPU thread(s)")
-print(f"validation mel distance: {val['mel_distance'][0]:.3f} before, {val['mel_distance'][-1]:.3f} after")
+print(
+    f"{STEPS} steps in {elapsed:.0f} s (with validation); median {np.median(metrics['steps_per_s']):.2f} "
+    f"steps/s for batches of {BATCH} x {DURATION} s on {torch.get_num_threads()} CPU thread(s)"
+)
+print(
+    f"validation mel distance: {val['mel_distance'][0]:.3f} before, {val['mel_distance'][-1]:.3f} after"
+)
 
 # %% [markdown]
 # The curves, next to a reference run of the same configuration for 300 steps (committed in
@@ -236,7 +279,9 @@ if reference is not None:
 ax.plot(metrics["step"], metrics["mel"], label="this run")
 ax.set(title="mel loss (train)", xlabel="step")
 ax.legend()
-ax = axes[1]  # the game, from gan_start on (before it D's and G's adversarial losses are not computed)
+ax = axes[
+    1
+]  # the game, from gan_start on (before it D's and G's adversarial losses are not computed)
 if reference is not None:
     game = reference["step"] >= GAN_START
     ax.plot(reference["step"][game], reference["discriminator"][game], color="0.75")
@@ -248,7 +293,9 @@ ax.set(title="the two players", xlabel="step", xlim=(0, max(STEPS, 1)))
 ax.legend()
 ax = axes[2]
 if reference_val is not None:
-    ax.plot(reference_val["step"], reference_val["mel_distance"], "o-", color="0.75", label="reference")
+    ax.plot(
+        reference_val["step"], reference_val["mel_distance"], "o-", color="0.75", label="reference"
+    )
 ax.plot(val["step"], val["mel_distance"], "o-", label="this run")
 ax.set(title="validation mel distance", xlabel="step")
 ax.legend()
@@ -274,7 +321,11 @@ plt.show()
 # %%
 fifteen = DAC.load(REFERENCE_CODEC).eval() if REFERENCE_CODEC.is_file() else None
 speech = trainer.val_domains.index("speech")  # the first held-out speech clip
-clips = {"original": trainer.val_audio[speech, 0], "before": before[speech, 0], "after": after[speech, 0]}
+clips = {
+    "original": trainer.val_audio[speech, 0],
+    "before": before[speech, 0],
+    "after": after[speech, 0],
+}
 if fifteen is not None:
     with torch.no_grad():
         clips["15 minutes"] = fifteen(trainer.val_audio[speech : speech + 1]).audio[0, 0]
@@ -285,8 +336,15 @@ for name, clip in clips.items():
 fig, axes = plt.subplots(1, len(clips), figsize=(3.4 * len(clips), 3), sharey=True)
 for ax, (name, clip) in zip(axes, clips.items()):
     spec = torch.stft(clip, 1024, 256, window=torch.hann_window(1024), return_complex=True).abs()
-    ax.imshow(20 * torch.log10(spec.clamp(min=1e-5)).numpy(), origin="lower", aspect="auto", cmap="magma",
-              vmin=-100, vmax=0, extent=(0, len(clip) / 44100, 0, 22.05))
+    ax.imshow(
+        20 * torch.log10(spec.clamp(min=1e-5)).numpy(),
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=-100,
+        vmax=0,
+        extent=(0, len(clip) / 44100, 0, 22.05),
+    )
     ax.set(title=name, xlabel="time (s)")
 axes[0].set_ylabel("kHz")
 fig.tight_layout()
@@ -294,8 +352,13 @@ plt.show()
 
 mel_before = trainer.mel(before, trainer.val_audio).item()
 mel_after = trainer.mel(after, trainer.val_audio).item()
-print(f"validation mel distance, all 9 codebooks: before {mel_before:.3f}, after {mel_after:.3f}", end="")
-np.testing.assert_allclose(mel_after, val["mel_distance"][-1], rtol=1e-5)  # the number the trainer logged
+print(
+    f"validation mel distance, all 9 codebooks: before {mel_before:.3f}, after {mel_after:.3f}",
+    end="",
+)
+np.testing.assert_allclose(
+    mel_after, val["mel_distance"][-1], rtol=1e-5
+)  # the number the trainer logged
 if not SMOKE:
     assert mel_after < mel_before
 if fifteen is not None:
@@ -313,13 +376,16 @@ if fifteen is not None:
 # works, and it is still 400k steps away from the paper's. One way to see what a codec can *send* is
 # chapter 3's codebook utilization: how many of the 1024 entries each codebook uses.
 
+
 # %%
 def entries_used(model, audio):
     """Distinct codes per codebook over all frames of audio (N, 1, T)."""
     model.eval()
     with torch.no_grad():
         codes = model.encode(audio).codes  # (N, 9, S)
-    return [len(codes[:, k].unique()) for k in range(codes.shape[1])], codes.shape[0] * codes.shape[2]
+    return [len(codes[:, k].unique()) for k in range(codes.shape[1])], codes.shape[0] * codes.shape[
+        2
+    ]
 
 
 used, frames = entries_used(trainer.model, trainer.val_audio)
@@ -392,15 +458,33 @@ print("saved", RUNS / "tiny.pt")
 
 # %%
 if torch.cuda.is_available():
-    full = TrainConfig(preset="44khz", data=str(corpus.train), valid_data=str(corpus.valid),
-                       out=str(RUNS / "full"), steps=2, batch_size=6, duration=0.38, amp=True, compile="snake",
-                       log_every=1, val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False)
+    full = TrainConfig(
+        preset="44khz",
+        data=str(corpus.train),
+        valid_data=str(corpus.valid),
+        out=str(RUNS / "full"),
+        steps=2,
+        batch_size=6,
+        duration=0.38,
+        amp=True,
+        compile="snake",
+        log_every=1,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+    )
     Trainer(full).fit()
     steps = read_csv(RUNS / "full" / "metrics.csv")
-    print(f"44khz, batch 6 x 0.38 s, bf16 + compiled Snake on {torch.cuda.get_device_name()}: "
-          f"{steps['steps_per_s'][-1]:.2f} steps/s after compilation; mel loss {steps['mel'][-1]:.2f}")
+    print(
+        f"44khz, batch 6 x 0.38 s, bf16 + compiled Snake on {torch.cuda.get_device_name()}: "
+        f"{steps['steps_per_s'][-1]:.2f} steps/s after compilation; mel loss {steps['mel'][-1]:.2f}"
+    )
 else:
-    print("No CUDA device here: skipping the full-scale run (it needs a GPU; see the commands below).")
+    print(
+        "No CUDA device here: skipping the full-scale run (it needs a GPU; see the commands below)."
+    )
 
 # %% [markdown]
 # On a machine with 8 GPUs, `torchrun` starts one process per GPU; each draws its own excerpts (the batch
@@ -423,12 +507,27 @@ else:
 # step 4, with tiny excerpts (3 × 0.05 s). Show that the per-step losses of steps 3 and 4 are identical.
 # What would break the equality if the checkpoint did not store torch's random state?
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def tiny_run(out, steps, resume=False):
-    c = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(out),
-                    steps=steps, batch_size=3, duration=0.05, val_duration=0.05, val_clips_per_domain=1,
-                    log_every=1, val_every=0, sample_every=0, ckpt_every=2, resume=resume, progress=False,
-                    tensorboard=False)
+    c = TrainConfig(
+        preset="tiny",
+        data=str(corpus.train),
+        valid_data=str(corpus.valid),
+        out=str(out),
+        steps=steps,
+        batch_size=3,
+        duration=0.05,
+        val_duration=0.05,
+        val_clips_per_domain=1,
+        log_every=1,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=2,
+        resume=resume,
+        progress=False,
+        tensorboard=False,
+    )
     Trainer(c).fit()
     return read_csv(Path(out) / "metrics.csv")
 
@@ -450,8 +549,10 @@ print("steps 1-4, mel:", straight["mel"].round(4), "identical after resuming")
 # %% jupyter={"source_hidden": true} tags=["solution"]
 gamma = 0.999996
 half_life = np.log(2) / -np.log(gamma)
-print(f"halved after {half_life:,.0f} iterations; after 400k: {1e-4 * gamma ** 400_000:.2e} "
-      f"({gamma ** 400_000:.2f} of the start)")
+print(
+    f"halved after {half_life:,.0f} iterations; after 400k: {1e-4 * gamma**400_000:.2e} "
+    f"({gamma**400_000:.2f} of the start)"
+)
 opt = torch.optim.AdamW([nn.Parameter(torch.zeros(1))], lr=1e-4)
 sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
 for _ in range(1000):
@@ -464,15 +565,28 @@ assert 173_000 < half_life < 173_500
 # **Exercise 3.** Make the run fail. Replace the trainer's mel loss by a module that returns NaN and run one
 # step. What does the error say, and is anything written to `latest.pt`?
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class NaNLoss(nn.Module):
     def forward(self, x_hat, x):
         return x_hat.sum() * float("nan")
 
 
-c = TrainConfig(preset="tiny", data=str(corpus.train), valid_data=str(corpus.valid), out=str(RUNS / "ex3"),
-                steps=1, batch_size=3, duration=0.05, val_duration=0.05, val_clips_per_domain=1, val_every=0,
-                sample_every=0, progress=False, tensorboard=False)
+c = TrainConfig(
+    preset="tiny",
+    data=str(corpus.train),
+    valid_data=str(corpus.valid),
+    out=str(RUNS / "ex3"),
+    steps=1,
+    batch_size=3,
+    duration=0.05,
+    val_duration=0.05,
+    val_clips_per_domain=1,
+    val_every=0,
+    sample_every=0,
+    progress=False,
+    tensorboard=False,
+)
 broken = Trainer(c)
 broken.mel = NaNLoss()
 try:

@@ -51,9 +51,13 @@ SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
 CLIPS_PER_DOMAIN = 1 if SMOKE else 4  # held-out toy clips per domain (speech, music, general)
 MAX_SECONDS = 1.0 if SMOKE else 2.0  # each clip cut to this length
-N_QS = [1, 9] if SMOKE else [1, 3, 9]  # numbers of codebooks to evaluate (bitrate = n_q x 0.86 kbps)
+N_QS = (
+    [1, 9] if SMOKE else [1, 3, 9]
+)  # numbers of codebooks to evaluate (bitrate = n_q x 0.86 kbps)
 STAND_IN_STEPS = 2 if SMOKE else 6  # training steps if no trained model is there (see section 1)
-torch.set_num_threads(1)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
+torch.set_num_threads(
+    1
+)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -69,8 +73,10 @@ rng = np.random.default_rng(0)
 
 # %%
 model, source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
-print(f"evaluating {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
-      f"{model.n_codebooks} codebooks of {model.config.codebook_size}")
+print(
+    f"evaluating {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
+    f"{model.n_codebooks} codebooks of {model.config.codebook_size}"
+)
 
 corpus = ensure_toy_corpus()  # data/toy/{train,valid}: the valid clips were never trained on
 print("held-out clips in", corpus.valid)
@@ -108,7 +114,9 @@ mse_by_hand = np.mean((y - x) ** 2)
 snr_by_hand = 10 * np.log10(np.sum(x**2) / np.sum((x - y) ** 2))
 alpha = (y @ x) / (x @ x)
 si_sdr_by_hand = 10 * np.log10(np.sum((alpha * x) ** 2) / np.sum((y - alpha * x) ** 2))
-print(f"MSE {mse_by_hand:.3e}   SNR {snr_by_hand:.2f} dB   SI-SDR {si_sdr_by_hand:.2f} dB   (alpha = {alpha:.3f})")
+print(
+    f"MSE {mse_by_hand:.3e}   SNR {snr_by_hand:.2f} dB   SI-SDR {si_sdr_by_hand:.2f} dB   (alpha = {alpha:.3f})"
+)
 
 # %% [markdown]
 # The package's versions take `(estimate, reference)` in that order (like the losses), accept NumPy or
@@ -150,8 +158,19 @@ mel_by_loss = MultiScaleMelLoss()(as_batch(y), as_batch(x)).item()
 def stft_mag(a: np.ndarray, w: int) -> np.ndarray:
     """|STFT| (1 + w/2, frames): Hann window, centred, reflect-padded, hop w/4."""
     a = torch.from_numpy(a)
-    return torch.stft(a, w, w // 4, window=torch.hann_window(w, dtype=a.dtype), center=True,
-                      pad_mode="reflect", return_complex=True).abs().numpy()
+    return (
+        torch.stft(
+            a,
+            w,
+            w // 4,
+            window=torch.hann_window(w, dtype=a.dtype),
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        )
+        .abs()
+        .numpy()
+    )
 
 
 stft_by_hand = 0.0
@@ -190,12 +209,18 @@ np.testing.assert_allclose(util.per_codebook, util_by_hand, rtol=1e-12)
 np.testing.assert_allclose(M.codebook_entropy_bits(all_codes, K), entropy_by_hand, rtol=1e-9)
 np.testing.assert_allclose(M.codebook_perplexity(all_codes, K), 2**entropy_by_hand, rtol=1e-9)
 print(f"{pooled.shape[1]} frames pooled from {len(clips)} clips")
-print("utilization per codebook (%):", np.round(100 * util.per_codebook, 1), f" mean {100 * util.mean:.2f} %")
+print(
+    "utilization per codebook (%):",
+    np.round(100 * util.per_codebook, 1),
+    f" mean {100 * util.mean:.2f} %",
+)
 print("perplexity per codebook:     ", np.round(2**entropy_by_hand, 1))
 
 fig, ax = plt.subplots(figsize=(8, 2.5))
 ax.bar(np.arange(1, len(util_by_hand) + 1), 100 * util_by_hand, label="utilization (%)")
-ax.axhline(100 * min(1.0, pooled.shape[1] / K), color="k", ls="--", lw=1, label="ceiling: frames / K")
+ax.axhline(
+    100 * min(1.0, pooled.shape[1] / K), color="k", ls="--", lw=1, label="ceiling: frames / K"
+)
 ax.axhline(92.45, color="C3", ls=":", lw=1, label="report: 92.45 %")
 ax.set(xlabel="codebook", ylabel="% of entries used", ylim=(0, 105))
 ax.legend(fontsize=8, loc="center right")
@@ -223,7 +248,9 @@ plt.show()
 # %%
 from dac_minimal.evaluate.evaluation import REPORT_TABLE1, evaluate, markdown_table
 
-result = evaluate(model, corpus.valid, N_QS, clips_per_domain=CLIPS_PER_DOMAIN, max_seconds=MAX_SECONDS)
+result = evaluate(
+    model, corpus.valid, N_QS, clips_per_domain=CLIPS_PER_DOMAIN, max_seconds=MAX_SECONDS
+)
 display(Markdown(markdown_table(result.rows)))
 
 # %% [markdown]
@@ -231,14 +258,16 @@ display(Markdown(markdown_table(result.rows)))
 
 # %%
 ours = next(r for r in result.rows if r["domain"] == "all" and r["n_q"] == model.n_codebooks)
-display(Markdown(
-    "| | report (official DAC) | ours (tiny, toy data) |\n|---|---|---|\n"
-    f"| codebook utilization | {100 * REPORT_TABLE1['codebook_utilization']:.2f} % | "
-    f"{100 * ours['codebook_utilization']:.2f} % |\n"
-    f"| SNR | {REPORT_TABLE1['snr_db']:.2f} dB | {ours['snr_db']:.2f} dB |\n"
-    f"| MSE | {REPORT_TABLE1['mse']:.6f} | {ours['mse']:.6f} |\n"
-    f"| mel distance | (not reported) | {ours['mel_distance']:.3f} |\n"
-))
+display(
+    Markdown(
+        "| | report (official DAC) | ours (tiny, toy data) |\n|---|---|---|\n"
+        f"| codebook utilization | {100 * REPORT_TABLE1['codebook_utilization']:.2f} % | "
+        f"{100 * ours['codebook_utilization']:.2f} % |\n"
+        f"| SNR | {REPORT_TABLE1['snr_db']:.2f} dB | {ours['snr_db']:.2f} dB |\n"
+        f"| MSE | {REPORT_TABLE1['mse']:.6f} | {ours['mse']:.6f} |\n"
+        f"| mel distance | (not reported) | {ours['mel_distance']:.3f} |\n"
+    )
+)
 assert ours["clips"] == len(clips) and 0 < ours["codebook_utilization"] <= 1
 
 # %% [markdown]
@@ -247,8 +276,10 @@ assert ours["clips"] == len(clips) and 0 < ours["codebook_utilization"] <= 1
 
 # %%
 implied_power = REPORT_TABLE1["mse"] * 10 ** (REPORT_TABLE1["snr_db"] / 10)
-print(f"implied mean signal power {implied_power:.2f}, i.e. an RMS of {math.sqrt(implied_power):.2f} "
-      "(full scale is 1; music mastered loud has an RMS near 0.1-0.3)")
+print(
+    f"implied mean signal power {implied_power:.2f}, i.e. an RMS of {math.sqrt(implied_power):.2f} "
+    "(full scale is 1; music mastered loud has an RMS near 0.1-0.3)"
+)
 assert implied_power > 1.0
 
 # %% [markdown]
@@ -290,12 +321,20 @@ display(Audio(speech.audio, rate=SR), Audio(speech_hat, rate=SR))
 from dac_minimal.evaluate.baselines import ffmpeg_available
 
 if ffmpeg_available("opus") and ffmpeg_available("mp3"):
-    base = evaluate(model, corpus.valid, [model.n_codebooks], baselines=["opus", "mp3"], clips_per_domain=1,
-                    max_seconds=MAX_SECONDS)
+    base = evaluate(
+        model,
+        corpus.valid,
+        [model.n_codebooks],
+        baselines=["opus", "mp3"],
+        clips_per_domain=1,
+        max_seconds=MAX_SECONDS,
+    )
     display(Markdown(markdown_table([r for r in base.rows if r["domain"] == "all"])))
 else:
-    print("ffmpeg with libopus and libmp3lame is not installed: skipping the baselines "
-          "(apt-get install ffmpeg, brew install ffmpeg or conda install -c conda-forge ffmpeg)")
+    print(
+        "ffmpeg with libopus and libmp3lame is not installed: skipping the baselines "
+        "(apt-get install ffmpeg, brew install ffmpeg or conda install -c conda-forge ffmpeg)"
+    )
 
 # %% [markdown]
 # One clip per domain ranks nothing; `benchmarks/tiny_vs_opus.py` scores the 15-minute codec on 72 held-out
@@ -343,7 +382,9 @@ def all_pass(a: np.ndarray, phi: float) -> np.ndarray:
 
 rotated = all_pass(music, np.pi / 2)
 np.testing.assert_allclose(rotated, rotate_phase(music, np.pi / 2), atol=1e-9)
-np.testing.assert_allclose(np.abs(np.fft.rfft(rotated))[1:-1], np.abs(np.fft.rfft(music))[1:-1], rtol=1e-6)
+np.testing.assert_allclose(
+    np.abs(np.fft.rfft(rotated))[1:-1], np.abs(np.fft.rfft(music))[1:-1], rtol=1e-6
+)
 display(Audio(music, rate=SR), Audio(rotated, rate=SR))
 
 # %% [markdown]
@@ -356,15 +397,23 @@ from scipy import signal as sps
 noise = rng.standard_normal(len(music))
 noise *= np.sqrt(np.sum(music**2) / np.sum(noise**2) / 10)  # exactly 10 dB below the music
 lowpass = sps.sosfiltfilt(sps.butter(8, 3000, fs=SR, output="sos"), music)  # zero-phase: no delay
-versions = {"phase rotated 90°": rotated, "hiss at 10 dB SNR": music + noise, "low-pass 3 kHz": lowpass}
+versions = {
+    "phase rotated 90°": rotated,
+    "hiss at 10 dB SNR": music + noise,
+    "low-pass 3 kHz": lowpass,
+}
 header = "| version | SNR (dB) | SI-SDR (dB) | MSE | mel distance | STFT distance | MFCC distance |\n|---|---|---|---|---|---|---|\n"
 lines = []
 scores = {}
 for name, v in versions.items():
-    scores[name] = s = {f.__name__: f(v, music) for f in (M.snr_db, M.si_sdr_db, M.mse, M.stft_distance)}
+    scores[name] = s = {
+        f.__name__: f(v, music) for f in (M.snr_db, M.si_sdr_db, M.mse, M.stft_distance)
+    }
     s["mel_distance"], s["mfcc_distance"] = M.mel_distance(v, music), M.mfcc_distance(v, music, SR)
-    lines.append(f"| {name} | {s['snr_db']:.2f} | {s['si_sdr_db']:.2f} | {s['mse']:.2e} | {s['mel_distance']:.3f} | "
-                 f"{s['stft_distance']:.3f} | {s['mfcc_distance']:.2f} |")
+    lines.append(
+        f"| {name} | {s['snr_db']:.2f} | {s['si_sdr_db']:.2f} | {s['mse']:.2e} | {s['mel_distance']:.3f} | "
+        f"{s['stft_distance']:.3f} | {s['mfcc_distance']:.2f} |"
+    )
 display(Markdown(header + "\n".join(lines)))
 display(Audio(music + noise, rate=SR), Audio(lowpass, rate=SR))
 
@@ -385,21 +434,26 @@ assert rot["mfcc_distance"] < min(hiss["mfcc_distance"], lp["mfcc_distance"])
 # 0 dB at 60°, −3 dB at 90°, −6 dB for a polarity flip (180°), whatever the audio. The report's
 # 27.86 dB leaves room for a phase error of only 2.3° at *every* frequency. Turn the knob:
 
+
 # %%
 def phase_demo(degrees: int = 90) -> None:
     phi = np.radians(degrees)
     v = rotate_phase(music, phi)
     predicted = -10 * np.log10(2 - 2 * np.cos(phi)) if degrees else math.inf
-    print(f"φ = {degrees:3d}°: SNR {M.snr_db(v, music):7.2f} dB (predicted {predicted:7.2f}), "
-          f"SI-SDR {M.si_sdr_db(v, music):7.2f} dB, mel distance {M.mel_distance(v, music):.4f}")
+    print(
+        f"φ = {degrees:3d}°: SNR {M.snr_db(v, music):7.2f} dB (predicted {predicted:7.2f}), "
+        f"SI-SDR {M.si_sdr_db(v, music):7.2f} dB, mel distance {M.mel_distance(v, music):.4f}"
+    )
 
 
 interact(phase_demo, degrees=IntSlider(value=90, min=0, max=180, step=15))
 phis = np.radians(np.arange(1, 181))
 measured = [M.snr_db(rotate_phase(music, p_), music) for p_ in phis[::15]]
 np.testing.assert_allclose(measured, -10 * np.log10(2 - 2 * np.cos(phis[::15])), atol=0.05)
-print("phase needed for the report's SNR:",
-      f"{np.degrees(np.arccos(1 - 10 ** (-REPORT_TABLE1['snr_db'] / 10) / 2)):.2f}°")
+print(
+    "phase needed for the report's SNR:",
+    f"{np.degrees(np.arccos(1 - 10 ** (-REPORT_TABLE1['snr_db'] / 10) / 2)):.2f}°",
+)
 
 # %% [markdown]
 # So, frankly:
@@ -441,8 +495,12 @@ else:
 # %% jupyter={"source_hidden": true} tags=["solution"]
 half = 0.5 * music
 snr_half, si_sdr_half = M.snr_db(half, music), M.si_sdr_db(half, music)
-print(f"SNR {snr_half:.2f} dB (= 20 log10 2 = 6.02 dB: the error is half the signal), SI-SDR {si_sdr_half}")
-assert abs(snr_half - 20 * np.log10(2)) < 1e-9 and si_sdr_half == math.inf  # a pure gain is no distortion
+print(
+    f"SNR {snr_half:.2f} dB (= 20 log10 2 = 6.02 dB: the error is half the signal), SI-SDR {si_sdr_half}"
+)
+assert (
+    abs(snr_half - 20 * np.log10(2)) < 1e-9 and si_sdr_half == math.inf
+)  # a pure gain is no distortion
 
 # %% [markdown]
 # **Exercise 2.** Utilization depends on the size of the set. Compute the mean utilization of our model's
@@ -479,8 +537,10 @@ for delay in range(1, 50):
     shifted = np.concatenate([np.zeros(delay), music[:-delay]])
     if M.snr_db(shifted, music) < 0:
         break
-print(f"{delay} samples ({1000 * delay / SR:.2f} ms): SNR {M.snr_db(shifted, music):.2f} dB, "
-      f"mel distance {M.mel_distance(shifted, music):.3f} (hiss: {hiss['mel_distance']:.3f})")
+print(
+    f"{delay} samples ({1000 * delay / SR:.2f} ms): SNR {M.snr_db(shifted, music):.2f} dB, "
+    f"mel distance {M.mel_distance(shifted, music):.3f} (hiss: {hiss['mel_distance']:.3f})"
+)
 assert M.snr_db(shifted, music) < 0 and M.mel_distance(shifted, music) < hiss["mel_distance"]
 # A fraction of a millisecond of delay, inaudible, destroys SNR: any codec or baseline must be aligned
 # sample-exactly before SNR/MSE/SI-SDR mean anything (dac_minimal.evaluate.baselines aligns Opus and MP3 for that reason).

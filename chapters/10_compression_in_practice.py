@@ -50,8 +50,8 @@ from ipywidgets import IntSlider, interact
 
 import dac_minimal
 from dac_minimal import DAC
-from dac_minimal.evaluate import metrics as M
 from dac_minimal.data import VALID_SEED_OFFSET, toy_clip
+from dac_minimal.evaluate import metrics as M
 from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
@@ -59,7 +59,9 @@ SR = 44100
 CLIP_SECONDS = 1.0 if SMOKE else 2.0  # the held-out clip of sections 1-2
 LONG_SECONDS = 3.0 if SMOKE else 6.0  # the "long" clip of section 4
 STAND_IN_STEPS = 2 if SMOKE else 6  # training steps if no trained model is there (see section 1)
-torch.set_num_threads(1)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
+torch.set_num_threads(
+    1
+)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes goes here
@@ -76,8 +78,10 @@ WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes 
 # %%
 model, source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
 N_Q = model.n_codebooks
-print(f"using {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
-      f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s")
+print(
+    f"using {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
+    f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s"
+)
 
 # Clip 0 of the toy corpus's held-out split (data/toy/valid/music): the codec never trained on it.
 x = toy_clip("music", CLIP_SECONDS, seed=VALID_SEED_OFFSET, index=0)  # (T,) float32
@@ -96,7 +100,9 @@ display(Audio(x, rate=SR))
 with torch.inference_mode():
     xt = torch.from_numpy(x)[None, None]  # (1, 1, T)
     codes = model.encode(xt).codes  # (1, 9, S)
-    recons = {k: model.decode_codes(codes[:, :k], length=len(x))[0, 0].numpy() for k in range(1, N_Q + 1)}
+    recons = {
+        k: model.decode_codes(codes[:, :k], length=len(x))[0, 0].numpy() for k in range(1, N_Q + 1)
+    }
     # Encoding with n_quantizers=3 in the first place gives the same three codes.
     assert torch.equal(model.encode(xt, n_quantizers=3).codes, codes[:, :3])
 kbps = {k: model.bitrate(k) / 1000 for k in recons}
@@ -110,13 +116,18 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(list(kbps.values()), list(mel.values()), "o-")
 for k in recons:
     ax.annotate(str(k), (kbps[k], mel[k]), textcoords="offset points", xytext=(3, 4), fontsize=8)
-ax.set(xlabel="bitrate (kbps)", ylabel="mel distance (lower is better)",
-       title="The tiny codec on a held-out clip, by number of codebooks $n_q$")
+ax.set(
+    xlabel="bitrate (kbps)",
+    ylabel="mel distance (lower is better)",
+    title="The tiny codec on a held-out clip, by number of codebooks $n_q$",
+)
 ax.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
 trend = "falls" if mel[N_Q] < mel[1] else "does not fall"
-print(f"with this model the mel distance {trend} from n_q = 1 ({mel[1]:.3f}) to n_q = {N_Q} ({mel[N_Q]:.3f})")
+print(
+    f"with this model the mel distance {trend} from n_q = 1 ({mel[1]:.3f}) to n_q = {N_Q} ({mel[N_Q]:.3f})"
+)
 
 # %% [markdown]
 # Why would more bits ever sound *worse*? Look where the codes go: the latent. Each codebook should shrink
@@ -127,12 +138,18 @@ print(f"with this model the mel distance {trend} from n_q = 1 ({mel[1]:.3f}) to 
 # %%
 with torch.inference_mode():
     z_e = model.encoder(model.preprocess(xt))  # (1, D, S) the continuous latent
-    rel = {k: ((z_e - model.quantizer.from_codes(codes[:, :k])).norm() / z_e.norm()).item() for k in recons}
+    rel = {
+        k: ((z_e - model.quantizer.from_codes(codes[:, :k])).norm() / z_e.norm()).item()
+        for k in recons
+    }
     out_rms = {k: float(np.sqrt(np.mean(y**2))) for k, y in recons.items()}
 print("n_q:                 " + " ".join(f"{k:6d}" for k in rel))
 print("|z_e - z_q| / |z_e|: " + " ".join(f"{v:6.2f}" for v in rel.values()))
-print("output RMS:          " + " ".join(f"{v:6.3f}" for v in out_rms.values())
-      + f"   (the clip's RMS: {np.sqrt(np.mean(x**2)):.3f})")
+print(
+    "output RMS:          "
+    + " ".join(f"{v:6.3f}" for v in out_rms.values())
+    + f"   (the clip's RMS: {np.sqrt(np.mean(x**2)):.3f})"
+)
 
 # %% [markdown]
 # For a codec that has learned, the first row falls towards 0 and the mel distance with it. If it *rises*
@@ -146,6 +163,7 @@ print("output RMS:          " + " ".join(f"{v:6.3f}" for v in out_rms.values())
 # Turn the knob and listen. With a well-trained codec each codebook brings detail back, step by step; with
 # the short CPU run of chapter 8 you hear the state described above, honestly.
 # (Without a browser, `interact` calls `listen` once with the default.)
+
 
 # %%
 def listen(n_q: int = N_Q) -> None:
@@ -184,13 +202,17 @@ print(compressed.info())
 # it varies by a few bytes).
 
 # %%
-OFFICIAL_METADATA_BYTES = 425  # pickle framing + metadata dict of the official DACFile (approximate)
+OFFICIAL_METADATA_BYTES = (
+    425  # pickle framing + metadata dict of the official DACFile (approximate)
+)
 
 
 def official_dac_bytes(codes: torch.Tensor) -> int:
     """Approximate size of the official `.dac` file holding ``codes`` (C, n_q, S): uint16 .npy + metadata."""
     buf = io.BytesIO()
-    np.save(buf, codes.numpy().astype(np.uint16), allow_pickle=False)  # a plain array: no pickle involved
+    np.save(
+        buf, codes.numpy().astype(np.uint16), allow_pickle=False
+    )  # a plain array: no pickle involved
     return buf.tell() + OFFICIAL_METADATA_BYTES
 
 
@@ -223,19 +245,30 @@ for name in ("opus", "mp3"):
         print(f"skipping {name}: ffmpeg (with its {name} encoder) is not installed")
         continue
     rt = codec_roundtrip(x, SR, name, model.bitrate() / 1000)
-    rows.append((f"{name} ({rt.kbps:.1f} kbps, payload only)", round(rt.kbps * 1000 * duration / 8),
-                 M.mel_distance(rt.audio, x)))
+    rows.append(
+        (
+            f"{name} ({rt.kbps:.1f} kbps, payload only)",
+            round(rt.kbps * 1000 * duration / 8),
+            M.mel_distance(rt.audio, x),
+        )
+    )
 
 table = "| format | bytes | kbps | × ours | mel distance |\n|---|---:|---:|---:|---:|\n"
 for name, size, dist in rows:
-    table += (f"| {name} | {size:,} | {size * 8 / duration / 1000:.2f} | {size / ours:.2f} | "
-              f"{'—' if dist is None else f'{dist:.3f}'} |\n")
+    table += (
+        f"| {name} | {size:,} | {size * 8 / duration / 1000:.2f} | {size / ours:.2f} | "
+        f"{'—' if dist is None else f'{dist:.3f}'} |\n"
+    )
 display(Markdown(f"{duration:.1f} s of mono 44.1 kHz audio, codec at $n_q$ = {N_Q}:\n\n" + table))
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3))
 names = [r[0].split(" (")[0] for r in rows]
-ax.barh(names, [r[1] for r in rows], color=["0.6", "tab:red", "tab:blue"] + ["tab:green"] * (len(rows) - 3))
+ax.barh(
+    names,
+    [r[1] for r in rows],
+    color=["0.6", "tab:red", "tab:blue"] + ["tab:green"] * (len(rows) - 3),
+)
 ax.set_xscale("log")
 for i, r in enumerate(rows):
     ax.text(r[1], i, f" {r[1]:,} B", va="center", fontsize=8)
@@ -266,7 +299,7 @@ def hexdump(b: bytes, start: int = 0, stop: int | None = None) -> None:
     """Print bytes [start, stop) as offset, 16 hex bytes, and their ASCII (dots for unprintable bytes)."""
     stop = len(b) if stop is None else stop
     for row in range(start, stop, 16):
-        chunk = b[row:min(row + 16, stop)]
+        chunk = b[row : min(row + 16, stop)]
         text = "".join(chr(c) if 32 <= c < 127 else "." for c in chunk)
         print(f"{row:04x}  {chunk.hex(' '):<47}  {text}")
 
@@ -281,21 +314,36 @@ hexdump(data, 0, 62 + 16)
 
 # %%
 HEADER = [  # (offset, struct code, field)
-    (0, "4s", "magic"), (4, "H", "version"), (6, "H", "header_size"), (8, "I", "sample_rate"),
-    (12, "I", "model_sample_rate"), (16, "I", "hop_length"), (20, "H", "channels"), (22, "H", "n_q"),
-    (24, "B", "codebook_bits"), (25, "B", "flags"), (26, "I", "chunk_frames"), (30, "Q", "length"),
-    (38, "Q", "n_frames"), (46, "Q", "payload_size"), (54, "I", "payload_crc32"), (58, "I", "header_crc32"),
+    (0, "4s", "magic"),
+    (4, "H", "version"),
+    (6, "H", "header_size"),
+    (8, "I", "sample_rate"),
+    (12, "I", "model_sample_rate"),
+    (16, "I", "hop_length"),
+    (20, "H", "channels"),
+    (22, "H", "n_q"),
+    (24, "B", "codebook_bits"),
+    (25, "B", "flags"),
+    (26, "I", "chunk_frames"),
+    (30, "Q", "length"),
+    (38, "Q", "n_frames"),
+    (46, "Q", "payload_size"),
+    (54, "I", "payload_crc32"),
+    (58, "I", "header_crc32"),
 ]
 header = {name: struct.unpack_from("<" + code, data, offset)[0] for offset, code, name in HEADER}
 for offset, code, name in HEADER:
-    raw = data[offset:offset + struct.calcsize("<" + code)]
+    raw = data[offset : offset + struct.calcsize("<" + code)]
     print(f"{offset:3d}  {raw.hex(' '):<24} {name:>18} = {header[name]!r}")
 
 loaded = dac_minimal.CompressedAudio.load(WORK / "short.dacm")
-payload = data[header["header_size"]:]
+payload = data[header["header_size"] :]
 assert header["magic"] == b"DACM" and header["version"] == 1 and header["header_size"] == 62
 assert header["sample_rate"] == loaded.sample_rate == SR
-assert header["model_sample_rate"] == loaded.model_sample_rate and header["hop_length"] == loaded.hop_length
+assert (
+    header["model_sample_rate"] == loaded.model_sample_rate
+    and header["hop_length"] == loaded.hop_length
+)
 assert header["channels"] == loaded.channels == 1 and header["n_q"] == loaded.n_quantizers == 4
 assert header["codebook_bits"] == loaded.codebook_bits == 10 and header["flags"] == 0
 assert header["chunk_frames"] == loaded.chunk_frames
@@ -312,18 +360,22 @@ assert loaded == small
 
 # %%
 bits = "".join(f"{byte:08b}" for byte in payload)
-print("first 40 payload bits:", " ".join(bits[i:i + 10] for i in range(0, 40, 10)))
-by_hand = [int(bits[10 * i:10 * i + 10], 2) for i in range(6)]
+print("first 40 payload bits:", " ".join(bits[i : i + 10] for i in range(0, 40, 10)))
+by_hand = [int(bits[10 * i : 10 * i + 10], 2) for i in range(6)]
 print("as integers:          ", by_hand)
 print("loaded codes[0, 0, :6]:", loaded.codes[0, 0, :6].tolist())
 assert by_hand == loaded.codes[0, 0, :6].tolist()
 s = header["n_frames"]
-second = [int(bits[10 * (s + i):10 * (s + i) + 10], 2) for i in range(3)]  # codebook 1 starts at bit 10·S
+second = [
+    int(bits[10 * (s + i) : 10 * (s + i) + 10], 2) for i in range(3)
+]  # codebook 1 starts at bit 10·S
 assert second == loaded.codes[0, 1, :3].tolist()
 # The file ends with zero bits up to a whole byte.
 pad = len(bits) - 10 * s * header["n_q"]
-assert 0 <= pad < 8 and set(bits[len(bits) - pad:]) <= {"0"}
-print(f"{s} frames x {header['n_q']} codebooks x 10 bits = {10 * s * header['n_q']} bits + {pad} padding bits")
+assert 0 <= pad < 8 and set(bits[len(bits) - pad :]) <= {"0"}
+print(
+    f"{s} frames x {header['n_q']} codebooks x 10 bits = {10 * s * header['n_q']} bits + {pad} padding bits"
+)
 
 # %% [markdown]
 # The package's `pack_codes` does the same with NumPy (`np.packbits` over a bit array), and CRC-32 makes any
@@ -334,7 +386,9 @@ print(f"{s} frames x {header['n_q']} codebooks x 10 bits = {10 * s * header['n_q
 from dac_minimal.codec.dacm import pack_codes, unpack_codes
 
 assert pack_codes(loaded.codes.reshape(1, -1).numpy(), 10) == payload
-np.testing.assert_array_equal(unpack_codes(payload, 1, s * 4, 10).reshape(1, 4, s), loaded.codes.numpy())
+np.testing.assert_array_equal(
+    unpack_codes(payload, 1, s * 4, 10).reshape(1, 4, s), loaded.codes.numpy()
+)
 damaged = bytearray(data)
 damaged[70] ^= 0b0000_0100  # flip one payload bit
 try:
@@ -356,11 +410,13 @@ except ValueError as err:
 # the product of the strides before it); the package sums this for us:
 
 # %%
-from dac_minimal.codec.dacm import chunk_margins, decode_chunked, receptive_field
+from dac_minimal.codec.chunked import chunk_margins, decode_chunked, receptive_field
 
 enc_rf, dec_rf = receptive_field(model.encoder), receptive_field(model.decoder)
 enc_margin, dec_margin = chunk_margins(model)
-print(f"encoder reach {enc_rf:.0f} samples = {enc_rf / SR * 1000:.0f} ms -> margin {enc_margin} frames")
+print(
+    f"encoder reach {enc_rf:.0f} samples = {enc_rf / SR * 1000:.0f} ms -> margin {enc_margin} frames"
+)
 print(f"decoder reach {dec_rf:.1f} frames -> margin {dec_margin} frames")
 
 # %% [markdown]
@@ -376,12 +432,15 @@ for seconds in (0.25, 1.0, 2.5):
     same = (chunked.codes == whole.codes).float().mean().item()
     y_chunked = model.decompress(whole, chunk_seconds=seconds)
     diff = (y_chunked - y_whole).abs().max().item()
-    print(f"chunks of {seconds:4.2f} s: {same:.2%} of codes identical, decoded max |difference| {diff:.1e}")
+    print(
+        f"chunks of {seconds:4.2f} s: {same:.2%} of codes identical, decoded max |difference| {diff:.1e}"
+    )
     assert same > 0.999 and diff < 1e-4
 
 # %% [markdown]
 # Now build the chunked decoder inline, with the margin as a knob, and watch the seams appear when the margin
 # is shorter than the receptive field:
+
 
 # %%
 def decode_in_chunks(codes: torch.Tensor, chunk: int, margin: int) -> torch.Tensor:
@@ -393,7 +452,7 @@ def decode_in_chunks(codes: torch.Tensor, chunk: int, margin: int) -> torch.Tens
             b = min(a + chunk, n)
             lo, hi = max(a - margin, 0), min(b + margin, n)
             y = model.decode_codes(codes[:, :, lo:hi])[:, 0]  # (C, (hi - lo) · hop)
-            out[:, a * hop:b * hop] = y[:, (a - lo) * hop:(b - lo) * hop]
+            out[:, a * hop : b * hop] = y[:, (a - lo) * hop : (b - lo) * hop]
     return out
 
 
@@ -410,7 +469,9 @@ for m in margins:
 print({m: f"{e:.1e}" for m, e in errors.items()})
 with torch.inference_mode():
     package = decode_chunked(model, whole.codes, CHUNK)
-torch.testing.assert_close(decode_in_chunks(whole.codes, CHUNK, dec_margin), package, rtol=0, atol=1e-6)
+torch.testing.assert_close(
+    decode_in_chunks(whole.codes, CHUNK, dec_margin), package, rtol=0, atol=1e-6
+)
 assert errors[dec_margin] < 1e-4 < errors[0]
 
 # %%
@@ -419,7 +480,9 @@ t = np.arange(len(seams)) / SR
 a0.plot(t, seams.numpy(), lw=0.6)
 for edge in np.arange(CHUNK, whole.n_frames, CHUNK) * model.hop_length / SR:
     a0.axvline(edge, color="tab:red", lw=0.5, alpha=0.4)
-a0.set(xlabel="time (s)", ylabel="|chunked − whole|", title="margin 0: errors at the chunk edges (red)")
+a0.set(
+    xlabel="time (s)", ylabel="|chunked − whole|", title="margin 0: errors at the chunk edges (red)"
+)
 a1.semilogy(list(errors), [max(e, 1e-9) for e in errors.values()], "o-")
 a1.axvline(dec_rf, color="tab:red", ls="--", label=f"receptive field ({dec_rf:.1f} frames)")
 a1.set(xlabel="margin (frames per side)", ylabel="max |chunked − whole|", title="error vs margin")
@@ -453,17 +516,23 @@ official_model = None
 start = time.perf_counter()
 try:
     if SMOKE and not official_weights_path("44khz").is_file():
-        raise RuntimeError(f"smoke run: not downloading; put the weights at {official_weights_path('44khz')}")
+        raise RuntimeError(
+            f"smoke run: not downloading; put the weights at {official_weights_path('44khz')}"
+        )
     official_model = DAC.load(download_official("44khz")).eval()
 except RuntimeError as err:
     print(f"skipping the official model ({time.perf_counter() - start:.1f} s):\n{err}")
 
 if official_model is not None:
-    print(f"official model: {sum(p.numel() for p in official_model.parameters()) / 1e6:.2f}M parameters")
-    clip1 = x[: SR]  # one second: the big model is slow on a CPU
+    print(
+        f"official model: {sum(p.numel() for p in official_model.parameters()) / 1e6:.2f}M parameters"
+    )
+    clip1 = x[:SR]  # one second: the big model is slow on a CPU
     y_off = official_model.decompress(official_model.compress(clip1))[0].numpy()
-    print(f"official model, 9 codebooks: mel distance {M.mel_distance(y_off, clip1):.3f} "
-          f"(tiny model: {M.mel_distance(recons[N_Q][:SR], clip1):.3f})")
+    print(
+        f"official model, 9 codebooks: mel distance {M.mel_distance(y_off, clip1):.3f} "
+        f"(tiny model: {M.mel_distance(recons[N_Q][:SR], clip1):.3f})"
+    )
     display(Audio(y_off, rate=SR))
 
 # %% [markdown]
@@ -474,6 +543,7 @@ if official_model is not None:
 # with $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True` would also
 # `torch.compile` it, after a minute of compiling). It works in place and is one-way, so prepare a copy.
 # Same function, less work:
+
 
 # %%
 def best_time(m: DAC, repeats: int = 3) -> tuple[float, torch.Tensor]:
@@ -490,10 +560,14 @@ def best_time(m: DAC, repeats: int = 3) -> tuple[float, torch.Tensor]:
 fast = copy.deepcopy(model).prepare_for_inference()
 t_before, y_before = best_time(model)
 t_after, y_after = best_time(fast)
-print(f"encode + decode of {CLIP_SECONDS:.0f} s: {t_before * 1000:.0f} ms as trained, {t_after * 1000:.0f} ms "
-      f"prepared ({t_before / t_after:.2f}x); max |difference| {(y_after - y_before).abs().max().item():.1e}")
+print(
+    f"encode + decode of {CLIP_SECONDS:.0f} s: {t_before * 1000:.0f} ms as trained, {t_after * 1000:.0f} ms "
+    f"prepared ({t_before / t_after:.2f}x); max |difference| {(y_after - y_before).abs().max().item():.1e}"
+)
 with torch.inference_mode():
-    torch.testing.assert_close(fast.decode_codes(codes), model.decode_codes(codes), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        fast.decode_codes(codes), model.decode_codes(codes), rtol=0, atol=1e-4
+    )
 assert not any(hasattr(mod, "parametrizations") for mod in fast.modules())  # weight norm is gone
 
 # %% [markdown]
@@ -520,18 +594,23 @@ S_song = math.ceil(T / 512)  # frames per channel
 n_full, rest = divmod(S_song, 431)
 values = 2 * 9  # channels x codebooks per frame
 by_hand = 62 + n_full * math.ceil(values * 431 * 10 / 8) + math.ceil(values * rest * 10 / 8)
-song = dac_minimal.CompressedAudio(torch.zeros(2, 9, S_song, dtype=torch.long), SR, T, SR, 512, chunk_frames=431)
+song = dac_minimal.CompressedAudio(
+    torch.zeros(2, 9, S_song, dtype=torch.long), SR, T, SR, 512, chunk_frames=431
+)
 assert by_hand == song.nbytes
 official_song = official_dac_bytes(song.codes)
 pcm_song = 44 + 2 * 2 * T
-print(f"{S_song} frames: ours {by_hand / 1e3:.1f} kB, official {official_song / 1e3:.1f} kB "
-      f"({official_song / by_hand:.2f}x), PCM {pcm_song / 1e6:.1f} MB ({pcm_song / by_hand:.0f}x)")
+print(
+    f"{S_song} frames: ours {by_hand / 1e3:.1f} kB, official {official_song / 1e3:.1f} kB "
+    f"({official_song / by_hand:.2f}x), PCM {pcm_song / 1e6:.1f} MB ({pcm_song / by_hand:.0f}x)"
+)
 assert 1.59 < official_song / by_hand < 1.61
 
 # %% [markdown]
 # **Exercise 2.** Write `code_at(data, c, q, t)`, which returns the code of channel `c`, codebook `q`, frame `t`
 # straight from the bytes of a `.dacm` file, reading only the header fields it needs and the two or three
 # bytes that hold the code (no unpacking of the whole payload). Test it on a stereo file with several chunks.
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def code_at(data: bytes, c: int, q: int, t: int) -> int:
@@ -545,16 +624,24 @@ def code_at(data: bytes, c: int, q: int, t: int) -> int:
     chunk_start = size + chunk * math.ceil(channels * n_q * F * b / 8)
     bit = ((c * n_q + q) * frames + i) * b
     first, last = chunk_start + bit // 8, chunk_start + (bit + b - 1) // 8
-    window = int.from_bytes(data[first:last + 1], "big")  # the bytes holding the code, as one integer
+    window = int.from_bytes(
+        data[first : last + 1], "big"
+    )  # the bytes holding the code, as one integer
     n_bits = 8 * (last - first + 1)
     return (window >> (n_bits - bit % 8 - b)) & ((1 << b) - 1)
 
 
 g = torch.Generator().manual_seed(0)
-stereo = dac_minimal.CompressedAudio(torch.randint(0, 1024, (2, 3, 30), generator=g), SR, 30 * 512, SR, 512,
-                                     chunk_frames=7)  # 4 full chunks of 7 frames and one of 2
+stereo = dac_minimal.CompressedAudio(
+    torch.randint(0, 1024, (2, 3, 30), generator=g), SR, 30 * 512, SR, 512, chunk_frames=7
+)  # 4 full chunks of 7 frames and one of 2
 blob = stereo.to_bytes()
-assert all(code_at(blob, c, q, t) == stereo.codes[c, q, t] for c in range(2) for q in range(3) for t in range(30))
+assert all(
+    code_at(blob, c, q, t) == stereo.codes[c, q, t]
+    for c in range(2)
+    for q in range(3)
+    for t in range(30)
+)
 print("code_at matches all", stereo.codes.numel(), "codes")
 
 # %% [markdown]
@@ -563,7 +650,9 @@ print("code_at matches all", stereo.codes.numel(), "codes")
 # 43 frames. Is it larger or smaller than the receptive-field margin, and why can the package not use it?
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-sub = whole.codes[:, :, : 3 * CHUNK]  # three chunks are enough to see the seams, and three times cheaper
+sub = whole.codes[
+    :, :, : 3 * CHUNK
+]  # three chunks are enough to see the seams, and three times cheaper
 with torch.inference_mode():
     sub_reference = model.decode_codes(sub)[:, 0]
 

@@ -72,7 +72,11 @@ def load(name):
 
 def curve(rows, variant, key, x="step"):
     """(x, y) of one variant's evaluations with all codebooks, sorted by step."""
-    pts = sorted((r[x], r[key]) for r in rows if r["variant"] == variant and r["n_q"] == max(q["n_q"] for q in rows))
+    pts = sorted(
+        (r[x], r[key])
+        for r in rows
+        if r["variant"] == variant and r["n_q"] == max(q["n_q"] for q in rows)
+    )
     return np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
 
 
@@ -105,14 +109,22 @@ def final(rows, variant, n_q=None):
 for v in A.experiment_variants("activation"):
     print(f"{v.name:>10}: {v.model().config.activation}, GAN step: {v.gan}")
 
-live_cfg = A.AblationConfig(minutes=1.0, steps=2 if SMOKE else 6, batch_size=3, duration=0.1,
-                            eval_clips_per_domain=1, eval_seconds=0.25)
+live_cfg = A.AblationConfig(
+    minutes=1.0,
+    steps=2 if SMOKE else 6,
+    batch_size=3,
+    duration=0.1,
+    eval_clips_per_domain=1,
+    eval_seconds=0.25,
+)
 start = time.perf_counter()
 live = A.run_experiment("activation", live_cfg)
 print(f"{len(live)} rows in {time.perf_counter() - start:.0f} s")
 for r in live:
-    print(f"{r['variant']:>10}  step {r['step']:>2}  mel distance {r['mel_distance']:.3f}  "
-          f"STFT distance {r['stft_distance']:.3f}  utilization {r['utilization']:.1%}")
+    print(
+        f"{r['variant']:>10}  step {r['step']:>2}  mel distance {r['mel_distance']:.3f}  "
+        f"STFT distance {r['stft_distance']:.3f}  utilization {r['utilization']:.1%}"
+    )
 assert {r["variant"] for r in live} == {"snake", "leaky_relu"}
 assert all(np.isfinite(r["mel_distance"]) for r in live)
 
@@ -133,7 +145,9 @@ assert all(np.isfinite(r["mel_distance"]) for r in live)
 act = load("activation")
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.3))
 for name, color in (("snake", "C0"), ("leaky_relu", "C1")):
-    for ax, x, key in zip(axes, ("step", "seconds", "step"), ("mel_distance", "mel_distance", "utilization")):
+    for ax, x, key in zip(
+        axes, ("step", "seconds", "step"), ("mel_distance", "mel_distance", "utilization")
+    ):
         xs, ys = curve(act, name, key, x)
         ax.plot(xs, ys, "o-", color=color, label=name)
 axes[0].set(xlabel="training step", ylabel="held-out mel distance", title="per step")
@@ -143,13 +157,17 @@ axes[0].legend()
 plt.tight_layout()
 plt.show()
 
-common = max(set(curve(act, "snake", "mel_distance")[0]) & set(curve(act, "leaky_relu", "mel_distance")[0]))
+common = max(
+    set(curve(act, "snake", "mel_distance")[0]) & set(curve(act, "leaky_relu", "mel_distance")[0])
+)
 at = {n: dict(zip(*curve(act, n, "mel_distance")))[common] for n in ("snake", "leaky_relu")}
 speed = {n: final(act, n)["step"] / final(act, n)["seconds"] for n in ("snake", "leaky_relu")}
 use = {n: final(act, n)["utilization"] for n in ("snake", "leaky_relu")}
-print(f"at step {common}: mel distance Snake {at['snake']:.3f}, LeakyReLU {at['leaky_relu']:.3f}; "
-      f"steps/s: Snake {speed['snake']:.2f}, LeakyReLU {speed['leaky_relu']:.2f}; "
-      f"utilization: Snake {use['snake']:.1%}, LeakyReLU {use['leaky_relu']:.1%}")
+print(
+    f"at step {common}: mel distance Snake {at['snake']:.3f}, LeakyReLU {at['leaky_relu']:.3f}; "
+    f"steps/s: Snake {speed['snake']:.2f}, LeakyReLU {speed['leaky_relu']:.2f}; "
+    f"utilization: Snake {use['snake']:.1%}, LeakyReLU {use['leaky_relu']:.1%}"
+)
 
 # %% [markdown]
 # **Verdict: not reproduced; in our miniature LeakyReLU is ahead.** Both codecs start from the same
@@ -210,6 +228,7 @@ print(f"utilization ceiling for N = {N} frames, K = {K}: {ceiling:.1%}")
 # the last check. It is three lines; here they are inline, checked against the package's variant on
 # the same random draw:
 
+
 # %%
 def reset_dead_codes(codebook, usage, recent, generator):
     """Move the entries with zero usage onto random rows of recent (n, D); returns their indices."""
@@ -252,8 +271,10 @@ plt.tight_layout()
 plt.show()
 for name in in_codec:
     r = final(vqr, name)
-    print(f"{name:>12}: step {r['step']}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
-          f"entropy {r['entropy_bits']:.2f} bits, mel distance {r['mel_distance']:.3f}")
+    print(
+        f"{name:>12}: step {r['step']}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
+        f"entropy {r['entropy_bits']:.2f} bits, mel distance {r['mel_distance']:.3f}"
+    )
 
 # %% [markdown]
 # **Verdict: reproduced, for utilization.** Inside the codec the difference is stark from the first
@@ -291,14 +312,18 @@ for name in names:
 axes[0].axhline(ceiling, color="0.6", ls=":", label="uniform ceiling")
 axes[0].set(title="utilization (mean of 9)", xlabel="step", xscale="log", ylim=(0, 1))
 axes[1].set(title="perplexity (mean of 9)", xlabel="step", xscale="log", yscale="log")
-axes[2].set(title="$\\|z - z_q\\|^2 / \\|z\\|^2$ (held-out)", xlabel="step", xscale="log", yscale="log")
+axes[2].set(
+    title="$\\|z - z_q\\|^2 / \\|z\\|^2$ (held-out)", xlabel="step", xscale="log", yscale="log"
+)
 axes[0].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 for name in names:
     r = final(vqf, name)
-    print(f"{name:>12}: step {r['step']}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
-          f"relative error {r['relative_error']:.3f}")
+    print(
+        f"{name:>12}: step {r['step']}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
+        f"relative error {r['relative_error']:.3f}"
+    )
 
 # %% [markdown]
 # **Verdict: in isolation the ranking flips, and that is instructive.** Given standardised input,
@@ -326,16 +351,26 @@ for name in names:
 drop = load("dropout")
 fig, ax = plt.subplots(figsize=(7, 3.5))
 for name in ("p=0.0", "p=0.5", "p=1.0"):
-    pts = sorted((r["n_q"], r["mel_distance"]) for r in drop if r["variant"] == name and r["final"] == 1)
+    pts = sorted(
+        (r["n_q"], r["mel_distance"]) for r in drop if r["variant"] == name and r["final"] == 1
+    )
     ax.plot([q for q, _ in pts], [m for _, m in pts], "o-", label=name)
-ax.set(xlabel="codebooks used $n_q$ (× 0.86 kbps)", ylabel="held-out mel distance",
-       title="quality vs bitrate after training")
+ax.set(
+    xlabel="codebooks used $n_q$ (× 0.86 kbps)",
+    ylabel="held-out mel distance",
+    title="quality vs bitrate after training",
+)
 ax.legend()
 plt.tight_layout()
 plt.show()
-table = {name: [final(drop, name, q)["mel_distance"] for q in range(1, 10)] for name in ("p=0.0", "p=0.5", "p=1.0")}
+table = {
+    name: [final(drop, name, q)["mel_distance"] for q in range(1, 10)]
+    for name in ("p=0.0", "p=0.5", "p=1.0")
+}
 for name, values in table.items():
-    print(f"{name}: n_q=1 {values[0]:.3f}, n_q=9 {values[-1]:.3f}, gain from 8 more codebooks {values[0] - values[-1]:+.3f}")
+    print(
+        f"{name}: n_q=1 {values[0]:.3f}, n_q=9 {values[-1]:.3f}, gain from 8 more codebooks {values[0] - values[-1]:+.3f}"
+    )
 
 # %% [markdown]
 # **Verdict: the ordering at both ends matches Fig. 4; the shape of the curves does not.** At one
@@ -360,15 +395,20 @@ for name, values in table.items():
 windows = (32, 64, 128, 256, 512, 1024, 2048)
 scaled = (5, 10, 20, 40, 80, 160, 320)
 empty_fixed = [int((mel_filters(SR, w, 64).sum(axis=1) == 0).sum()) for w in windows]
-empty_scaled = [int((mel_filters(SR, w, m).sum(axis=1) == 0).sum()) for w, m in zip(windows, scaled)]
+empty_scaled = [
+    int((mel_filters(SR, w, m).sum(axis=1) == 0).sum()) for w, m in zip(windows, scaled)
+]
 print("window:                 ", windows)
 print("empty of 64 fixed:      ", tuple(empty_fixed))
 print("empty of scaled (5…320):", tuple(empty_scaled))
 assert empty_fixed[0] > 32 and empty_fixed[-1] == 0
 
 mb = load("mel_bins")
-keys = (("mel_distance", "mel distance (training metric)"), ("stft_distance", "STFT distance (46–12 ms)"),
-        ("stft_hires", "high-res STFT distance (186/93 ms)"))
+keys = (
+    ("mel_distance", "mel distance (training metric)"),
+    ("stft_distance", "STFT distance (46–12 ms)"),
+    ("stft_hires", "high-res STFT distance (186/93 ms)"),
+)
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 for ax, (key, title) in zip(axes, keys):
     values = [final(mb, n)[key] for n in ("scaled", "fixed64")]
@@ -379,8 +419,10 @@ plt.tight_layout()
 plt.show()
 for n in ("scaled", "fixed64"):
     r = final(mb, n)
-    print(f"{n:>8}: step {r['step']}, mel {r['mel_distance']:.3f}, STFT {r['stft_distance']:.3f}, "
-          f"high-res STFT {r['stft_hires']:.3f}")
+    print(
+        f"{n:>8}: step {r['step']}, mel {r['mel_distance']:.3f}, STFT {r['stft_distance']:.3f}, "
+        f"high-res STFT {r['stft_hires']:.3f}"
+    )
 
 # %% [markdown]
 # Is a gap of a few percent real, or the luck of one seed? The same command with `--seed 1` (other
@@ -390,7 +432,9 @@ for n in ("scaled", "fixed64"):
 mb1 = load("mel_bins_seed1")
 for seed, rows in ((0, mb), (1, mb1)):
     gaps = {k: final(rows, "fixed64")[k] / final(rows, "scaled")[k] - 1 for k, _ in keys}
-    print(f"seed {seed}: fixed 64 vs scaled: " + ", ".join(f"{k} {v:+.1%}" for k, v in gaps.items()))
+    print(
+        f"seed {seed}: fixed 64 vs scaled: " + ", ".join(f"{k} {v:+.1%}" for k, v in gaps.items())
+    )
 
 # %% [markdown]
 # **Verdict: not reproduced; the fixed 64 bins train slightly faster here.** The inline count is the
@@ -420,23 +464,36 @@ fig, ax = plt.subplots(figsize=(8, 3.3))
 width = 0.38
 for i, (name, color) in enumerate((("multiband", "C0"), ("single_band", "C1"))):
     r = final(mrd, name)
-    ax.bar(np.arange(5) + (i - 0.5) * width, [r[f"band_{b}"] for b in range(5)], width, color=color,
-           label=f"{name} (step {r['step']})")
+    ax.bar(
+        np.arange(5) + (i - 0.5) * width,
+        [r[f"band_{b}"] for b in range(5)],
+        width,
+        color=color,
+        label=f"{name} (step {r['step']})",
+    )
 ax.set_xticks(np.arange(5), edges)
-ax.set(xlabel="band (kHz)", ylabel="mean |Δ log10 |STFT||", title="held-out log-spectral error per band")
+ax.set(
+    xlabel="band (kHz)",
+    ylabel="mean |Δ log10 |STFT||",
+    title="held-out log-spectral error per band",
+)
 ax.legend()
 plt.tight_layout()
 plt.show()
 for name in ("multiband", "single_band"):
     r = final(mrd, name)
-    print(f"{name:>11}: mel {r['mel_distance']:.3f}, STFT {r['stft_distance']:.3f}, "
-          "bands " + " ".join(f"{r['band_' + str(b)]:.3f}" for b in range(5)))
+    print(
+        f"{name:>11}: mel {r['mel_distance']:.3f}, STFT {r['stft_distance']:.3f}, "
+        "bands " + " ".join(f"{r['band_' + str(b)]:.3f}" for b in range(5))
+    )
 mrd1 = load("mrd_bands_seed1")
 for seed, rows in ((0, mrd), (1, mrd1)):
     m, o = final(rows, "multiband"), final(rows, "single_band")
-    print(f"seed {seed}: multiband vs single band, per band: "
-          + " ".join(f"{m[f'band_{b}'] / o[f'band_{b}'] - 1:+.1%}" for b in range(5))
-          + f"; mel {m['mel_distance'] / o['mel_distance'] - 1:+.1%}")
+    print(
+        f"seed {seed}: multiband vs single band, per band: "
+        + " ".join(f"{m[f'band_{b}'] / o[f'band_{b}'] - 1:+.1%}" for b in range(5))
+        + f"; mel {m['mel_distance'] / o['mel_distance'] - 1:+.1%}"
+    )
 
 # %% [markdown]
 # **Verdict: not reproduced; after 120 GAN steps the single-band discriminator is slightly ahead.** Its
@@ -477,7 +534,9 @@ sim = np.mean([(np.bincount(rng.integers(0, K, N), minlength=K) > 0).mean() for 
 print(f"simulated {sim:.3f} vs formula {ceiling:.3f}")
 assert abs(sim - ceiling) < 0.01
 needed = int(np.ceil(np.log(1 - 0.9245) / np.log(1 - 1 / K)))
-print(f"{needed} frames ({needed / 86.13:.0f} s of audio per codebook) for 92.45 % under uniform use")
+print(
+    f"{needed} frames ({needed / 86.13:.0f} s of audio per codebook) for 92.45 % under uniform use"
+)
 assert 1 - (1 - 1 / K) ** needed >= 0.9245 > 1 - (1 - 1 / K) ** (needed - 1)
 
 # %% [markdown]
@@ -506,5 +565,8 @@ assert before == 1 and after > 40
 area = {name: float(np.mean(values)) for name, values in table.items()}
 best_avg = min(area, key=area.get)
 best_full = min(table, key=lambda n: table[n][-1])
-print({k: round(v, 3) for k, v in area.items()}, f"best on average: {best_avg}, best at n_q = 9: {best_full}")
+print(
+    {k: round(v, 3) for k, v in area.items()},
+    f"best on average: {best_avg}, best at n_q = 9: {best_full}",
+)
 assert area[best_avg] == min(area.values()) and best_full in table

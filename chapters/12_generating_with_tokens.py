@@ -68,7 +68,9 @@ N_Q_LM = 4  # codebooks the language model learns (section 5 says why not all 9)
 LM_STEPS = 3 if SMOKE else 100  # AdamW steps for the LM (about 1 s each on one busy CPU thread)
 BATCH = 4 if SMOKE else 16  # windows per step
 STAND_IN_STEPS = 2 if SMOKE else 6  # codec training steps if no trained model is there
-torch.set_num_threads(1)  # small tensors on a shared CPU: one thread avoids costly thread contention
+torch.set_num_threads(
+    1
+)  # small tensors on a shared CPU: one thread avoids costly thread contention
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 t_start = time.perf_counter()
@@ -99,17 +101,23 @@ print("n_q  tokens/s  kbps   10 s flattened  10 s delay  attention cost, flatten
 for n_q in range(1, 10):
     tps = FRAME_RATE * n_q
     flat, delay = S10 * n_q, S10 + n_q - 1
-    print(f"{n_q:3d}  {tps:8.1f}  {tps * 10 / 1000:4.2f}   {flat:14,d}  {delay:10,d}  {(flat / delay) ** 2:8.1f}x")
+    print(
+        f"{n_q:3d}  {tps:8.1f}  {tps * 10 / 1000:4.2f}   {flat:14,d}  {delay:10,d}  {(flat / delay) ** 2:8.1f}x"
+    )
     # The package's arithmetic agrees (tokens_per_second, and LMConfig.steps_for for both layouts).
     assert math.isclose(tokens_per_second(SR, HOP, n_q), tps)
     assert LMConfig(n_q=n_q, layout="flatten").steps_for(S10) == flat
     assert LMConfig(n_q=n_q, layout="delay", block_size=64).steps_for(S10) == delay
 
 samples_vs_delay = (SECONDS * SR / (S10 + 8)) ** 2
-print(f"\nsamples as positions: {SECONDS * SR:,} positions, {samples_vs_delay:,.0f}x the attention cost of "
-      f"the 9-codebook delay layout")
-print(f"one attention matrix (one head, one layer, float32) for 10 s flattened at n_q = 9: "
-      f"{(S10 * 9) ** 2 * 4 / 1e6:.0f} MB; delay: {(S10 + 8) ** 2 * 4 / 1e6:.1f} MB")
+print(
+    f"\nsamples as positions: {SECONDS * SR:,} positions, {samples_vs_delay:,.0f}x the attention cost of "
+    f"the 9-codebook delay layout"
+)
+print(
+    f"one attention matrix (one head, one layer, float32) for 10 s flattened at n_q = 9: "
+    f"{(S10 * 9) ** 2 * 4 / 1e6:.0f} MB; delay: {(S10 + 8) ** 2 * 4 / 1e6:.1f} MB"
+)
 
 # %% [markdown]
 # Read the table from the right. A codec is what brings 10 s of 44.1 kHz audio from 441,000 positions
@@ -127,10 +135,14 @@ print(f"one attention matrix (one head, one layer, float32) for 10 s flattened a
 
 # %%
 codec, codec_source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
-print(f"tokenizer: {codec_source}; {codec.n_codebooks} codebooks of {codec.config.codebook_size}, "
-      f"hop {codec.hop_length}")
+print(
+    f"tokenizer: {codec_source}; {codec.n_codebooks} codebooks of {codec.config.codebook_size}, "
+    f"hop {codec.hop_length}"
+)
 
-corpus = ensure_toy_corpus()  # data/toy/train (24 clips of 2 s) and data/toy/valid (12 held-out clips)
+corpus = (
+    ensure_toy_corpus()
+)  # data/toy/train (24 clips of 2 s) and data/toy/valid (12 held-out clips)
 
 # %% [markdown]
 # Tokenizing is just encoding: read a clip, shape it `(B, 1, T)`, and keep `encode(x).codes`. One
@@ -144,8 +156,10 @@ path = sorted((corpus.train / "music").glob("*.wav"))[0]
 audio, _ = load_audio(path, SR)  # (1, T) float32
 with torch.inference_mode():
     codes_by_hand = codec.encode(torch.from_numpy(audio)[None]).codes[0]  # (N_q, S)
-print(f"{path.parent.name}/{path.name}: {audio.shape[1]} samples -> codes {tuple(codes_by_hand.shape)} "
-      f"(ceil({audio.shape[1]} / {HOP}) = {math.ceil(audio.shape[1] / HOP)} frames)")
+print(
+    f"{path.parent.name}/{path.name}: {audio.shape[1]} samples -> codes {tuple(codes_by_hand.shape)} "
+    f"(ceil({audio.shape[1]} / {HOP}) = {math.ceil(audio.shape[1] / HOP)} frames)"
+)
 
 train_clips = tokenize_folder(codec, corpus.train)
 same = next(c for c in train_clips if (c.domain, c.name) == ("music", path.stem))
@@ -159,14 +173,19 @@ print(f"{len(train_clips)} training clips tokenized; the package's codes equal o
 # numbers per codebook over the training set: how many of the 1024 entries are used, and the entropy
 # $H_k = -\sum_c p_k(c)\log_2 p_k(c)$ of the code frequencies (at most 10 bits; 0 bits means one code always).
 
+
 # %%
-def code_usage(clips: list[torch.Tensor], codebook_size: int = K) -> tuple[torch.Tensor, torch.Tensor]:
+def code_usage(
+    clips: list[torch.Tensor], codebook_size: int = K
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Entries used and entropy (bits) per codebook, over clips of codes (n_q, S_i)."""
     counts = torch.zeros(clips[0].shape[0], codebook_size, dtype=torch.float64)
     for c in clips:
         counts.scatter_add_(1, c, torch.ones_like(c, dtype=torch.float64))
     p = counts / counts.sum(dim=1, keepdim=True)
-    entropy = torch.where(p > 0, p * torch.log2(1 / p), 0.0).sum(dim=1)  # p log(1/p): no "-0.00" at p = 1
+    entropy = torch.where(p > 0, p * torch.log2(1 / p), 0.0).sum(
+        dim=1
+    )  # p log(1/p): no "-0.00" at p = 1
     return (counts > 0).sum(dim=1), entropy
 
 
@@ -199,8 +218,10 @@ else:
     torch.manual_seed(0)
     tokenizer = DAC.from_preset("tiny").eval()
     tokenizer_name = "the untrained tiny codec (seed 0)"
-    print(f"{codec_source}: {entropy.mean():.2f} bits per code on average, below {HEALTHY_BITS}: "
-          f"using {tokenizer_name}")
+    print(
+        f"{codec_source}: {entropy.mean():.2f} bits per code on average, below {HEALTHY_BITS}: "
+        f"using {tokenizer_name}"
+    )
     train_clips = tokenize_folder(tokenizer, corpus.train)
 valid_clips = tokenize_folder(tokenizer, corpus.valid)
 used, entropy = code_usage([c.codes for c in train_clips])
@@ -210,9 +231,11 @@ print("entropy (bits):   " + " ".join(f"{h:5.2f}" for h in entropy))
 train_codes = [c.codes[:N_Q_LM] for c in train_clips]  # the LM's data: (n_q, S_i) per clip
 valid_codes = [c.codes[:N_Q_LM] for c in valid_clips]
 n_train = sum(c.shape[1] for c in train_codes)
-print(f"train: {len(train_codes)} clips, {n_train} frames ({n_train / FRAME_RATE:.1f} s), "
-      f"{n_train * N_Q_LM:,} codes in the first {N_Q_LM} codebooks; "
-      f"valid: {len(valid_codes)} clips, {sum(c.shape[1] for c in valid_codes)} frames")
+print(
+    f"train: {len(train_codes)} clips, {n_train} frames ({n_train / FRAME_RATE:.1f} s), "
+    f"{n_train * N_Q_LM:,} codes in the first {N_Q_LM} codebooks; "
+    f"valid: {len(valid_codes)} clips, {sum(c.shape[1] for c in valid_codes)} frames"
+)
 
 # %% [markdown]
 # ## 3. From a grid to a sequence: flattened and delay layouts
@@ -262,18 +285,40 @@ for pos, token in enumerate(flat_by_hand.tolist()):
     k = pos % n_q
     axes[0].add_patch(plt.Rectangle((pos, 0), 1, 1, color=colors[k], alpha=0.35))
     axes[0].text(pos + 0.5, 0.5, f"{k}:{token - k * K}", ha="center", va="center", fontsize=7)
-axes[0].set(xlim=(0, S * n_q), ylim=(0, 1), yticks=[], title=f"flattened: {S * n_q} positions for {S} frames "
-            "(cell = codebook:code)")
+axes[0].set(
+    xlim=(0, S * n_q),
+    ylim=(0, 1),
+    yticks=[],
+    title=f"flattened: {S * n_q} positions for {S} frames (cell = codebook:code)",
+)
 for k in range(n_q):
     for step in range(S + n_q - 1):
         token = int(delay_by_hand[k, step])
-        axes[1].add_patch(plt.Rectangle((step, n_q - 1 - k), 1, 1, color=colors[k] if token != PAD else "0.9",
-                                        alpha=0.35 if token != PAD else 1.0))
-        axes[1].text(step + 0.5, n_q - 0.5 - k, "pad" if token == PAD else str(token), ha="center", va="center",
-                     fontsize=7)
-axes[1].set(xlim=(0, S * n_q), ylim=(0, n_q), yticks=np.arange(n_q) + 0.5,
-            yticklabels=[f"codebook {k}" for k in reversed(range(n_q))], xlabel="position (step)",
-            title=f"delay: {S + n_q - 1} positions for {S} frames")
+        axes[1].add_patch(
+            plt.Rectangle(
+                (step, n_q - 1 - k),
+                1,
+                1,
+                color=colors[k] if token != PAD else "0.9",
+                alpha=0.35 if token != PAD else 1.0,
+            )
+        )
+        axes[1].text(
+            step + 0.5,
+            n_q - 0.5 - k,
+            "pad" if token == PAD else str(token),
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
+axes[1].set(
+    xlim=(0, S * n_q),
+    ylim=(0, n_q),
+    yticks=np.arange(n_q) + 0.5,
+    yticklabels=[f"codebook {k}" for k in reversed(range(n_q))],
+    xlabel="position (step)",
+    title=f"delay: {S + n_q - 1} positions for {S} frames",
+)
 for ax in axes:
     ax.set_xticks(np.arange(S * n_q) + 0.5, np.arange(S * n_q), fontsize=7)
 fig.tight_layout()
@@ -305,8 +350,10 @@ nll = sum(-log_p[k, c[k]].sum() for c in valid_codes for k in range(N_Q_LM))
 unigram_by_hand = float(nll) / sum(c.numel() for c in valid_codes)
 unigram = unigram_cross_entropy(train_codes, valid_codes, K)
 assert math.isclose(unigram_by_hand, unigram, rel_tol=1e-9)
-print(f"unigram cross-entropy on the held-out codes: {unigram:.3f} nats/code = {unigram / math.log(2):.2f} bits "
-      f"(uniform: {math.log(K):.3f} nats = 10 bits)")
+print(
+    f"unigram cross-entropy on the held-out codes: {unigram:.3f} nats/code = {unigram / math.log(2):.2f} bits "
+    f"(uniform: {math.log(K):.3f} nats = 10 bits)"
+)
 
 # %% [markdown]
 # ## 5. A small transformer over codes
@@ -322,15 +369,27 @@ print(f"unigram cross-entropy on the held-out codes: {unigram:.3f} nats/code = {
 # Size check first. With so little data, the model is small on purpose, and dropout (0.3) is high.
 
 # %%
-lm_config = LMConfig(n_q=N_Q_LM, codebook_size=K, n_layer=4, n_head=4, n_embd=128, block_size=128,
-                     dropout=0.3, layout="delay")
+lm_config = LMConfig(
+    n_q=N_Q_LM,
+    codebook_size=K,
+    n_layer=4,
+    n_head=4,
+    n_embd=128,
+    block_size=128,
+    dropout=0.3,
+    layout="delay",
+)
 torch.manual_seed(0)
 lm = CodecLM(lm_config)
-print(f"{lm.num_params() / 1e6:.2f}M parameters; a block of {lm_config.block_size} positions holds "
-      f"{lm_config.max_frames} frames = {lm_config.max_frames / FRAME_RATE:.2f} s")
-print(f"data: {n_train * N_Q_LM:,} training codes; {LM_STEPS} steps x {BATCH} windows x "
-      f"{lm_config.block_size} positions = {LM_STEPS * BATCH * lm_config.block_size / n_train:.1f} passes "
-      f"over the training frames")
+print(
+    f"{lm.num_params() / 1e6:.2f}M parameters; a block of {lm_config.block_size} positions holds "
+    f"{lm_config.max_frames} frames = {lm_config.max_frames / FRAME_RATE:.2f} s"
+)
+print(
+    f"data: {n_train * N_Q_LM:,} training codes; {LM_STEPS} steps x {BATCH} windows x "
+    f"{lm_config.block_size} positions = {LM_STEPS * BATCH * lm_config.block_size / n_train:.1f} passes "
+    f"over the training frames"
+)
 
 # The untrained model is a near-uniform guesser: its loss starts at about log K.
 with torch.no_grad():
@@ -340,15 +399,24 @@ assert abs(loss0.item() - math.log(K)) < 0.1
 
 # %%
 t0 = time.perf_counter()
-losses = train_lm(lm, train_codes, steps=LM_STEPS, batch_size=BATCH, lr=1e-3, seed=0,
-                  log_every=max(LM_STEPS // 5, 1))
+losses = train_lm(
+    lm,
+    train_codes,
+    steps=LM_STEPS,
+    batch_size=BATCH,
+    lr=1e-3,
+    seed=0,
+    log_every=max(LM_STEPS // 5, 1),
+)
 train_seconds = time.perf_counter() - t0
 valid_loss = evaluate_lm(lm, valid_codes)
 train_loss = evaluate_lm(lm, train_codes)
 unigram_train = unigram_cross_entropy(train_codes, train_codes, K)
 print(f"{LM_STEPS} steps in {train_seconds:.0f} s ({train_seconds / LM_STEPS:.2f} s/step)")
-print(f"held-out: LM {valid_loss:.3f} vs unigram {unigram:.3f} nats/code -> "
-      f"{unigram - valid_loss:+.3f} nats = {(unigram - valid_loss) / math.log(2):+.2f} bits per code")
+print(
+    f"held-out: LM {valid_loss:.3f} vs unigram {unigram:.3f} nats/code -> "
+    f"{unigram - valid_loss:+.3f} nats = {(unigram - valid_loss) / math.log(2):+.2f} bits per code"
+)
 print(f"training clips: LM {train_loss:.3f} vs unigram {unigram_train:.3f} nats/code")
 if not SMOKE:
     assert valid_loss < unigram, "the LM must beat the unigram baseline on held-out codes"
@@ -374,6 +442,7 @@ plt.show()
 # *What* did it learn? One average hides a lot. `lm(codes)` returns logits on the codes' own grid, so we
 # can score each codebook of the held-out clips separately (in windows of one block, each from BOS).
 
+
 # %%
 def per_codebook_lm(model: CodecLM, clips: list[torch.Tensor]) -> torch.Tensor:
     """Mean cross-entropy (nats) per codebook, scoring each clip in windows of at most max_frames frames."""
@@ -383,16 +452,23 @@ def per_codebook_lm(model: CodecLM, clips: list[torch.Tensor]) -> torch.Tensor:
             for a in range(0, c.shape[1], model.config.max_frames):
                 window = c[None, :, a : a + model.config.max_frames]
                 logits, _ = model(window)  # (1, n_q, S, K)
-                nll = torch.nn.functional.cross_entropy(logits[0].transpose(1, 2), window[0], reduction="none")
+                nll = torch.nn.functional.cross_entropy(
+                    logits[0].transpose(1, 2), window[0], reduction="none"
+                )
                 total += nll.sum(dim=1)
                 count += window.shape[2]
     return total / count
 
 
 lm_by_codebook = per_codebook_lm(lm.eval(), valid_codes)
-uni_by_codebook = torch.tensor([unigram_cross_entropy([c[k : k + 1] for c in train_codes],
-                                                      [c[k : k + 1] for c in valid_codes], K)
-                                for k in range(N_Q_LM)])
+uni_by_codebook = torch.tensor(
+    [
+        unigram_cross_entropy(
+            [c[k : k + 1] for c in train_codes], [c[k : k + 1] for c in valid_codes], K
+        )
+        for k in range(N_Q_LM)
+    ]
+)
 fig, ax = plt.subplots(figsize=(6, 3))
 x = np.arange(N_Q_LM)
 ax.bar(x - 0.2, uni_by_codebook, 0.4, label="unigram")
@@ -422,11 +498,16 @@ for k in range(N_Q_LM):
 
 # %%
 first = torch.cat([c[0] for c in train_codes])
-print(f"codebook 0 on the training clips: {len(first.unique())} entries used in {len(first)} frames "
-      f"({len(first) / len(first.unique()):.1f} frames per entry); the next frame repeats the code "
-      f"{(first[1:] == first[:-1]).double().mean():.1%} of the time")
+print(
+    f"codebook 0 on the training clips: {len(first.unique())} entries used in {len(first)} frames "
+    f"({len(first) / len(first.unique()):.1f} frames per entry); the next frame repeats the code "
+    f"{(first[1:] == first[:-1]).double().mean():.1%} of the time"
+)
 gains = (uni_by_codebook - lm_by_codebook).tolist()
-print("LM gain over unigram per codebook (nats/code): " + ", ".join(f"{k}: {g:+.2f}" for k, g in enumerate(gains)))
+print(
+    "LM gain over unigram per codebook (nats/code): "
+    + ", ".join(f"{k}: {g:+.2f}" for k, g in enumerate(gains))
+)
 
 # %% [markdown]
 # A cross-entropy in nats per code is also a **bitrate**. An arithmetic coder driven by a model spends
@@ -435,9 +516,15 @@ print("LM gain over unigram per codebook (nats/code): " + ", ".join(f"{k}: {g:+.
 
 # %%
 tps_lm = tokens_per_second(SR, HOP, N_Q_LM)
-for name, nats in (("fixed 10-bit codes", math.log(K)), ("unigram model", unigram), ("token LM", valid_loss)):
-    print(f"{name:20s} {nats / math.log(2):5.2f} bits/code  ->  {nats / math.log(2) * tps_lm / 1000:5.2f} kbps "
-          f"for {N_Q_LM} codebooks")
+for name, nats in (
+    ("fixed 10-bit codes", math.log(K)),
+    ("unigram model", unigram),
+    ("token LM", valid_loss),
+):
+    print(
+        f"{name:20s} {nats / math.log(2):5.2f} bits/code  ->  {nats / math.log(2) * tps_lm / 1000:5.2f} kbps "
+        f"for {N_Q_LM} codebooks"
+    )
 
 # %% [markdown]
 # ## 6. Continuing a held-out clip
@@ -458,8 +545,12 @@ prompt = codes_true[:, :, :PROMPT_FRAMES]
 TEMPERATURE, TOP_K = 1.0, 50
 sampled = generate(lm, prompt, n_new, temperature=TEMPERATURE, top_k=TOP_K, seed=0)
 assert torch.equal(sampled[:, :, :PROMPT_FRAMES], prompt)  # the prompt comes back unchanged
-assert torch.equal(sampled, generate(lm, prompt, n_new, temperature=TEMPERATURE, top_k=TOP_K, seed=0))
-print(f"prompt {tuple(prompt.shape)} -> {tuple(sampled.shape)}; the same seed gives the same sample")
+assert torch.equal(
+    sampled, generate(lm, prompt, n_new, temperature=TEMPERATURE, top_k=TOP_K, seed=0)
+)
+print(
+    f"prompt {tuple(prompt.shape)} -> {tuple(sampled.shape)}; the same seed gives the same sample"
+)
 
 
 def repeat_rate(codes: torch.Tensor) -> float:
@@ -468,10 +559,12 @@ def repeat_rate(codes: torch.Tensor) -> float:
 
 
 new_true, new_lm = codes_true[0, :, PROMPT_FRAMES:], sampled[0, :, PROMPT_FRAMES:]
-print(f"held-out clip {clip.domain}/{clip.name}: continuation codes equal to the true ones: "
-      f"{(new_true == new_lm).double().mean():.1%}; repeat rate, true {repeat_rate(new_true):.1%} vs "
-      f"sampled {repeat_rate(new_lm):.1%}; distinct codes in codebook 0, true {len(new_true[0].unique())} vs "
-      f"sampled {len(new_lm[0].unique())}")
+print(
+    f"held-out clip {clip.domain}/{clip.name}: continuation codes equal to the true ones: "
+    f"{(new_true == new_lm).double().mean():.1%}; repeat rate, true {repeat_rate(new_true):.1%} vs "
+    f"sampled {repeat_rate(new_lm):.1%}; distinct codes in codebook 0, true {len(new_true[0].unique())} vs "
+    f"sampled {len(new_lm[0].unique())}"
+)
 
 # %% [markdown]
 # The codec's decoder turns codes into sound. We decode three things, all with the first $n_q = 4$
@@ -498,11 +591,19 @@ def show_spectrograms(signals: dict[str, np.ndarray], boundary: float) -> None:
     fig, axes = plt.subplots(1, len(signals), figsize=(10, 3.2), sharey=True)
     window = torch.hann_window(1024)
     for ax, (name, y) in zip(axes, signals.items()):
-        spec = torch.stft(torch.from_numpy(np.ascontiguousarray(y)), 1024, 256, window=window,
-                          return_complex=True).abs()
+        spec = torch.stft(
+            torch.from_numpy(np.ascontiguousarray(y)), 1024, 256, window=window, return_complex=True
+        ).abs()
         db = 20 * torch.log10(spec.clamp(min=1e-5))
-        ax.imshow(db.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=float(db.max()) - 80,
-                  vmax=float(db.max()), extent=(0, len(y) / SR, 0, SR / 2000))
+        ax.imshow(
+            db.numpy(),
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=float(db.max()) - 80,
+            vmax=float(db.max()),
+            extent=(0, len(y) / SR, 0, SR / 2000),
+        )
         ax.axvline(boundary, color="w", ls="--", lw=1)
         ax.set(title=name, xlabel="time (s)")
     axes[0].set_ylabel("frequency (kHz)")
@@ -511,8 +612,10 @@ def show_spectrograms(signals: dict[str, np.ndarray], boundary: float) -> None:
 
 
 boundary = PROMPT_FRAMES * HOP / SR
-show_spectrograms({"original": original, "codec, true codes": audio_true, "codec, prompt + LM": audio_lm},
-                  boundary)
+show_spectrograms(
+    {"original": original, "codec, true codes": audio_true, "codec, prompt + LM": audio_lm},
+    boundary,
+)
 
 # %% [markdown]
 # How to read this figure with a good codec: left of the dashed line the middle and right panels are
@@ -531,14 +634,17 @@ show_spectrograms({"original": original, "codec, true codes": audio_true, "codec
 # favourite codes (fewer distinct codes; at $T = 0.3$ the continuation can freeze on a few codes repeated
 # frame after frame, a steady drone); higher ones spread them towards uniform. Listen to each:
 
+
 # %%
 def continue_with(temperature: float) -> None:
     """Sample a continuation of the prompt at ``temperature`` (seed 0), print its code statistics, play it."""
     out = generate(lm, prompt, n_new, temperature=temperature, top_k=TOP_K, seed=0)
     new = out[0, :, PROMPT_FRAMES:]
-    print(f"T = {temperature}: distinct codes per codebook {[len(row.unique()) for row in new]} "
-          f"(true continuation {[len(row.unique()) for row in new_true]}), repeat rate {repeat_rate(new):.1%} "
-          f"(true {repeat_rate(new_true):.1%}), equal to the true code {(new == new_true).double().mean():.1%}")
+    print(
+        f"T = {temperature}: distinct codes per codebook {[len(row.unique()) for row in new]} "
+        f"(true continuation {[len(row.unique()) for row in new_true]}), repeat rate {repeat_rate(new):.1%} "
+        f"(true {repeat_rate(new_true):.1%}), equal to the true code {(new == new_true).double().mean():.1%}"
+    )
     with torch.inference_mode():
         display(Audio(tokenizer.decode_codes(out)[0, 0].numpy(), rate=SR))
 
@@ -582,8 +688,10 @@ flat_frames = 2048 // 9
 delay_frames = 2048 - 9 + 1
 assert LMConfig(n_q=9, block_size=2048, layout="flatten").max_frames == flat_frames
 assert LMConfig(n_q=9, block_size=2048, layout="delay").max_frames == delay_frames
-print(f"flattened: {flat_frames} frames = {flat_frames / FRAME_RATE:.2f} s; "
-      f"delay: {delay_frames} frames = {delay_frames / FRAME_RATE:.2f} s")
+print(
+    f"flattened: {flat_frames} frames = {flat_frames / FRAME_RATE:.2f} s; "
+    f"delay: {delay_frames} frames = {delay_frames / FRAME_RATE:.2f} s"
+)
 assert flat_frames / FRAME_RATE < 3 < 23 < delay_frames / FRAME_RATE
 
 # %% [markdown]
@@ -599,8 +707,10 @@ assert torch.equal(greedy_a, greedy_b)
 free_a = generate(lm, prompt, short, seed=1)
 free_b = generate(lm, prompt, short, seed=2)
 assert not torch.equal(free_a, free_b)
-print(f"greedy repeat rate {repeat_rate(greedy_a[0, :, PROMPT_FRAMES:]):.1%}, "
-      f"sampled {repeat_rate(free_a[0, :, PROMPT_FRAMES:]):.1%}")
+print(
+    f"greedy repeat rate {repeat_rate(greedy_a[0, :, PROMPT_FRAMES:]):.1%}, "
+    f"sampled {repeat_rate(free_a[0, :, PROMPT_FRAMES:]):.1%}"
+)
 
 # %% [markdown]
 # **Exercise 3. Temperature and entropy.** For the LM's distribution over codebook 0 at the last prompt
@@ -620,6 +730,9 @@ def entropy_bits(logits: torch.Tensor) -> float:
 
 ents = {T: entropy_bits(last / T) for T in (0.5, 1.0, 2.0)}
 top = torch.topk(last, 50).values
-print({T: round(h, 2) for T, h in ents.items()}, f"top-50 at T = 2: {entropy_bits(top / 2.0):.2f} bits")
+print(
+    {T: round(h, 2) for T, h in ents.items()},
+    f"top-50 at T = 2: {entropy_bits(top / 2.0):.2f} bits",
+)
 assert ents[0.5] < ents[1.0] < ents[2.0] <= math.log2(K)
 assert entropy_bits(top / 2.0) <= math.log2(50) + 1e-6

@@ -24,8 +24,19 @@ Quick start::
     y = model.decode_codes(codes, length=x.shape[-1])  # (1, 1, 44100)
 """
 
-from dac_minimal.codec import CompressedAudio, compress, decompress, download_official, prepare_for_inference
-from dac_minimal.discriminator import BANDS, DISCRIMINATOR_PRESETS, Discriminator, DiscriminatorConfig
+from dac_minimal.codec import (
+    CompressedAudio,
+    compress,
+    decompress,
+    download_official,
+    prepare_for_inference,
+)
+from dac_minimal.discriminator import (
+    BANDS,
+    DISCRIMINATOR_PRESETS,
+    Discriminator,
+    DiscriminatorConfig,
+)
 from dac_minimal.layers import ResidualUnit, Snake, WNConv1d, WNConvTranspose1d, snake
 from dac_minimal.loss import (
     LOSS_WEIGHTS,
@@ -42,10 +53,35 @@ from dac_minimal.utils.audio import load_audio, resample, save_audio
 __version__ = "0.1.0"
 
 __all__ = [
-    "BANDS", "DAC", "DISCRIMINATOR_PRESETS", "LOSS_WEIGHTS", "PRESETS", "CompressedAudio",
-    "DACConfig", "Discriminator", "DiscriminatorConfig", "EncodeOutput", "ForwardOutput",
-    "LossWeights", "MultiScaleMelLoss", "ResidualUnit", "ResidualVectorQuantize", "Snake",
-    "VectorQuantize", "WNConv1d", "WNConvTranspose1d", "compress", "count_parameters", "decompress",
-    "discriminator_loss", "download_official", "feature_matching_loss", "generator_adversarial_loss",
-    "load_audio", "prepare_for_inference", "resample", "save_audio", "snake",
+    "BANDS",
+    "DAC",
+    "DISCRIMINATOR_PRESETS",
+    "LOSS_WEIGHTS",
+    "PRESETS",
+    "CompressedAudio",
+    "DACConfig",
+    "Discriminator",
+    "DiscriminatorConfig",
+    "EncodeOutput",
+    "ForwardOutput",
+    "LossWeights",
+    "MultiScaleMelLoss",
+    "ResidualUnit",
+    "ResidualVectorQuantize",
+    "Snake",
+    "VectorQuantize",
+    "WNConv1d",
+    "WNConvTranspose1d",
+    "compress",
+    "count_parameters",
+    "decompress",
+    "discriminator_loss",
+    "download_official",
+    "feature_matching_loss",
+    "generator_adversarial_loss",
+    "load_audio",
+    "prepare_for_inference",
+    "resample",
+    "save_audio",
+    "snake",
 ]

@@ -37,8 +37,14 @@ CHECKPOINT_FORMAT = "dac-minimal/1"
 
 #: ``metadata.kwargs`` keys that fix the architecture; a checkpoint without them is not one we can load.
 REQUIRED_KWARGS = (
-    "encoder_dim", "encoder_rates", "decoder_dim", "decoder_rates",
-    "n_codebooks", "codebook_size", "codebook_dim", "sample_rate",
+    "encoder_dim",
+    "encoder_rates",
+    "decoder_dim",
+    "decoder_rates",
+    "n_codebooks",
+    "codebook_size",
+    "codebook_dim",
+    "sample_rate",
 )
 OPTIONAL_KWARGS = ("latent_dim", "quantizer_dropout")
 
@@ -61,7 +67,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # corrupt file, or a pickle that needs code to load
-        raise ValueError(f"cannot read checkpoint {path} safely (weights_only=True): {err}") from None
+        raise ValueError(
+            f"cannot read checkpoint {path} safely (weights_only=True): {err}"
+        ) from None
     if not isinstance(ckpt, dict):
         raise ValueError(f"{path} does not hold a checkpoint dictionary")
     return ckpt
@@ -81,7 +89,10 @@ def save_model(model: DAC, path: str | os.PathLike) -> None:
         )
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, "config": config_dict(model.config), "state_dict": state}, tmp)
+        torch.save(
+            {"format": CHECKPOINT_FORMAT, "config": config_dict(model.config), "state_dict": state},
+            tmp,
+        )
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> DAC:
@@ -119,7 +130,11 @@ def load_state(model: nn.Module, state: object, path: str | os.PathLike = "<chec
     wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
     problems = [
         f"{name}: {_show(keys)}"
-        for name, keys in (("missing keys", missing), ("unexpected keys", extra), ("shape mismatch", wrong))
+        for name, keys in (
+            ("missing keys", missing),
+            ("unexpected keys", extra),
+            ("shape mismatch", wrong),
+        )
         if keys
     ]
     if problems:
@@ -156,9 +171,13 @@ def official_config(kwargs: dict) -> DACConfig:
         raise ValueError(f"metadata.kwargs has settings this architecture does not have: {unknown}")
     config = {k: kwargs[k] for k in REQUIRED_KWARGS + OPTIONAL_KWARGS if k in kwargs}
     dims = config["codebook_dim"]
-    if isinstance(dims, (list, tuple)):  # the official code allows one d per codebook; we support one d for all
+    if isinstance(
+        dims, (list, tuple)
+    ):  # the official code allows one d per codebook; we support one d for all
         if len(set(dims)) != 1:
-            raise ValueError(f"codebook_dim {list(dims)}: different dimensions per codebook are not supported")
+            raise ValueError(
+                f"codebook_dim {list(dims)}: different dimensions per codebook are not supported"
+            )
         config["codebook_dim"] = dims[0]
     # Official configs store quantizer_dropout as a bool (False) or a float; it only matters for training.
     config["quantizer_dropout"] = float(config.get("quantizer_dropout", 0.0))
@@ -168,7 +187,9 @@ def official_config(kwargs: dict) -> DACConfig:
         raise ValueError(f"invalid official config {config}: {err}") from None
 
 
-def convert_official_state_dict(state: dict, kwargs: dict) -> tuple[DACConfig, dict[str, torch.Tensor]]:
+def convert_official_state_dict(
+    state: dict, kwargs: dict
+) -> tuple[DACConfig, dict[str, torch.Tensor]]:
     """Map an official ``state_dict`` and its ``metadata.kwargs`` onto ``(DACConfig, our state_dict)``.
 
     Only the weight-norm names change (``weight_g``/``weight_v`` → ``parametrizations.weight.original0/1``);
@@ -187,7 +208,9 @@ def convert_official_state_dict(state: dict, kwargs: dict) -> tuple[DACConfig, d
                 key = key[: -len(old)] + new
                 break
         if key in ours:
-            raise ValueError(f"state_dict holds {key!r} twice (under both weight-norm naming schemes)")
+            raise ValueError(
+                f"state_dict holds {key!r} twice (under both weight-norm naming schemes)"
+            )
         ours[key] = value
     return config, ours
 

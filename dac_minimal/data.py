@@ -76,7 +76,12 @@ FORMANT_BANDWIDTHS = (60, 90, 120, 150, 250, 300, 350, 400)  # Hz, for F1-F8
 HIGHER_FORMANTS = (4500, 5500, 6500, 7500)
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
-PROGRESSIONS = ((0, 5, 3, 4), (0, 3, 4, 0), (5, 3, 0, 4), (0, 4, 5, 3))  # scale degrees of chord roots
+PROGRESSIONS = (
+    (0, 5, 3, 4),
+    (0, 3, 4, 0),
+    (5, 3, 0, 4),
+    (0, 4, 5, 3),
+)  # scale degrees of chord roots
 
 
 def _clip_rng(seed: int, domain: str, index: int) -> np.random.Generator:
@@ -91,7 +96,7 @@ def _fade(n: int, attack: int, release: int) -> np.ndarray:
     if attack > 0:
         env[:attack] = 0.5 - 0.5 * np.cos(np.pi * np.arange(attack) / attack)
     if release > 0:
-        env[n - release:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(release) / release)
+        env[n - release :] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(release) / release)
     return env
 
 
@@ -111,7 +116,9 @@ def _formant_filter(x: np.ndarray, formants: Sequence[float], sr: int) -> np.nda
     return x
 
 
-def _highpass_noise(rng: np.random.Generator, n: int, cutoff: float, sr: int, order: int = 4) -> np.ndarray:
+def _highpass_noise(
+    rng: np.random.Generator, n: int, cutoff: float, sr: int, order: int = 4
+) -> np.ndarray:
     """White noise above ``cutoff`` Hz: its spectrum reaches Nyquist (fricatives, hi-hats, rain)."""
     sos = signal.butter(order, min(cutoff, 0.45 * sr), btype="highpass", fs=sr, output="sos")
     return signal.sosfilt(sos, rng.standard_normal(n))
@@ -158,7 +165,8 @@ def _speech(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     f0_mean = rng.uniform(90.0, 220.0)
     tract_scale = 1.0 + 0.2 * (f0_mean - 90.0) / 130.0
     wander = sum(
-        rng.uniform(0.03, 0.08) * np.sin(2 * np.pi * rng.uniform(0.3, 2.0) * t + rng.uniform(0, 2 * np.pi))
+        rng.uniform(0.03, 0.08)
+        * np.sin(2 * np.pi * rng.uniform(0.3, 2.0) * t + rng.uniform(0, 2 * np.pi))
         for _ in range(2)
     )
     f0 = f0_mean * (1.0 + wander) * (1.0 - 0.08 * t / max(t[-1], 1e-9))
@@ -172,27 +180,27 @@ def _speech(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         if onset < 0.45:  # fricative ("s", "f", "sh"): high-passed noise, reaches Nyquist
             length = min(int(rng.uniform(0.05, 0.12) * sr), n - pos)
             noise = _highpass_noise(rng, length, rng.uniform(2500, 6000), sr)
-            out[pos:pos + length] += 0.08 * noise * _fade(length, length // 3, length // 3)
+            out[pos : pos + length] += 0.08 * noise * _fade(length, length // 3, length // 3)
             pos += length
         elif onset < 0.65:  # plosive burst ("t", "k", "p")
             length = min(int(rng.uniform(0.005, 0.015) * sr), n - pos)
-            out[pos:pos + length] += 0.3 * rng.standard_normal(length) * _fade(length, 0, length)
+            out[pos : pos + length] += 0.3 * rng.standard_normal(length) * _fade(length, 0, length)
             pos += length + int(0.01 * sr)
         length = min(int(rng.uniform(0.12, 0.30) * sr), n - pos)
         if length <= 0:
             break
         vowel = np.array(list(VOWELS.values())[rng.integers(len(VOWELS))]) * tract_scale
         start = max(pos - pre, 0)
-        excitation = source[start:pos + length] + breathiness[start:pos + length]
-        voiced = _formant_filter(excitation, vowel, sr)[pos - start:]
+        excitation = source[start : pos + length] + breathiness[start : pos + length]
+        voiced = _formant_filter(excitation, vowel, sr)[pos - start :]
         env = _fade(length, int(rng.uniform(0.02, 0.04) * sr), int(rng.uniform(0.04, 0.08) * sr))
-        out[pos:pos + length] += voiced * env
+        out[pos : pos + length] += voiced * env
         pos += length
         if rng.random() < 0.2:  # a pause with a breath: soft noise through a neutral vocal tract
             length = min(int(rng.uniform(0.15, 0.35) * sr), n - pos)
             if length > 0:
                 breath = _formant_filter(rng.standard_normal(length), VOWELS["schwa"], sr)
-                out[pos:pos + length] += 0.05 * breath * _fade(length, length // 2, length // 2)
+                out[pos : pos + length] += 0.05 * breath * _fade(length, length // 2, length // 2)
                 pos += length
         pos += int(rng.uniform(0.02, 0.12) * sr)
     return out
@@ -202,7 +210,9 @@ def _midi_to_hz(note: float) -> float:
     return 440.0 * 2.0 ** ((note - 69.0) / 12.0)
 
 
-def _harmonic_tone(rng: np.random.Generator, f0: float, n: int, sr: int, rolloff: float) -> np.ndarray:
+def _harmonic_tone(
+    rng: np.random.Generator, f0: float, n: int, sr: int, rolloff: float
+) -> np.ndarray:
     """``n`` samples of a tone with every partial ``k * f0`` below Nyquist, amplitude ``k^-rolloff``.
 
     A wavetable: one period is built with an inverse FFT (partial k in bin k), then read at
@@ -221,10 +231,14 @@ def _harmonic_tone(rng: np.random.Generator, f0: float, n: int, sr: int, rolloff
     return table[i] * (1.0 - frac) + table[(i + 1) % size] * frac
 
 
-def _adsr(n: int, sr: int, attack: float, decay: float, sustain: float, release: float) -> np.ndarray:
+def _adsr(
+    n: int, sr: int, attack: float, decay: float, sustain: float, release: float
+) -> np.ndarray:
     """Attack-decay-sustain-release envelope (times in s) of a note held for ``n`` samples, plus release."""
     a, d, r = (max(int(x * sr), 1) for x in (attack, decay, release))
-    held = np.concatenate([np.linspace(0, 1, a, endpoint=False), np.linspace(1, sustain, d, endpoint=False)])
+    held = np.concatenate(
+        [np.linspace(0, 1, a, endpoint=False), np.linspace(1, sustain, d, endpoint=False)]
+    )
     held = np.concatenate([held, np.full(max(n - len(held), 0), sustain)])[:n]
     return np.concatenate([held, np.linspace(held[-1], 0.0, r)])
 
@@ -233,7 +247,7 @@ def _add(out: np.ndarray, x: np.ndarray, pos: int) -> None:
     """Mix ``x`` into ``out`` starting at ``pos``, cutting whatever runs past the end."""
     end = min(pos + len(x), len(out))
     if end > pos:
-        out[pos:end] += x[:end - pos]
+        out[pos:end] += x[: end - pos]
 
 
 def _drum(rng: np.random.Generator, kind: str, sr: int) -> np.ndarray:
@@ -246,7 +260,9 @@ def _drum(rng: np.random.Generator, kind: str, sr: int) -> np.ndarray:
         t = np.arange(int(0.2 * sr)) / sr
         sos = signal.butter(2, [1000, 9000], btype="bandpass", fs=sr, output="sos")
         noise = signal.sosfilt(sos, rng.standard_normal(len(t)))
-        return 0.5 * np.sin(2 * np.pi * 185.0 * t) * np.exp(-t / 0.04) + 1.5 * noise * np.exp(-t / 0.06)
+        return 0.5 * np.sin(2 * np.pi * 185.0 * t) * np.exp(-t / 0.04) + 1.5 * noise * np.exp(
+            -t / 0.06
+        )
     t = np.arange(int(0.08 * sr)) / sr
     return 0.8 * _highpass_noise(rng, len(t), 7000.0, sr) * np.exp(-t / rng.uniform(0.015, 0.04))
 
@@ -275,7 +291,11 @@ def _music(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         for step in (0, 2, 4):  # root, third, fifth of the triad
             f0 = _midi_to_hz(note_of(degree + step, 1))
             env = _adsr(length, sr, chord_attack, 0.2, 0.6, 0.15)
-            _add(out, 0.25 * _harmonic_tone(rng, f0, len(env), sr, chord_rolloff) * env, int(c * 2 * beat))
+            _add(
+                out,
+                0.25 * _harmonic_tone(rng, f0, len(env), sr, chord_rolloff) * env,
+                int(c * 2 * beat),
+            )
     step = beat / 2 if rng.random() < 0.5 else beat
     for m in range(int(np.ceil(n / step))):
         if rng.random() < 0.15:
@@ -310,7 +330,9 @@ def _general(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         bed /= np.sqrt(np.mean(bed**2)) + 1e-12
         x = 0.3 * bed + 2.0 * drops
     elif texture == "wind":
-        gusts = 1.0 + 0.6 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t + rng.uniform(0, 2 * np.pi))
+        gusts = 1.0 + 0.6 * np.sin(
+            2 * np.pi * rng.uniform(0.2, 1.0) * t + rng.uniform(0, 2 * np.pi)
+        )
         x = _coloured_noise(rng, n, rng.uniform(1.5, 2.0)) * gusts
     else:
         x = _coloured_noise(rng, n, 1.0 if texture == "pink" else 0.0)
@@ -324,7 +346,11 @@ def _general(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         f_start, f_end = (low, high) if rng.random() < 0.7 else (high, low)
         method = "logarithmic" if rng.random() < 0.5 else "linear"
         sweep = signal.chirp(tt, f0=f_start, t1=tt[-1] + 1e-9, f1=f_end, method=method)
-        _add(out, 0.5 * sweep * _fade(length, length // 10, length // 10), int(rng.integers(0, max(n - length, 1))))
+        _add(
+            out,
+            0.5 * sweep * _fade(length, length // 10, length // 10),
+            int(rng.integers(0, max(n - length, 1))),
+        )
     if has_impact or not has_sweep:
         for _ in range(int(rng.integers(1, 5))):
             length = int(min(1.0, n / sr) * sr)
@@ -335,7 +361,11 @@ def _general(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
                 freq = base * ratio * (1.0 + 0.03 * rng.standard_normal())
                 if freq < 0.45 * sr:
                     tau = rng.uniform(0.1, 0.6) / (1.0 + m)
-                    hit += np.sin(2 * np.pi * freq * tt + rng.uniform(0, 2 * np.pi)) * np.exp(-tt / tau) / np.sqrt(1 + m)
+                    hit += (
+                        np.sin(2 * np.pi * freq * tt + rng.uniform(0, 2 * np.pi))
+                        * np.exp(-tt / tau)
+                        / np.sqrt(1 + m)
+                    )
             click = int(0.002 * sr)  # the contact itself: a broadband click
             hit[:click] += rng.standard_normal(click) * np.exp(-np.arange(click) / (click / 4))
             _add(out, rng.uniform(0.3, 1.0) * hit, int(rng.integers(0, n)))
@@ -352,8 +382,9 @@ def _band_limit(x: np.ndarray, cutoff: float, sr: int) -> np.ndarray:
 _GENERATORS = {"speech": _speech, "music": _music, "general": _general}
 
 
-def toy_clip(domain: str, seconds: float = 2.0, seed: int = 0, index: int = 0,
-             sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def toy_clip(
+    domain: str, seconds: float = 2.0, seed: int = 0, index: int = 0, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """One toy clip in memory: float32 ``(T,)`` with ``T = round(seconds * sample_rate)``.
 
     ``domain`` is "speech", "music" or "general". The clip depends only on ``(seed, domain,
@@ -366,7 +397,9 @@ def toy_clip(domain: str, seconds: float = 2.0, seed: int = 0, index: int = 0,
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ValueError(f"seconds must be a positive number, got {seconds}")
     if sample_rate < 16_000:
-        raise ValueError(f"the toy generator needs a sample rate of at least 16000 Hz, got {sample_rate}")
+        raise ValueError(
+            f"the toy generator needs a sample rate of at least 16000 Hz, got {sample_rate}"
+        )
     rng = _clip_rng(seed, domain, index)
     n = max(round(seconds * sample_rate), 1)
     x = _GENERATORS[domain](rng, n, sample_rate)
@@ -382,15 +415,26 @@ def toy_clip(domain: str, seconds: float = 2.0, seed: int = 0, index: int = 0,
 
 def _manifest(n_per_domain: int, seconds: float, seed: int, sample_rate: int) -> dict:
     files = [f"{d}/{d}_{i:03d}.wav" for d in DOMAINS for i in range(n_per_domain)]
-    return {"generator_version": GENERATOR_VERSION, "n_per_domain": n_per_domain, "seconds": seconds,
-            "seed": seed, "sample_rate": sample_rate, "files": files}
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "n_per_domain": n_per_domain,
+        "seconds": seconds,
+        "seed": seed,
+        "sample_rate": sample_rate,
+        "files": files,
+    }
 
 
 MANIFEST_NAME = "toy_corpus.json"
 
 
-def generate_toy_corpus(out_dir: str | os.PathLike, n_per_domain: int = 8, seconds: float = 2.0,
-                        seed: int = 0, sample_rate: int = SAMPLE_RATE) -> list[Path]:
+def generate_toy_corpus(
+    out_dir: str | os.PathLike,
+    n_per_domain: int = 8,
+    seconds: float = 2.0,
+    seed: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+) -> list[Path]:
     """Write ``out_dir/{speech,music,general}/{domain}_{i:03d}.wav`` (16-bit) and return the paths.
 
     Each file is ``toy_clip(domain, seconds, seed, index=i)``. A manifest ``toy_corpus.json``,
@@ -405,7 +449,9 @@ def generate_toy_corpus(out_dir: str | os.PathLike, n_per_domain: int = 8, secon
     for domain in DOMAINS:
         for i in range(n_per_domain):
             path = out_dir / domain / f"{domain}_{i:03d}.wav"
-            paths.append(save_audio(path, toy_clip(domain, seconds, seed, i, sample_rate), sample_rate))
+            paths.append(
+                save_audio(path, toy_clip(domain, seconds, seed, i, sample_rate), sample_rate)
+            )
         pattern = re.compile(rf"{domain}_\d{{3}}\.wav")
         for old in (out_dir / domain).glob(f"{domain}_*.wav"):
             if pattern.fullmatch(old.name) and int(old.stem.split("_")[-1]) >= n_per_domain:
@@ -421,7 +467,9 @@ def _is_complete(out_dir: Path, manifest: dict) -> bool:
             return False
     except (OSError, ValueError):
         return False
-    return all((out_dir / f).is_file() and (out_dir / f).stat().st_size > 44 for f in manifest["files"])
+    return all(
+        (out_dir / f).is_file() and (out_dir / f).stat().st_size > 44 for f in manifest["files"]
+    )
 
 
 class ToyCorpus(NamedTuple):
@@ -431,9 +479,14 @@ class ToyCorpus(NamedTuple):
     valid: Path
 
 
-def ensure_toy_corpus(root: str | os.PathLike | None = None, n_per_domain: int = 8,
-                      n_valid_per_domain: int = 4, seconds: float = 2.0, seed: int = 0,
-                      sample_rate: int = SAMPLE_RATE) -> ToyCorpus:
+def ensure_toy_corpus(
+    root: str | os.PathLike | None = None,
+    n_per_domain: int = 8,
+    n_valid_per_domain: int = 4,
+    seconds: float = 2.0,
+    seed: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+) -> ToyCorpus:
     """Generate the toy corpus under ``root`` unless it is already there, complete and current.
 
     Layout: ``root/train/{speech,music,general}/*.wav`` from ``seed`` and
@@ -443,12 +496,19 @@ def ensure_toy_corpus(root: str | os.PathLike | None = None, n_per_domain: int =
     root = Path(root) if root is not None else TOY_ROOT
     splits = ToyCorpus(root / "train", root / "valid")
     ensure_toy_split(splits.train, n_per_domain, seconds, seed, sample_rate)
-    ensure_toy_split(splits.valid, n_valid_per_domain, seconds, seed + VALID_SEED_OFFSET, sample_rate)
+    ensure_toy_split(
+        splits.valid, n_valid_per_domain, seconds, seed + VALID_SEED_OFFSET, sample_rate
+    )
     return splits
 
 
-def ensure_toy_split(out_dir: str | os.PathLike, n_per_domain: int, seconds: float = 2.0, seed: int = 0,
-                     sample_rate: int = SAMPLE_RATE) -> Path:
+def ensure_toy_split(
+    out_dir: str | os.PathLike,
+    n_per_domain: int,
+    seconds: float = 2.0,
+    seed: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+) -> Path:
     """One folder of toy clips (``out_dir/{speech,music,general}/*.wav``), generated unless it is
     already there, complete and current. Used for the corpus's splits and for larger held-out test sets
     (a seed the training split does not use gives clips no model has seen)."""
@@ -567,7 +627,9 @@ def loudness(audio: np.ndarray, sample_rate: int) -> float:
     return float(value) if np.isfinite(value) else -math.inf
 
 
-def normalize_loudness(audio: np.ndarray, sample_rate: int, target_db: float, max_peak: float = 1.0) -> np.ndarray:
+def normalize_loudness(
+    audio: np.ndarray, sample_rate: int, target_db: float, max_peak: float = 1.0
+) -> np.ndarray:
     """Scale ``audio`` ``(T,)`` to ``target_db`` LUFS, then down if its peak would exceed ``max_peak``.
 
     Silent audio (loudness ``-inf``) is returned unchanged rather than amplified to infinity.
@@ -642,8 +704,12 @@ class AudioFolder:
     file can be read, when every file is shorter than the excerpt, or when a domain is left empty.
     """
 
-    def __init__(self, root: str | os.PathLike, config: DataConfig | None = None,
-                 domains: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        config: DataConfig | None = None,
+        domains: Sequence[str] | None = None,
+    ) -> None:
         self.root = Path(root)
         self.config = config or DataConfig()
         self.skipped: dict[Path, str] = {}
@@ -664,29 +730,47 @@ class AudioFolder:
 
     def _find_files(self, domains: Sequence[str] | None) -> dict[str, list[Path]]:
         def audio_under(folder: Path) -> list[Path]:
-            return sorted(p for p in folder.rglob("*")
-                          if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file() and not p.name.startswith("._"))
+            return sorted(
+                p
+                for p in folder.rglob("*")
+                if p.suffix.lower() in AUDIO_EXTENSIONS
+                and p.is_file()
+                and not p.name.startswith("._")
+            )
 
         subfolders = {p.name: audio_under(p) for p in sorted(self.root.iterdir()) if p.is_dir()}
         found = {name: files for name, files in subfolders.items() if files}
-        loose = [p for p in sorted(self.root.iterdir()) if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS]
+        loose = [
+            p
+            for p in sorted(self.root.iterdir())
+            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+        ]
         if not found and loose:
             found = {self.root.name: loose}
         elif loose:
-            warnings.warn(f"{len(loose)} audio files directly in {self.root} are ignored: "
-                          f"only files inside the domain folders {sorted(found)} are used", AudioDataWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"{len(loose)} audio files directly in {self.root} are ignored: "
+                f"only files inside the domain folders {sorted(found)} are used",
+                AudioDataWarning,
+                stacklevel=3,
+            )
         if not found:
-            raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) found under {self.root}")
+            raise ValueError(
+                f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) found under {self.root}"
+            )
         splits = sorted(set(found) & {"train", "valid", "test"})
         if splits:
-            raise ValueError(f"{self.root} holds split folders {splits}, not domains: pass one split, "
-                             f"e.g. {self.root / splits[0]}")
+            raise ValueError(
+                f"{self.root} holds split folders {splits}, not domains: pass one split, "
+                f"e.g. {self.root / splits[0]}"
+            )
         if domains is not None:
             missing = [d for d in domains if d not in found]
             if missing:
-                raise ValueError(f"domain folders {missing} hold no audio files under {self.root} "
-                                 f"(found: {sorted(found)})")
+                raise ValueError(
+                    f"domain folders {missing} hold no audio files under {self.root} "
+                    f"(found: {sorted(found)})"
+                )
             found = {d: found[d] for d in domains}
         return found
 
@@ -704,9 +788,13 @@ class AudioFolder:
             raise _Unusable(f"is silent (peak below {cfg.silence_db:.0f} dBFS)")
         num_samples = int(info.frames * cfg.sample_rate // sr)
         if num_samples < cfg.num_samples:
-            raise _Unusable(f"is too short: {info.frames / sr:.3f} s, excerpts need {cfg.duration} s")
+            raise _Unusable(
+                f"is too short: {info.frames / sr:.3f} s, excerpts need {cfg.duration} s"
+            )
         hb = highband_db(mono, sr, cfg.fullband_cutoff_hz)
-        return AudioItem(path, domain, sr, info.frames, num_samples, hb, hb >= cfg.fullband_floor_db)
+        return AudioItem(
+            path, domain, sr, info.frames, num_samples, hb, hb >= cfg.fullband_floor_db
+        )
 
     def _skip(self, path: Path, reason: str) -> None:
         if path not in self.skipped:  # one warning per file, however often it fails
@@ -718,15 +806,21 @@ class AudioFolder:
         if sum(len(v) for v in self.items.values()) > 0:
             empty = [d for d, v in self.items.items() if not v]
             if empty:
-                raise ValueError(f"domain folders {empty} under {self.root} have no usable file "
-                                 f"(every batch needs each domain); skipped: {self._summary()}")
+                raise ValueError(
+                    f"domain folders {empty} under {self.root} have no usable file "
+                    f"(every batch needs each domain); skipped: {self._summary()}"
+                )
             return
         reasons = list(self.skipped.values())
         if all(r.startswith("is too short") for r in reasons):
-            raise ValueError(f"all {n_files} audio files under {self.root} are shorter than the excerpt "
-                             f"duration {self.config.duration} s; use shorter excerpts or longer files")
-        raise ValueError(f"no usable audio file under {self.root}: none of the {n_files} files could be "
-                         f"used; {self._summary()}")
+            raise ValueError(
+                f"all {n_files} audio files under {self.root} are shorter than the excerpt "
+                f"duration {self.config.duration} s; use shorter excerpts or longer files"
+            )
+        raise ValueError(
+            f"no usable audio file under {self.root}: none of the {n_files} files could be "
+            f"used; {self._summary()}"
+        )
 
     def _summary(self) -> str:
         counts: dict[str, int] = {}
@@ -745,8 +839,13 @@ class AudioFolder:
     def __len__(self) -> int:
         return sum(len(v) for v in self.items.values())
 
-    def excerpt(self, item: AudioItem, start: int, rng: np.random.Generator | None = None,
-                num_samples: int | None = None) -> np.ndarray:
+    def excerpt(
+        self,
+        item: AudioItem,
+        start: int,
+        rng: np.random.Generator | None = None,
+        num_samples: int | None = None,
+    ) -> np.ndarray:
         """``num_samples`` samples of ``item`` from ``start`` (at the loader's rate): float64 ``(T,)``.
 
         Mono mix, resampled, and when ``rng`` is given randomly flipped and phase-rotated; not yet
@@ -767,7 +866,7 @@ class AudioFolder:
             if rng.random() < cfg.polarity_prob:
                 x = -x
         offset = round(start - lo / ratio)
-        x = x[max(offset, 0):max(offset, 0) + n]
+        x = x[max(offset, 0) : max(offset, 0) + n]
         return np.pad(x, (0, n - len(x)))  # a sample short after resampling rounding
 
     def prepare(self, x: np.ndarray) -> np.ndarray:
@@ -795,8 +894,10 @@ class AudioFolder:
         """Draw one file of ``domain``: from its full-band files with probability ``fullband_prob``."""
         items = self.items[domain]
         if not items:
-            raise RuntimeError(f"every file of domain {domain!r} under {self.root} failed while training; "
-                               f"skipped: {self._summary()}")
+            raise RuntimeError(
+                f"every file of domain {domain!r} under {self.root} failed while training; "
+                f"skipped: {self._summary()}"
+            )
         fullband = [it for it in items if it.fullband]
         pool = fullband if fullband and rng.random() < self.config.fullband_prob else items
         return pool[int(rng.integers(len(pool)))]
@@ -811,8 +912,9 @@ class AudioFolder:
                 self.items[domain].remove(item)
                 self._skip(item.path, str(why))
 
-    def fixed_clips(self, n_per_domain: int = 2, duration: float | None = None,
-                    candidates: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    def fixed_clips(
+        self, n_per_domain: int = 2, duration: float | None = None, candidates: int = 8
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Deterministic clips for validation: the same audio on every call, no augmentation.
 
         Per domain, ``n_per_domain`` files evenly spread over the sorted list; from each, the
@@ -825,7 +927,9 @@ class AudioFolder:
         clips, labels = [], []
         for d, domain in enumerate(self.domains):
             items = [it for it in self.items[domain] if it.num_samples >= n]
-            picks = np.unique(np.linspace(0, len(items) - 1, min(n_per_domain, len(items))).round().astype(int))
+            picks = np.unique(
+                np.linspace(0, len(items) - 1, min(n_per_domain, len(items))).round().astype(int)
+            )
             for i in picks if items else []:
                 item = items[i]
                 starts = np.linspace(0, item.num_samples - n, candidates).astype(int)
@@ -837,7 +941,9 @@ class AudioFolder:
                 clips.append(self.prepare(max(windows, key=lambda w: loudness(w, cfg.sample_rate))))
                 labels.append(d)
         if not clips:
-            raise ValueError(f"no file under {self.root} is long enough for {n / cfg.sample_rate:.3f} s clips")
+            raise ValueError(
+                f"no file under {self.root} is long enough for {n / cfg.sample_rate:.3f} s clips"
+            )
         return torch.from_numpy(np.stack(clips))[:, None], torch.tensor(labels, dtype=torch.long)
 
 
@@ -856,15 +962,23 @@ class BalancedBatches(torch.utils.data.IterableDataset):
     count of skipped files.
     """
 
-    def __init__(self, data: str | os.PathLike | AudioFolder, batch_size: int = 12,
-                 config: DataConfig | None = None, seed: int = 0, rank: int = 0,
-                 domains: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        data: str | os.PathLike | AudioFolder,
+        batch_size: int = 12,
+        config: DataConfig | None = None,
+        seed: int = 0,
+        rank: int = 0,
+        domains: Sequence[str] | None = None,
+    ) -> None:
         super().__init__()
         self.folder = data if isinstance(data, AudioFolder) else AudioFolder(data, config, domains)
         n_domains = len(self.folder.domains)
         if batch_size < 1 or batch_size % n_domains:
-            raise ValueError(f"batch_size must be a positive multiple of the number of domains "
-                             f"({n_domains}: {self.folder.domains}) so each batch is balanced, got {batch_size}")
+            raise ValueError(
+                f"batch_size must be a positive multiple of the number of domains "
+                f"({n_domains}: {self.folder.domains}) so each batch is balanced, got {batch_size}"
+            )
         self.batch_size, self.seed, self.rank = batch_size, seed, rank
 
     @property
@@ -881,9 +995,13 @@ class BalancedBatches(torch.utils.data.IterableDataset):
             yield torch.from_numpy(np.stack(audio))[:, None], labels.clone()
 
 
-def validation_clips(root: str | os.PathLike, n_per_domain: int = 2, duration: float | None = 1.0,
-                     config: DataConfig | None = None,
-                     domains: Sequence[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def validation_clips(
+    root: str | os.PathLike,
+    n_per_domain: int = 2,
+    duration: float | None = 1.0,
+    config: DataConfig | None = None,
+    domains: Sequence[str] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fixed validation clips from a folder: ``(audio (N, 1, T), domain (N,))``, identical every call.
 
     A shortcut for ``AudioFolder(root, config, domains).fixed_clips(n_per_domain, duration)``;
@@ -898,23 +1016,39 @@ def validation_clips(root: str | os.PathLike, n_per_domain: int = 2, duration: f
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Generate the toy multi-domain corpus (train and valid splits).")
-    parser.add_argument("--out", default=str(TOY_ROOT), help="output folder (default: data/toy in the repository)")
+    parser = argparse.ArgumentParser(
+        description="Generate the toy multi-domain corpus (train and valid splits)."
+    )
+    parser.add_argument(
+        "--out", default=str(TOY_ROOT), help="output folder (default: data/toy in the repository)"
+    )
     parser.add_argument("--n-per-domain", type=int, default=8, help="training clips per domain")
-    parser.add_argument("--n-valid-per-domain", type=int, default=4, help="held-out clips per domain")
+    parser.add_argument(
+        "--n-valid-per-domain", type=int, default=4, help="held-out clips per domain"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each clip in seconds")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--force", action="store_true", help="regenerate even if the corpus is current")
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate even if the corpus is current"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.force:
-        for manifest in (Path(args.out) / "train" / MANIFEST_NAME, Path(args.out) / "valid" / MANIFEST_NAME):
+        for manifest in (
+            Path(args.out) / "train" / MANIFEST_NAME,
+            Path(args.out) / "valid" / MANIFEST_NAME,
+        ):
             manifest.unlink(missing_ok=True)
-    splits = ensure_toy_corpus(args.out, args.n_per_domain, args.n_valid_per_domain, args.seconds, args.seed)
+    splits = ensure_toy_corpus(
+        args.out, args.n_per_domain, args.n_valid_per_domain, args.seconds, args.seed
+    )
     n_files = sum(1 for split in splits for _ in split.rglob("*.wav"))
     size = sum(p.stat().st_size for split in splits for p in split.rglob("*.wav"))
-    print(f"toy corpus: {n_files} files, {size / 1e6:.1f} MB in {splits.train} and {splits.valid} "
-          f"({time.perf_counter() - start:.1f} s)", file=sys.stdout)
+    print(
+        f"toy corpus: {n_files} files, {size / 1e6:.1f} MB in {splits.train} and {splits.valid} "
+        f"({time.perf_counter() - start:.1f} s)",
+        file=sys.stdout,
+    )
 
 
 if __name__ == "__main__":

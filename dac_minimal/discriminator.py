@@ -18,7 +18,13 @@ from dac_minimal.loss import at_least_fp32
 from dac_minimal.utils.audio import check_waveform
 
 #: Band edges as fractions of the n_fft/2 + 1 STFT bins (report §4.3).
-BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
+BANDS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.1),
+    (0.1, 0.25),
+    (0.25, 0.5),
+    (0.5, 0.75),
+    (0.75, 1.0),
+)
 
 
 def _conv(conv: nn.Module, act: bool = True) -> nn.Module:
@@ -27,7 +33,9 @@ def _conv(conv: nn.Module, act: bool = True) -> nn.Module:
     return nn.Sequential(conv, nn.LeakyReLU(0.1)) if act else conv
 
 
-def _feature_maps(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+def _feature_maps(
+    convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor
+) -> list[torch.Tensor]:
     """Run a conv stack, keeping every layer's output, then the output conv's logits last."""
     fmap = []
     for layer in convs:
@@ -51,7 +59,10 @@ class MPD(nn.Module):
         chans = [1, *channels]
         last = chans[-1]
         self.convs = nn.ModuleList(
-            [_conv(nn.Conv2d(i, o, (5, 1), (3, 1), padding=(2, 0))) for i, o in zip(chans[:-1], chans[1:])]
+            [
+                _conv(nn.Conv2d(i, o, (5, 1), (3, 1), padding=(2, 0)))
+                for i, o in zip(chans[:-1], chans[1:])
+            ]
             + [_conv(nn.Conv2d(last, last, (5, 1), 1, padding=(2, 0)))]
         )
         self.conv_post = _conv(nn.Conv2d(last, 1, (3, 1), padding=(1, 0)), act=False)
@@ -80,8 +91,14 @@ class MSD(nn.Module):
         if rate < 1 or rate & (rate - 1):
             raise ValueError(f"MSD rate must be a power of two, got {rate}")
         self.rate = rate
-        spec = [(1, 16, 15, 1, 1, 7), (16, 64, 41, 4, 4, 20), (64, 256, 41, 4, 16, 20),
-                (256, 1024, 41, 4, 64, 20), (1024, 1024, 41, 4, 256, 20), (1024, 1024, 5, 1, 1, 2)]
+        spec = [
+            (1, 16, 15, 1, 1, 7),
+            (16, 64, 41, 4, 4, 20),
+            (64, 256, 41, 4, 16, 20),
+            (256, 1024, 41, 4, 64, 20),
+            (1024, 1024, 41, 4, 256, 20),
+            (1024, 1024, 5, 1, 1, 2),
+        ]
         self.convs = nn.ModuleList(
             _conv(nn.Conv1d(i, o, k, s, groups=g, padding=p)) for i, o, k, s, g, p in spec
         )
@@ -110,7 +127,9 @@ def complex_stft(x: torch.Tensor, window_length: int) -> torch.Tensor:
     right = -length % hop
     x = F.pad(x, (pad, pad + right), mode="reflect").reshape(x.shape[0], -1)
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
-    spec = torch.stft(x, window_length, hop, window=window, center=True, return_complex=True)[..., 2:-2]
+    spec = torch.stft(x, window_length, hop, window=window, center=True, return_complex=True)[
+        ..., 2:-2
+    ]
     return torch.view_as_real(spec).permute(0, 3, 2, 1)  # (B, F, frames, 2) -> (B, 2, frames, F)
 
 
@@ -124,7 +143,9 @@ class MRD(nn.Module):
     being drowned out by the loud low frequencies.
     """
 
-    def __init__(self, window_length: int, bands: tuple[tuple[float, float], ...] = BANDS, channels: int = 32):
+    def __init__(
+        self, window_length: int, bands: tuple[tuple[float, float], ...] = BANDS, channels: int = 32
+    ):
         super().__init__()
         self.window_length = window_length
         n_bins = window_length // 2 + 1
@@ -132,13 +153,15 @@ class MRD(nn.Module):
         ch = channels
 
         def stack() -> nn.ModuleList:
-            return nn.ModuleList([
-                _conv(nn.Conv2d(2, ch, (3, 9), (1, 1), padding=(1, 4))),
-                _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
-                _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
-                _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
-                _conv(nn.Conv2d(ch, ch, (3, 3), (1, 1), padding=(1, 1))),
-            ])
+            return nn.ModuleList(
+                [
+                    _conv(nn.Conv2d(2, ch, (3, 9), (1, 1), padding=(1, 4))),
+                    _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
+                    _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
+                    _conv(nn.Conv2d(ch, ch, (3, 9), (1, 2), padding=(1, 4))),
+                    _conv(nn.Conv2d(ch, ch, (3, 3), (1, 1), padding=(1, 1))),
+                ]
+            )
 
         self.band_convs = nn.ModuleList(stack() for _ in self.bands)
         self.conv_post = _conv(nn.Conv2d(ch, 1, (3, 3), (1, 1), padding=(1, 1)), act=False)
@@ -160,7 +183,13 @@ class MRD(nn.Module):
 class DiscriminatorConfig:
     """The discriminator's hyper-parameters; the defaults are the official 44.1 kHz recipe."""
 
-    periods: tuple[int, ...] = (2, 3, 5, 7, 11)  #: MPD periods (primes, so the folds overlap little)
+    periods: tuple[int, ...] = (
+        2,
+        3,
+        5,
+        7,
+        11,
+    )  #: MPD periods (primes, so the folds overlap little)
     fft_sizes: tuple[int, ...] = (2048, 1024, 512)  #: MRD window lengths, hop = window / 4
     bands: tuple[tuple[float, float], ...] = BANDS  #: MRD bands; ((0.0, 1.0),) turns the split off
     rates: tuple[int, ...] = ()  #: MSD downsampling rates, e.g. (1, 2, 4); empty = no MSD
@@ -208,7 +237,9 @@ class Discriminator(nn.Module):
     def from_preset(cls, name: str, **overrides) -> Discriminator:
         """A discriminator from ``DISCRIMINATOR_PRESETS`` by name, with optional field overrides."""
         if name not in DISCRIMINATOR_PRESETS:
-            raise ValueError(f"unknown discriminator preset {name!r}; choose one of {sorted(DISCRIMINATOR_PRESETS)}")
+            raise ValueError(
+                f"unknown discriminator preset {name!r}; choose one of {sorted(DISCRIMINATOR_PRESETS)}"
+            )
         return cls(replace(DISCRIMINATOR_PRESETS[name], **overrides))
 
     @property

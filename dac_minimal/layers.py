@@ -66,7 +66,9 @@ class Snake(nn.Module):
         self.compiled = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.compiled:  # a view, not the Parameter: torch.compile would specialise on a Parameter's shape
+        if (
+            self.compiled
+        ):  # a view, not the Parameter: torch.compile would specialise on a Parameter's shape
             alpha = self.alpha.view(1, -1, 1)
             return compiled_snake()(x, alpha, (alpha + SNAKE_EPS).reciprocal())
         return snake(x, self.alpha)

@@ -42,7 +42,9 @@ class LossWeights:
 LOSS_WEIGHTS = LossWeights()
 
 
-def mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+def mel_filters(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
     """Slaney-normalised mel filterbank ``(n_mels, n_fft // 2 + 1)`` from librosa.
 
     With few FFT bins (short windows) and many mels, some triangular filters fall between two
@@ -62,7 +64,9 @@ def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
-def stft_magnitude(x: torch.Tensor, window_length: int, hop_length: int | None = None) -> torch.Tensor:
+def stft_magnitude(
+    x: torch.Tensor, window_length: int, hop_length: int | None = None
+) -> torch.Tensor:
     """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred, reflect-padded.
 
     Half-precision input (bf16/fp16, e.g. under autocast) is computed in fp32: cuFFT has no bf16. fp32
@@ -71,7 +75,14 @@ def stft_magnitude(x: torch.Tensor, window_length: int, hop_length: int | None =
     x = at_least_fp32(x)
     hop = hop_length or window_length // 4
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
-    spec = torch.stft(x.reshape(-1, x.shape[-1]), window_length, hop, window=window, center=True, return_complex=True)
+    spec = torch.stft(
+        x.reshape(-1, x.shape[-1]),
+        window_length,
+        hop,
+        window=window,
+        center=True,
+        return_complex=True,
+    )
     return spec.abs()
 
 
@@ -101,7 +112,12 @@ class MultiScaleMelLoss(nn.Module):
             raise ValueError("window_lengths and n_mels must have the same length")
         self.window_lengths = tuple(window_lengths)
         self.n_mels = tuple(n_mels)
-        self.clamp_eps, self.mag_weight, self.log_weight, self.power = clamp_eps, mag_weight, log_weight, power
+        self.clamp_eps, self.mag_weight, self.log_weight, self.power = (
+            clamp_eps,
+            mag_weight,
+            log_weight,
+            power,
+        )
         for i, (w, m) in enumerate(zip(window_lengths, n_mels)):
             fb = torch.from_numpy(mel_filters(sample_rate, w, m, fmin, fmax)).float()
             self.register_buffer(f"mel_fb_{i}", fb, persistent=False)
@@ -119,7 +135,9 @@ class MultiScaleMelLoss(nn.Module):
         check_waveform(x_hat, "reconstruction", self.min_length)
         check_waveform(x, "target", self.min_length)
         if x_hat.shape != x.shape:
-            raise ValueError(f"reconstruction and target shapes differ: {tuple(x_hat.shape)} vs {tuple(x.shape)}")
+            raise ValueError(
+                f"reconstruction and target shapes differ: {tuple(x_hat.shape)} vs {tuple(x.shape)}"
+            )
         loss = x.new_zeros((), dtype=torch.float32)
         for i in range(len(self.window_lengths)):
             m_hat, m = self.mel(x_hat, i), self.mel(x, i)
@@ -136,7 +154,9 @@ def _logits(outputs: list[list[torch.Tensor]]) -> list[torch.Tensor]:
     return [fmap[-1] for fmap in outputs]
 
 
-def discriminator_loss(d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]], kind: GANKind = "lsgan") -> torch.Tensor:
+def discriminator_loss(
+    d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]], kind: GANKind = "lsgan"
+) -> torch.Tensor:
     """The discriminator's loss, summed over sub-discriminators (inputs: ``Discriminator`` outputs).
 
     - ``"lsgan"`` (least squares, the official default): ``(1 − D(x))² + D(x̂)²``
@@ -157,7 +177,9 @@ def discriminator_loss(d_fake: list[list[torch.Tensor]], d_real: list[list[torch
     return loss
 
 
-def generator_adversarial_loss(d_fake: list[list[torch.Tensor]], kind: GANKind = "lsgan") -> torch.Tensor:
+def generator_adversarial_loss(
+    d_fake: list[list[torch.Tensor]], kind: GANKind = "lsgan"
+) -> torch.Tensor:
     """The generator's adversarial loss: ``(1 − D(x̂))²`` (lsgan), ``−D(x̂)`` (hinge) or
     ``−log σ(D(x̂))`` (bce, the non-saturating form), summed over sub-discriminators."""
     loss = 0.0
@@ -173,7 +195,9 @@ def generator_adversarial_loss(d_fake: list[list[torch.Tensor]], kind: GANKind =
     return loss
 
 
-def feature_matching_loss(d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]]) -> torch.Tensor:
+def feature_matching_loss(
+    d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]]
+) -> torch.Tensor:
     """``Σ_k Σ_l mean |D_k^l(x̂) − D_k^l(x)|`` over every feature map but the logits; real side detached."""
     loss = 0.0
     for fake, real in zip(d_fake, d_real):

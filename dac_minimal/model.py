@@ -48,11 +48,15 @@ class DACConfig:
                 "same product (the hop length), or the output length would not match the input"
             )
         if self.decoder_dim % 2 ** len(self.decoder_rates):
-            raise ValueError(f"decoder_dim {self.decoder_dim} must be divisible by 2^{len(self.decoder_rates)}")
+            raise ValueError(
+                f"decoder_dim {self.decoder_dim} must be divisible by 2^{len(self.decoder_rates)}"
+            )
         if min(self.encoder_rates + self.decoder_rates) < 1 or self.sample_rate < 1:
             raise ValueError("rates and sample_rate must be positive")
         if self.activation not in ("snake", "leaky_relu"):
-            raise ValueError(f"unknown activation {self.activation!r}; choose 'snake' or 'leaky_relu'")
+            raise ValueError(
+                f"unknown activation {self.activation!r}; choose 'snake' or 'leaky_relu'"
+            )
 
     @property
     def hop_length(self) -> int:
@@ -63,8 +67,12 @@ class DACConfig:
 PRESETS: dict[str, DACConfig] = {
     "44khz": DACConfig(),
     "44khz_16kbps": DACConfig(latent_dim=128, n_codebooks=18),
-    "24khz": DACConfig(sample_rate=24000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2), n_codebooks=32),
-    "16khz": DACConfig(sample_rate=16000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2), n_codebooks=12),
+    "24khz": DACConfig(
+        sample_rate=24000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2), n_codebooks=32
+    ),
+    "16khz": DACConfig(
+        sample_rate=16000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2), n_codebooks=12
+    ),
     # Same architecture, rate, hop, codebooks and bitrate as "44khz", with ~1/100 of the weights.
     "tiny": DACConfig(encoder_dim=8, latent_dim=64, decoder_dim=96),
 }
@@ -83,7 +91,9 @@ class EncoderBlock(nn.Module):
             ResidualUnit(dim // 2, dilation=3, act=act),
             ResidualUnit(dim // 2, dilation=9, act=act),
             activation(act, dim // 2),
-            WNConv1d(dim // 2, dim, kernel_size=2 * stride, stride=stride, padding=math.ceil(stride / 2)),
+            WNConv1d(
+                dim // 2, dim, kernel_size=2 * stride, stride=stride, padding=math.ceil(stride / 2)
+            ),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,7 +103,13 @@ class EncoderBlock(nn.Module):
 class Encoder(nn.Module):
     """``(B, 1, T)`` → ``(B, D, T / hop)``: conv, strided blocks doubling the channels, conv to D."""
 
-    def __init__(self, dim: int = 64, rates: tuple[int, ...] = (2, 4, 8, 8), latent_dim: int = 1024, act: str = "snake"):
+    def __init__(
+        self,
+        dim: int = 64,
+        rates: tuple[int, ...] = (2, 4, 8, 8),
+        latent_dim: int = 1024,
+        act: str = "snake",
+    ):
         super().__init__()
         layers: list[nn.Module] = [WNConv1d(1, dim, kernel_size=7, padding=3)]
         for stride in rates:
@@ -139,13 +155,23 @@ class DecoderBlock(nn.Module):
 class Decoder(nn.Module):
     """``(B, D, S)`` → ``(B, 1, S · hop)``: conv to C, upsampling blocks halving C, conv to 1, tanh."""
 
-    def __init__(self, latent_dim: int = 1024, dim: int = 1536, rates: tuple[int, ...] = (8, 8, 4, 2), act: str = "snake"):
+    def __init__(
+        self,
+        latent_dim: int = 1024,
+        dim: int = 1536,
+        rates: tuple[int, ...] = (8, 8, 4, 2),
+        act: str = "snake",
+    ):
         super().__init__()
         layers: list[nn.Module] = [WNConv1d(latent_dim, dim, kernel_size=7, padding=3)]
         for i, stride in enumerate(rates):
             layers.append(DecoderBlock(dim // 2**i, dim // 2 ** (i + 1), stride, act))
         out_dim = dim // 2 ** len(rates)
-        layers += [activation(act, out_dim), WNConv1d(out_dim, 1, kernel_size=7, padding=3), nn.Tanh()]
+        layers += [
+            activation(act, out_dim),
+            WNConv1d(out_dim, 1, kernel_size=7, padding=3),
+            nn.Tanh(),
+        ]
         self.model = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -189,7 +215,11 @@ class DAC(nn.Module):
         act = config.activation
         self.encoder = Encoder(config.encoder_dim, config.encoder_rates, config.latent_dim, act)
         self.quantizer = ResidualVectorQuantize(
-            config.latent_dim, config.n_codebooks, config.codebook_size, config.codebook_dim, config.quantizer_dropout
+            config.latent_dim,
+            config.n_codebooks,
+            config.codebook_size,
+            config.codebook_dim,
+            config.quantizer_dropout,
         )
         self.decoder = Decoder(config.latent_dim, config.decoder_dim, config.decoder_rates, act)
         self.apply(init_weights)
@@ -245,7 +275,9 @@ class DAC(nn.Module):
         ``n_quantizers`` (1..N_q, default all) is honoured in training and evaluation mode alike.
         In training mode without it, quantizer dropout applies (see ``ResidualVectorQuantize``).
         """
-        n_quantizers = self.quantizer.check_n_quantizers(n_quantizers) if n_quantizers is not None else None
+        n_quantizers = (
+            self.quantizer.check_n_quantizers(n_quantizers) if n_quantizers is not None else None
+        )
         z = self.encoder(self.preprocess(x))
         return EncodeOutput(*self.quantizer(z, n_quantizers))
 
@@ -253,7 +285,9 @@ class DAC(nn.Module):
         if length is None:
             return audio
         if not 0 < length <= audio.shape[-1]:
-            raise ValueError(f"length must be in 1..{audio.shape[-1]} for this many frames, got {length}")
+            raise ValueError(
+                f"length must be in 1..{audio.shape[-1]} for this many frames, got {length}"
+            )
         return audio[..., :length]
 
     def decode(self, z: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -270,7 +304,9 @@ class DAC(nn.Module):
         if isinstance(codes, torch.Tensor) and codes.ndim == 3 and codes.shape[-1] == 0:
             raise ValueError("codes hold no frames")
         if not isinstance(codes, torch.Tensor):
-            raise ValueError(f"codes must be a torch.Tensor shaped (B, n_q, S), got {type(codes).__name__}")
+            raise ValueError(
+                f"codes must be a torch.Tensor shaped (B, n_q, S), got {type(codes).__name__}"
+            )
         return self.decode(self.quantizer.from_codes(codes), length)
 
     def forward(self, x: torch.Tensor, n_quantizers: int | None = None) -> ForwardOutput:
@@ -322,6 +358,14 @@ def count_parameters(module: nn.Module) -> int:
 
 
 __all__ = [
-    "DAC", "DACConfig", "PRESETS", "Encoder", "Decoder", "EncoderBlock", "DecoderBlock",
-    "EncodeOutput", "ForwardOutput", "count_parameters",
+    "DAC",
+    "DACConfig",
+    "PRESETS",
+    "Encoder",
+    "Decoder",
+    "EncoderBlock",
+    "DecoderBlock",
+    "EncodeOutput",
+    "ForwardOutput",
+    "count_parameters",
 ]

@@ -81,7 +81,9 @@ class VectorQuantize(nn.Module):
         # Straight-through estimator: the forward pass uses e, the backward pass copies the
         # decoder's gradient onto z_e as if quantization were the identity.
         z_q = z_e + (e - z_e).detach()
-        return QuantizerOutput(self.out_proj(z_q), codes[:, None], z_e, commitment_loss, codebook_loss)
+        return QuantizerOutput(
+            self.out_proj(z_q), codes[:, None], z_e, commitment_loss, codebook_loss
+        )
 
 
 class ResidualVectorQuantize(nn.Module):
@@ -120,12 +122,16 @@ class ResidualVectorQuantize(nn.Module):
         if n_quantizers is None:
             return self.n_codebooks
         if isinstance(n_quantizers, bool) or not isinstance(n_quantizers, int):
-            raise ValueError(f"n_quantizers must be an int in 1..{self.n_codebooks}, got {n_quantizers!r}")
+            raise ValueError(
+                f"n_quantizers must be an int in 1..{self.n_codebooks}, got {n_quantizers!r}"
+            )
         if not 1 <= n_quantizers <= self.n_codebooks:
             raise ValueError(f"n_quantizers must be in 1..{self.n_codebooks}, got {n_quantizers}")
         return n_quantizers
 
-    def _quantizers_per_item(self, batch: int, n_quantizers: int | None, device: torch.device) -> torch.Tensor:
+    def _quantizers_per_item(
+        self, batch: int, n_quantizers: int | None, device: torch.device
+    ) -> torch.Tensor:
         """How many quantizers each item uses, ``(B,)``: dropout only in training without an explicit n."""
         if n_quantizers is not None or not self.training or self.quantizer_dropout == 0.0:
             n = self.check_n_quantizers(n_quantizers)
@@ -161,7 +167,9 @@ class ResidualVectorQuantize(nn.Module):
             codebook_loss = codebook_loss + (out.codebook_loss * mask).mean()
             codes.append(out.codes)
             latents.append(out.latents)
-        return QuantizerOutput(z_q, torch.cat(codes, dim=1), torch.cat(latents, dim=1), commitment_loss, codebook_loss)
+        return QuantizerOutput(
+            z_q, torch.cat(codes, dim=1), torch.cat(latents, dim=1), commitment_loss, codebook_loss
+        )
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``(B, k, S)`` for the first k ≤ N_q codebooks → latent ``z_q`` ``(B, D, S)``."""
@@ -187,7 +195,9 @@ class ResidualVectorQuantize(nn.Module):
         d = self.codebook_dim
         k = latents.shape[1] // d
         if latents.ndim != 3 or latents.shape[1] % d or not 1 <= k <= self.n_codebooks:
-            raise ValueError(f"latents must have shape (B, k*{d}, S) with 1 <= k <= {self.n_codebooks}")
+            raise ValueError(
+                f"latents must have shape (B, k*{d}, S) with 1 <= k <= {self.n_codebooks}"
+            )
         codes = torch.stack(
             [self.quantizers[i].nearest(latents[:, i * d : (i + 1) * d]) for i in range(k)], dim=1
         )
@@ -215,18 +225,30 @@ class CodeReviver:
     broadcast, so every replica keeps the same codebook.
     """
 
-    def __init__(self, quantizer: ResidualVectorQuantize, every: int = 50, min_uses: int = 1, noise: float = 0.01,
-                 pool: int = 4096):
+    def __init__(
+        self,
+        quantizer: ResidualVectorQuantize,
+        every: int = 50,
+        min_uses: int = 1,
+        noise: float = 0.01,
+        pool: int = 4096,
+    ):
         if every < 1 or min_uses < 1 or pool < 1:
-            raise ValueError(f"every, min_uses and pool must be >= 1, got {every}, {min_uses} and {pool}")
+            raise ValueError(
+                f"every, min_uses and pool must be >= 1, got {every}, {min_uses} and {pool}"
+            )
         self.quantizer, self.every, self.min_uses, self.noise = quantizer, every, min_uses, noise
         book = quantizer.quantizers[0].codebook.weight
-        self.counts = torch.zeros(quantizer.n_codebooks, quantizer.codebook_size, dtype=torch.long, device=book.device)
+        self.counts = torch.zeros(
+            quantizer.n_codebooks, quantizer.codebook_size, dtype=torch.long, device=book.device
+        )
         self.calls = 0
         self.n_revived = 0
         # Ring buffer of projected latents (P, N_q, d): per_step random frames of each batch.
         self.per_step = -(-pool // every)
-        self.pool = torch.zeros(self.per_step * every, quantizer.n_codebooks, quantizer.codebook_dim, device=book.device)
+        self.pool = torch.zeros(
+            self.per_step * every, quantizer.n_codebooks, quantizer.codebook_dim, device=book.device
+        )
         self.filled = 0  # frames written so far (the pool holds min(filled, P) of them)
 
     @torch.no_grad()
@@ -240,8 +262,9 @@ class CodeReviver:
         n_q, d = codes.shape[1], q.codebook_dim
         flat = codes.transpose(0, 1).reshape(n_q, -1).to(self.counts.device)
         offsets = torch.arange(n_q, device=flat.device)[:, None] * q.codebook_size
-        self.counts[:n_q] += torch.bincount((flat + offsets).flatten(), minlength=q.n_codebooks * q.codebook_size
-                                            ).view(q.n_codebooks, -1)[:n_q]
+        self.counts[:n_q] += torch.bincount(
+            (flat + offsets).flatten(), minlength=q.n_codebooks * q.codebook_size
+        ).view(q.n_codebooks, -1)[:n_q]
         self.calls += 1
         z = latents.detach().float().transpose(1, 2).reshape(-1, n_q, d)  # (B·S, N_q, d)
         take = torch.randperm(z.shape[0], device=z.device)[: self.per_step]
@@ -261,8 +284,12 @@ class CodeReviver:
             if len(dead) == 0:
                 continue
             # Distinct pool frames while there are enough, then with replacement.
-            pick = torch.cat([torch.randperm(len(pool), device=pool.device)
-                              for _ in range(-(-len(dead) // len(pool)))])[: len(dead)]
+            pick = torch.cat(
+                [
+                    torch.randperm(len(pool), device=pool.device)
+                    for _ in range(-(-len(dead) // len(pool)))
+                ]
+            )[: len(dead)]
             new = pool[pick, i]
             new = new + self.noise * new.norm(dim=-1, keepdim=True) * torch.randn_like(new)
             new = new.to(book.device, book.dtype)
@@ -275,14 +302,21 @@ class CodeReviver:
         return revived
 
     def state_dict(self) -> dict:
-        return {"counts": self.counts.clone(), "calls": self.calls, "n_revived": self.n_revived,
-                "pool": self.pool.clone(), "filled": self.filled}
+        return {
+            "counts": self.counts.clone(),
+            "calls": self.calls,
+            "n_revived": self.n_revived,
+            "pool": self.pool.clone(),
+            "filled": self.filled,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.counts.copy_(state["counts"])
         self.calls, self.n_revived = int(state["calls"]), int(state["n_revived"])
         if state["pool"].shape != self.pool.shape:
-            raise ValueError(f"revival pool of shape {tuple(state['pool'].shape)} in the checkpoint, "
-                             f"{tuple(self.pool.shape)} here (another revive_every or pool size)")
+            raise ValueError(
+                f"revival pool of shape {tuple(state['pool'].shape)} in the checkpoint, "
+                f"{tuple(self.pool.shape)} here (another revive_every or pool size)"
+            )
         self.pool.copy_(state["pool"])
         self.filled = int(state["filled"])

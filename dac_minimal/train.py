@@ -69,13 +69,35 @@ from dac_minimal.utils.files import atomic_path, default_device
 TRAIN_FORMAT = "dac-minimal-train/1"
 #: The generator's loss terms, in the order they are logged (names match ``LossWeights``).
 LOSS_TERMS = ("mel", "feature", "adversarial", "codebook", "commitment")
-METRIC_FIELDS = ("step", "discriminator", *LOSS_TERMS, "generator", "lr", "grad_norm_d", "grad_norm_g",
-                 "steps_per_s")
+METRIC_FIELDS = (
+    "step",
+    "discriminator",
+    *LOSS_TERMS,
+    "generator",
+    "lr",
+    "grad_norm_d",
+    "grad_norm_g",
+    "steps_per_s",
+)
 #: Shortest excerpt: the mel loss and the discriminator reflect-pad by half their longest window (2048).
 MIN_SAMPLES = 2048 // 2 + 1
 #: Config fields that may differ between a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = {"steps", "out", "resume", "init_from", "device", "log_every", "val_every", "sample_every",
-                     "ckpt_every", "progress", "tensorboard", "workers", "threads", "compile"}
+RESUMABLE_CHANGES = {
+    "steps",
+    "out",
+    "resume",
+    "init_from",
+    "device",
+    "log_every",
+    "val_every",
+    "sample_every",
+    "ckpt_every",
+    "progress",
+    "tensorboard",
+    "workers",
+    "threads",
+    "compile",
+}
 
 #: Defaults that depend on the preset (``TrainConfig`` fields left at ``None`` take them).
 #: ``official``: the paper's recipe, for every preset but ``tiny``. ``cpu``: the ``tiny`` preset's
@@ -89,8 +111,20 @@ RESUMABLE_CHANGES = {"steps", "out", "resume", "init_from", "device", "log_every
 #: end, the rate keeps weights and codes jittering, and falling from the start it halves the progress
 #: of the first minutes). ``benchmarks/tiny_vs_opus.py`` measures it.
 RECIPES: dict[str, dict[str, float | int | str]] = {
-    "official": {"lr": 1e-4, "gan_start": 0, "revive_every": 0, "lr_schedule": "exponential", "lr_decay_from": 0.0},
-    "cpu": {"lr": 1e-3, "gan_start": 5000, "revive_every": 50, "lr_schedule": "linear", "lr_decay_from": 0.75},
+    "official": {
+        "lr": 1e-4,
+        "gan_start": 0,
+        "revive_every": 0,
+        "lr_schedule": "exponential",
+        "lr_decay_from": 0.0,
+    },
+    "cpu": {
+        "lr": 1e-3,
+        "gan_start": 5000,
+        "revive_every": 50,
+        "lr_schedule": "linear",
+        "lr_decay_from": 0.75,
+    },
 }
 LR_SCHEDULES = ("exponential", "linear")
 COMPILE_MODES = ("off", "snake", "full")
@@ -198,18 +232,30 @@ class TrainConfig:
                 setattr(self, name, value)
         self.compile = {True: "full", False: "off"}.get(self.compile, self.compile)
         if self.compile not in COMPILE_MODES:
-            raise ValueError(f"unknown compile mode {self.compile!r}; choose one of {COMPILE_MODES}")
+            raise ValueError(
+                f"unknown compile mode {self.compile!r}; choose one of {COMPILE_MODES}"
+            )
         if self.gan not in ("lsgan", "hinge", "bce"):
             raise ValueError(f"unknown GAN loss {self.gan!r}; choose 'lsgan', 'hinge' or 'bce'")
         for name in ("steps", "batch_size", "accum", "revive_min_uses"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {LR_SCHEDULES}")
+            raise ValueError(
+                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {LR_SCHEDULES}"
+            )
         if not 0.0 <= self.lr_decay_from < 1.0:
             raise ValueError(f"lr_decay_from must be in [0, 1), got {self.lr_decay_from}")
-        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers", "gan_start", "revive_every",
-                     "warmup"):
+        for name in (
+            "log_every",
+            "val_every",
+            "sample_every",
+            "ckpt_every",
+            "workers",
+            "gan_start",
+            "revive_every",
+            "warmup",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
         if not (self.lr > 0 and 0 < self.lr_gamma <= 1 and len(self.betas) == 2):
@@ -218,9 +264,11 @@ class TrainConfig:
             raise ValueError(f"quantizer_dropout must be in [0, 1], got {self.quantizer_dropout}")
         sr, min_t = PRESETS[self.preset].sample_rate, MIN_SAMPLES
         if round(self.duration * sr) < min_t or round(self.val_duration * sr) < min_t:
-            raise ValueError(f"duration and val_duration must give at least {min_t} samples "
-                             f"({min_t / sr:.3f} s at {sr} Hz) for the 2048-sample windows, "
-                             f"got {self.duration} s and {self.val_duration} s")
+            raise ValueError(
+                f"duration and val_duration must give at least {min_t} samples "
+                f"({min_t / sr:.3f} s at {sr} Hz) for the 2048-sample windows, "
+                f"got {self.duration} s and {self.val_duration} s"
+            )
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -270,7 +318,9 @@ def setup_distributed() -> DistInfo:
 # ---------------------------------------------------------------------------------------------
 
 
-def draw_batch(folder: AudioFolder, batch_size: int, seed: int, rank: int, step: int, micro: int = 0) -> torch.Tensor:
+def draw_batch(
+    folder: AudioFolder, batch_size: int, seed: int, rank: int, step: int, micro: int = 0
+) -> torch.Tensor:
     """Training excerpts ``(B, 1, T)`` for one micro-batch, balanced over the folder's domains.
 
     Item ``i`` comes from domain ``i mod n_domains`` (as in ``BalancedBatches``); the random
@@ -278,8 +328,10 @@ def draw_batch(folder: AudioFolder, batch_size: int, seed: int, rank: int, step:
     """
     domains = folder.domains
     if batch_size % len(domains):
-        raise ValueError(f"batch_size must be a multiple of the number of domains ({len(domains)}: {domains}) "
-                         f"so that each batch is balanced, got {batch_size}")
+        raise ValueError(
+            f"batch_size must be a multiple of the number of domains ({len(domains)}: {domains}) "
+            f"so that each batch is balanced, got {batch_size}"
+        )
     rng = np.random.default_rng([seed, rank, step, micro])
     audio = [folder.draw(domains[i % len(domains)], rng) for i in range(batch_size)]
     return torch.from_numpy(np.stack(audio))[:, None]
@@ -292,7 +344,9 @@ class StepBatches(torch.utils.data.IterableDataset):
     ``(step - start) % W == w``; the loader takes them round-robin, so the order is kept.
     """
 
-    def __init__(self, folder: AudioFolder, batch_size: int, accum: int, seed: int, rank: int, start: int):
+    def __init__(
+        self, folder: AudioFolder, batch_size: int, accum: int, seed: int, rank: int, start: int
+    ):
         super().__init__()
         self.folder, self.batch_size, self.accum = folder, batch_size, accum
         self.seed, self.rank, self.start = seed, rank, start
@@ -302,7 +356,10 @@ class StepBatches(torch.utils.data.IterableDataset):
         wid, n = (worker.id, worker.num_workers) if worker else (0, 1)
         step = self.start + wid
         while True:
-            micro = [draw_batch(self.folder, self.batch_size, self.seed, self.rank, step, m) for m in range(self.accum)]
+            micro = [
+                draw_batch(self.folder, self.batch_size, self.seed, self.rank, step, m)
+                for m in range(self.accum)
+            ]
             yield step, torch.stack(micro)
             step += n
 
@@ -334,7 +391,9 @@ class CodecForward(nn.Module):
         return ForwardOutput(audio, *q)
 
 
-def _split(outputs: list[list[torch.Tensor]], n: int) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+def _split(
+    outputs: list[list[torch.Tensor]], n: int
+) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
     """Split discriminator outputs of a concatenated batch ``[first n; rest]`` into two, as fp32."""
     first = [[f[:n].float() for f in fmap] for fmap in outputs]
     rest = [[f[n:].float() for f in fmap] for fmap in outputs]
@@ -351,9 +410,12 @@ def rng_state() -> dict:
     np_state = np.random.get_state(legacy=False)
     return {
         "python": random.getstate(),
-        "numpy": {"key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
-                  "pos": int(np_state["state"]["pos"]), "has_gauss": int(np_state["has_gauss"]),
-                  "gauss": float(np_state["gauss"])},
+        "numpy": {
+            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
+            "pos": int(np_state["state"]["pos"]),
+            "has_gauss": int(np_state["has_gauss"]),
+            "gauss": float(np_state["gauss"]),
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -364,8 +426,14 @@ def set_rng_state(state: dict) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     s = state["numpy"]
-    np.random.set_state({"bit_generator": "MT19937", "has_gauss": s["has_gauss"], "gauss": s["gauss"],
-                         "state": {"key": s["key"].numpy().astype(np.uint32), "pos": s["pos"]}})
+    np.random.set_state(
+        {
+            "bit_generator": "MT19937",
+            "has_gauss": s["has_gauss"],
+            "gauss": s["gauss"],
+            "state": {"key": s["key"].numpy().astype(np.uint32), "pos": s["pos"]},
+        }
+    )
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -393,7 +461,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a training checkpoint safely (``weights_only=True``: no code runs while loading)."""
     ckpt = read_checkpoint(path)
     if ckpt.get("format") != TRAIN_FORMAT:
-        raise ValueError(f"{path} is not a dac-minimal training checkpoint (format {TRAIN_FORMAT!r})")
+        raise ValueError(
+            f"{path} is not a dac-minimal training checkpoint (format {TRAIN_FORMAT!r})"
+        )
     return ckpt
 
 
@@ -420,8 +490,10 @@ def load_generator_weights(path: str | os.PathLike) -> InitWeights:
         return InitWeights(ckpt["model"], ckpt.get("discriminator"), ckpt.get("model_config"))
     if fmt == MODEL_FORMAT:
         return InitWeights(ckpt["state_dict"], None, ckpt.get("config"))
-    raise ValueError(f"--init-from: {path} is neither a DAC.save file ({MODEL_FORMAT!r}) nor a training "
-                     f"checkpoint ({TRAIN_FORMAT!r})")
+    raise ValueError(
+        f"--init-from: {path} is neither a DAC.save file ({MODEL_FORMAT!r}) nor a training "
+        f"checkpoint ({TRAIN_FORMAT!r})"
+    )
 
 
 class CsvLog:
@@ -441,7 +513,9 @@ class CsvLog:
         """Drop rows logged after ``step`` (a resumed run redoes those steps)."""
         with open(self.path, newline="") as f:
             # A row cut short by a crash has missing cells; it is dropped with the rest.
-            rows = [r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step]
+            rows = [
+                r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step
+            ]
         with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, self.columns)
             writer.writeheader()
@@ -454,7 +528,10 @@ def read_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(f))
     if not rows:
         return {}
-    return {k: np.array([float(r[k]) if r[k] not in ("", None) else math.nan for r in rows]) for k in rows[0]}
+    return {
+        k: np.array([float(r[k]) if r[k] not in ("", None) else math.nan for r in rows])
+        for k in rows[0]
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,8 +547,15 @@ class Trainer:
     (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``, ``metrics.csv``, ``val.csv``, ``samples/``).
     """
 
-    def __init__(self, cfg: TrainConfig, dist_info: DistInfo | None = None, *, model: DAC | None = None,
-                 discriminator: Discriminator | None = None, mel_loss: nn.Module | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        dist_info: DistInfo | None = None,
+        *,
+        model: DAC | None = None,
+        discriminator: Discriminator | None = None,
+        mel_loss: nn.Module | None = None,
+    ):
         # model / discriminator / mel_loss: ready-built replacements for the ones cfg describes (the
         # ablations of chapter 11 swap in a LeakyReLU codec, another quantizer or discriminator, another
         # mel loss). A resumed run must be given the same replacements again.
@@ -479,29 +563,49 @@ class Trainer:
         self.dist = dist_info or setup_distributed()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.device = torch.device(cfg.device) if cfg.device else (
-            torch.device("cuda", self.dist.local_rank) if torch.cuda.is_available() else default_device())
-        if self.dist.enabled and self.device.type == "cuda":  # one GPU per process, whatever --device says
+        self.device = (
+            torch.device(cfg.device)
+            if cfg.device
+            else (
+                torch.device("cuda", self.dist.local_rank)
+                if torch.cuda.is_available()
+                else default_device()
+            )
+        )
+        if (
+            self.dist.enabled and self.device.type == "cuda"
+        ):  # one GPU per process, whatever --device says
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = cfg.amp and self.device.type == "cuda"
         if cfg.amp and not self.amp:
-            warnings.warn("--amp needs CUDA (bf16 autocast); training in fp32 on the CPU", stacklevel=2)
+            warnings.warn(
+                "--amp needs CUDA (bf16 autocast); training in fp32 on the CPU", stacklevel=2
+            )
         self.out = Path(cfg.out)
         latest = self.out / "latest.pt"
         if cfg.resume and not latest.is_file():
             raise ValueError(f"--resume: no checkpoint at {latest}")
         if not cfg.resume and latest.is_file():
-            raise ValueError(f"{self.out} already holds a run ({latest}); pass --resume to continue it "
-                             f"or choose another --out")
+            raise ValueError(
+                f"{self.out} already holds a run ({latest}); pass --resume to continue it "
+                f"or choose another --out"
+            )
 
         # Data first: a bad folder fails here, before any model is built.
         train_dir, valid_dir = self._data_folders()
         sr = PRESETS[cfg.preset].sample_rate
-        self.data = AudioFolder(train_dir, DataConfig(sample_rate=sr, duration=cfg.duration, loudness_db=cfg.loudness_db))
+        self.data = AudioFolder(
+            train_dir,
+            DataConfig(sample_rate=sr, duration=cfg.duration, loudness_db=cfg.loudness_db),
+        )
         if cfg.batch_size % len(self.data.domains):
-            raise ValueError(f"batch_size must be a multiple of the number of domains "
-                             f"({len(self.data.domains)}: {self.data.domains}), got {cfg.batch_size}")
-        val_cfg = DataConfig(sample_rate=sr, duration=cfg.val_duration, loudness_db=cfg.loudness_db, augment=False)
+            raise ValueError(
+                f"batch_size must be a multiple of the number of domains "
+                f"({len(self.data.domains)}: {self.data.domains}), got {cfg.batch_size}"
+            )
+        val_cfg = DataConfig(
+            sample_rate=sr, duration=cfg.val_duration, loudness_db=cfg.loudness_db, augment=False
+        )
         valid = AudioFolder(valid_dir, val_cfg)
         self.val_audio, labels = valid.fixed_clips(cfg.val_clips_per_domain, cfg.val_duration)
         self.val_domains = [valid.domains[i] for i in labels.tolist()]  # domain name of each clip
@@ -512,18 +616,29 @@ class Trainer:
         if discriminator is None:
             discriminator = Discriminator.from_preset(discriminator_preset_for(cfg.preset))
         self.model, self.disc = model.to(self.device), discriminator.to(self.device)
-        self.mel = (mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)).to(self.device)
-        self.opt_g = torch.optim.AdamW(self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-        self.opt_d = torch.optim.AdamW(self.disc.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        self.mel = (
+            mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)
+        ).to(self.device)
+        self.opt_g = torch.optim.AdamW(
+            self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+        )
+        self.opt_d = torch.optim.AdamW(
+            self.disc.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
+        )
         # The learning rate of step s (1-based) is lr · lr_factor(s − 1). D steps only from gan_start,
         # so its scheduler's count is offset to follow the same global step.
         d_offset = max(cfg.gan_start, 1) - 1
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, self.lr_factor)
-        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, lambda i: self.lr_factor(i + d_offset))
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(
+            self.opt_d, lambda i: self.lr_factor(i + d_offset)
+        )
         self.step = 0
         self.best_val = math.inf
-        self.reviver = (CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
-                        if cfg.revive_every else None)
+        self.reviver = (
+            CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
+            if cfg.revive_every
+            else None
+        )
         if cfg.resume:
             self._resume(latest)
         elif cfg.init_from:
@@ -541,7 +656,9 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             gen = nn.parallel.DistributedDataParallel(gen, device_ids=ids, broadcast_buffers=False)
-            disc = nn.parallel.DistributedDataParallel(disc, device_ids=ids, broadcast_buffers=False)
+            disc = nn.parallel.DistributedDataParallel(
+                disc, device_ids=ids, broadcast_buffers=False
+            )
         self.gen, self.disc_train = gen, disc
         self.g_params = [p for p in self.model.parameters() if p.requires_grad]
 
@@ -575,17 +692,26 @@ class Trainer:
             return train, Path(cfg.valid_data)
         if train.name == "train" and (train.parent / "valid").is_dir():
             return train, train.parent / "valid"
-        warnings.warn(f"no held-out folder given (--valid-data) and no {train.parent / 'valid'}: validation "
-                      "clips come from the training data", stacklevel=3)
+        warnings.warn(
+            f"no held-out folder given (--valid-data) and no {train.parent / 'valid'}: validation "
+            "clips come from the training data",
+            stacklevel=3,
+        )
         return train, train
 
     def _resume(self, path: Path) -> None:
         ckpt = load_checkpoint(path)
-        changed = {f.name for f in fields(TrainConfig)
-                   if ckpt["config"].get(f.name) != _plain(getattr(self.cfg, f.name))} - RESUMABLE_CHANGES
+        changed = {
+            f.name
+            for f in fields(TrainConfig)
+            if ckpt["config"].get(f.name) != _plain(getattr(self.cfg, f.name))
+        } - RESUMABLE_CHANGES
         if changed:
-            warnings.warn(f"resuming with settings that differ from the checkpoint's: {sorted(changed)}; "
-                          "the run will not repeat the uninterrupted one exactly", stacklevel=3)
+            warnings.warn(
+                f"resuming with settings that differ from the checkpoint's: {sorted(changed)}; "
+                "the run will not repeat the uninterrupted one exactly",
+                stacklevel=3,
+            )
         load_state(self.model, ckpt["model"], path)
         load_state(self.disc, ckpt["discriminator"], path)
         self.opt_g.load_state_dict(ckpt["opt_g"])
@@ -593,9 +719,13 @@ class Trainer:
         for sched, state in ((self.sched_g, ckpt["sched_g"]), (self.sched_d, ckpt["sched_d"])):
             # Our schedules are functions of the step, which LambdaLR does not save (None per group);
             # checkpoints from before LambdaLR (ExponentialLR) have no entry for them at all.
-            sched.load_state_dict({"lr_lambdas": [None] * len(sched.optimizer.param_groups), **state})
+            sched.load_state_dict(
+                {"lr_lambdas": [None] * len(sched.optimizer.param_groups), **state}
+            )
             # The saved learning rate was computed with the checkpoint's ``steps``; recompute it with ours.
-            for group, base, factor in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+            for group, base, factor in zip(
+                sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas
+            ):
                 group["lr"] = base * factor(sched.last_epoch)
             sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
         self.step = int(ckpt["step"])
@@ -606,8 +736,11 @@ class Trainer:
         if len(states) == self.dist.world_size:
             set_rng_state(states[self.dist.rank])
         else:
-            warnings.warn(f"checkpoint holds RNG states of {len(states)} processes, this run has "
-                          f"{self.dist.world_size}: reseeding", stacklevel=3)
+            warnings.warn(
+                f"checkpoint holds RNG states of {len(states)} processes, this run has "
+                f"{self.dist.world_size}: reseeding",
+                stacklevel=3,
+            )
             torch.manual_seed(self.cfg.seed + self.dist.rank + 7919 * self.step)
 
     def _init_from(self, path: str) -> None:
@@ -618,7 +751,9 @@ class Trainer:
 
     def _open_logs(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        for stale in self.out.glob(".*.tmp"):  # left by a process killed mid-write (atomic_path's temp files)
+        for stale in self.out.glob(
+            ".*.tmp"
+        ):  # left by a process killed mid-write (atomic_path's temp files)
             stale.unlink(missing_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
         with atomic_path(self.out / "config.json") as tmp:
@@ -646,8 +781,9 @@ class Trainer:
             return module.no_sync()
         return contextlib.nullcontext()
 
-    def _check(self, step: int, side: str, losses: list[dict[str, torch.Tensor]],
-               grad_norm: torch.Tensor) -> tuple[list[tuple[str, float]], float]:
+    def _check(
+        self, step: int, side: str, losses: list[dict[str, torch.Tensor]], grad_norm: torch.Tensor
+    ) -> tuple[list[tuple[str, float]], float]:
         """``([(name, value) of every term of every micro-batch in losses], grad_norm)``, read back in one device
         sync; ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP.
 
@@ -656,18 +792,24 @@ class Trainer:
         overlap of host and device at every read-back, so this is the only one per side.
         """
         names = [name for micro in losses for name in micro]
-        values = torch.stack([v.detach().float() for micro in losses for v in micro.values()]
-                             + [grad_norm.detach().float()])
+        values = torch.stack(
+            [v.detach().float() for micro in losses for v in micro.values()]
+            + [grad_norm.detach().float()]
+        )
         bad_here = (~torch.isfinite(values).all()).float()
         bad = bad_here.clone()
         if self.dist.enabled:  # a rank that stopped alone would leave the others waiting forever
             dist.all_reduce(bad)
-        *values, norm, bad_here, bad = torch.cat([values, bad_here[None], bad[None]]).tolist()  # the one sync
+        *values, norm, bad_here, bad = torch.cat(
+            [values, bad_here[None], bad[None]]
+        ).tolist()  # the one sync
         pairs = list(zip(names, values))
         if bad > 0:
             bad_terms = [(n, v) for n, v in pairs if not math.isfinite(v)]
             # The generator's total (named like its side) is non-finite whenever a term is: name the terms.
-            bad_terms = [f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms]
+            bad_terms = [
+                f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms
+            ]
             if bad_terms:
                 what = f"loss ({', '.join(dict.fromkeys(bad_terms))})"
             elif bad_here:
@@ -677,7 +819,8 @@ class Trainer:
             raise NonFiniteLossError(
                 f"step {step}: non-finite {what}; stopped before updating the weights with it "
                 "and without saving a checkpoint of this state. The last good checkpoint (if any) is latest.pt; "
-                "try a lower learning rate, training without --amp, or check the data.")
+                "try a lower learning rate, training without --amp, or check the data."
+            )
         return pairs, norm
 
     def train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
@@ -755,7 +898,9 @@ class Trainer:
                 total = LOSS_WEIGHTS.total(losses)
                 # inputs=: gradients for G only; D's weights are not being trained here.
                 (total / k).backward(inputs=self.g_params)
-            g_losses.append({name: v.detach() for name, v in {**losses, "generator": total}.items()})
+            g_losses.append(
+                {name: v.detach() for name, v in {**losses, "generator": total}.items()}
+            )
         norm = nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip_g)
         terms, grad_g = self._check(step, "generator", g_losses, norm)
         for name, value in terms:
@@ -808,7 +953,9 @@ class Trainer:
         if not (samples / "original.wav").exists():
             save_audio(samples / "original.wav", x[0], sr)
         save_audio(samples / f"step_{self.step:07d}.wav", y[0], sr)
-        save_spectrograms(samples / f"step_{self.step:07d}.png", x[0, 0], y[0, 0], sr, f"step {self.step}")
+        save_spectrograms(
+            samples / f"step_{self.step:07d}.png", x[0, 0], y[0, 0], sr, f"step {self.step}"
+        )
 
     # -- checkpoints -------------------------------------------------------------------------------
 
@@ -819,11 +966,18 @@ class Trainer:
             states = [None] * self.dist.world_size
             dist.all_gather_object(states, rng_state())
         return {
-            "format": TRAIN_FORMAT, "step": self.step, "config": _plain(asdict(self.cfg)),
-            "model_config": config_dict(self.model.config), "model": self.model.state_dict(),
-            "discriminator": self.disc.state_dict(), "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(), "sched_g": self.sched_g.state_dict(),
-            "sched_d": self.sched_d.state_dict(), "rng": states, "best_val": self.best_val,
+            "format": TRAIN_FORMAT,
+            "step": self.step,
+            "config": _plain(asdict(self.cfg)),
+            "model_config": config_dict(self.model.config),
+            "model": self.model.state_dict(),
+            "discriminator": self.disc.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "rng": states,
+            "best_val": self.best_val,
             "reviver": self.reviver.state_dict() if self.reviver is not None else {},
             # The data stream is a function of (seed, rank, step): this is all its state.
             "data": {"seed": self.cfg.seed, "next_step": self.step + 1},
@@ -840,11 +994,20 @@ class Trainer:
 
     def batches(self) -> Iterator[tuple[int, torch.Tensor]]:
         cfg = self.cfg
-        data = StepBatches(self.data, cfg.batch_size, cfg.accum, cfg.seed, self.dist.rank, self.step + 1)
+        data = StepBatches(
+            self.data, cfg.batch_size, cfg.accum, cfg.seed, self.dist.rank, self.step + 1
+        )
         if cfg.workers == 0:
             return iter(data)
-        return iter(torch.utils.data.DataLoader(data, batch_size=None, num_workers=cfg.workers,
-                                                pin_memory=self.device.type == "cuda", persistent_workers=True))
+        return iter(
+            torch.utils.data.DataLoader(
+                data,
+                batch_size=None,
+                num_workers=cfg.workers,
+                pin_memory=self.device.type == "cuda",
+                persistent_workers=True,
+            )
+        )
 
     def fit(self) -> Trainer:
         """Train from ``step`` to ``cfg.steps``, logging, validating and checkpointing on the way."""
@@ -855,11 +1018,19 @@ class Trainer:
             return self
         if main:
             n = cfg.batch_size * cfg.accum * self.dist.world_size
-            print(f"training {cfg.preset} on {self.device} from step {self.step} to {cfg.steps}: "
-                  f"{n} excerpts of {cfg.duration} s per step ({self.dist.world_size} process(es))", file=sys.stderr)
+            print(
+                f"training {cfg.preset} on {self.device} from step {self.step} to {cfg.steps}: "
+                f"{n} excerpts of {cfg.duration} s per step ({self.dist.world_size} process(es))",
+                file=sys.stderr,
+            )
         stream = self.batches()
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (main and cfg.progress), desc="train",
-                   dynamic_ncols=True)
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            disable=not (main and cfg.progress),
+            desc="train",
+            dynamic_ncols=True,
+        )
         tick = time.perf_counter()
         for step, batch in stream:
             log = self.train_step(step, batch)
@@ -909,7 +1080,9 @@ def _plain(obj):
     return obj
 
 
-def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, sample_rate: int, title: str) -> Path:
+def save_spectrograms(
+    path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, sample_rate: int, title: str
+) -> Path:
     """PNG of the log-magnitude spectrograms of an original ``x`` ``(T,)`` and its reconstruction ``y``.
 
     Uses matplotlib's object API (no pyplot), so it never changes the backend of a notebook.
@@ -924,8 +1097,15 @@ def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor,
     for ax, signal, name in zip(axes, (x, y), ("original", "reconstruction")):
         spec = torch.stft(signal.float().cpu(), 1024, 256, window=window, return_complex=True).abs()
         db = 20 * torch.log10(spec.clamp(min=1e-5))
-        ax.imshow(db.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-100, vmax=float(db.max()),
-                  extent=(0, len(signal) / sample_rate, 0, sample_rate / 2000))
+        ax.imshow(
+            db.numpy(),
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=-100,
+            vmax=float(db.max()),
+            extent=(0, len(signal) / sample_rate, 0, sample_rate / 2000),
+        )
         ax.set(title=f"{name} ({title})", xlabel="time (s)")
     axes[0].set_ylabel("frequency (kHz)")
     fig.tight_layout()
@@ -938,7 +1118,9 @@ def save_spectrograms(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor,
 BOOK_CODEC = Path(__file__).resolve().parents[1] / "runs" / "ch08" / "tiny.pt"
 #: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command that
 #: made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
-REFERENCE_CODEC = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_curves" / "tiny_15min.pt"
+REFERENCE_CODEC = (
+    Path(__file__).resolve().parents[1] / "benchmarks" / "reference_curves" / "tiny_15min.pt"
+)
 
 
 def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
@@ -956,8 +1138,19 @@ def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -
         if candidate.is_file():
             return DAC.load(candidate).eval(), f"{names.get(candidate, 'the model')} ({candidate})"
     run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
-    cfg = TrainConfig(preset="tiny", out=str(run), steps=stand_in_steps, batch_size=6, log_every=stand_in_steps,
-                      val_every=0, sample_every=0, ckpt_every=0, progress=False, tensorboard=False, threads=1)
+    cfg = TrainConfig(
+        preset="tiny",
+        out=str(run),
+        steps=stand_in_steps,
+        batch_size=6,
+        log_every=stand_in_steps,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+        threads=1,
+    )
     model = Trainer(cfg).fit().model.cpu().eval()
     missing = " or ".join(str(c) for c in candidates)
     return model, f"a stand-in trained for {stand_in_steps} steps ({missing} not found)"
@@ -982,44 +1175,89 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
 
 def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     d = TrainConfig()
-    p = argparse.ArgumentParser(prog="python -m dac_minimal.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=_DefaultsHelp)
+    p = argparse.ArgumentParser(
+        prog="python -m dac_minimal.train",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=_DefaultsHelp,
+    )
     p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS))
-    p.add_argument("--data", default=None, help="folder of domain subfolders (default: the toy corpus)")
-    p.add_argument("--valid-data", default=None, help="held-out folder (default: DATA/../valid when present)")
+    p.add_argument(
+        "--data", default=None, help="folder of domain subfolders (default: the toy corpus)"
+    )
+    p.add_argument(
+        "--valid-data", default=None, help="held-out folder (default: DATA/../valid when present)"
+    )
     p.add_argument("--out", default=d.out, help="run folder: checkpoints, logs, samples")
     p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="excerpts per micro-batch per process")
+    p.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="excerpts per micro-batch per process"
+    )
     p.add_argument("--duration", type=float, default=d.duration, help="excerpt length in seconds")
     p.add_argument("--accum", type=int, default=d.accum, help="gradient accumulation steps")
 
     def recipe(field: str, text: str) -> str:  # help for an option whose default comes from RECIPES
-        official, cpu = (f"{v:g}" if isinstance(v, (int, float)) else v
-                         for v in (RECIPES["official"][field], RECIPES["cpu"][field]))
+        official, cpu = (
+            f"{v:g}" if isinstance(v, (int, float)) else v
+            for v in (RECIPES["official"][field], RECIPES["cpu"][field])
+        )
         return f"{text} (default: the preset's recipe, {official}; tiny {cpu})"
 
     p.add_argument("--lr", type=float, default=None, help=recipe("lr", "AdamW learning rate"))
-    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
-                   help=recipe("lr_schedule",
-                               "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)"))
-    p.add_argument("--lr-decay-from", type=float, default=None,
-                   help=recipe("lr_decay_from", "linear schedule: fraction of --steps after which the rate falls to 0"))
+    p.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=None,
+        help=recipe(
+            "lr_schedule",
+            "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)",
+        ),
+    )
+    p.add_argument(
+        "--lr-decay-from",
+        type=float,
+        default=None,
+        help=recipe(
+            "lr_decay_from", "linear schedule: fraction of --steps after which the rate falls to 0"
+        ),
+    )
     p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
-    p.add_argument("--warmup", type=int, default=d.warmup, help="steps of linear learning-rate warm-up")
+    p.add_argument(
+        "--warmup", type=int, default=d.warmup, help="steps of linear learning-rate warm-up"
+    )
     p.add_argument("--gan", default=d.gan, choices=("lsgan", "hinge", "bce"))
     p.add_argument("--quantizer-dropout", type=float, default=d.quantizer_dropout)
-    p.add_argument("--gan-start", type=int, default=None,
-                   help=recipe("gan_start", "first step with the discriminator; before it mel + VQ losses only"))
-    p.add_argument("--revive-every", type=int, default=None,
-                   help=recipe("revive_every", "dead-code revival window in steps, 0 = off"))
-    p.add_argument("--revive-min-uses", type=int, default=d.revive_min_uses,
-                   help="entries chosen fewer times than this in a revival window are revived")
+    p.add_argument(
+        "--gan-start",
+        type=int,
+        default=None,
+        help=recipe(
+            "gan_start", "first step with the discriminator; before it mel + VQ losses only"
+        ),
+    )
+    p.add_argument(
+        "--revive-every",
+        type=int,
+        default=None,
+        help=recipe("revive_every", "dead-code revival window in steps, 0 = off"),
+    )
+    p.add_argument(
+        "--revive-min-uses",
+        type=int,
+        default=d.revive_min_uses,
+        help="entries chosen fewer times than this in a revival window are revived",
+    )
     p.add_argument("--loudness-db", type=float, default=d.loudness_db)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    p.add_argument("--compile", nargs="?", const="full", default=d.compile, choices=COMPILE_MODES,
-                   help="torch.compile: 'full' (the default when given alone) compiles the generator and "
-                        "discriminator (minutes to compile), 'snake' only the Snake activations (seconds)")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const="full",
+        default=d.compile,
+        choices=COMPILE_MODES,
+        help="torch.compile: 'full' (the default when given alone) compiles the generator and "
+        "discriminator (minutes to compile), 'snake' only the Snake activations (seconds)",
+    )
     p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: CUDA when present)")
     p.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -1029,7 +1267,9 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     p.add_argument("--ckpt-every", type=int, default=d.ckpt_every)
     p.add_argument("--val-clips-per-domain", type=int, default=d.val_clips_per_domain)
     p.add_argument("--val-duration", type=float, default=d.val_duration)
-    p.add_argument("--init-from", default=None, help="start from a DAC.save file or a training checkpoint")
+    p.add_argument(
+        "--init-from", default=None, help="start from a DAC.save file or a training checkpoint"
+    )
     p.add_argument("--resume", action="store_true", help="continue OUT/latest.pt exactly")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")

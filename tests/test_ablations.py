@@ -17,13 +17,26 @@ from dac_minimal.loss import MultiScaleMelLoss
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
+    return ensure_toy_corpus(
+        tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5
+    )
 
 
 def test_trainer_trains_the_model_discriminator_and_mel_loss_it_is_given(corpus, tmp_path):
-    cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path), steps=1, batch_size=3,
-                        duration=0.05, val_duration=0.05, val_clips_per_domain=1, progress=False,
-                        tensorboard=False, device="cpu", gan_start=0)
+    cfg = T.TrainConfig(
+        preset="tiny",
+        data=str(corpus.train),
+        out=str(tmp_path),
+        steps=1,
+        batch_size=3,
+        duration=0.05,
+        val_duration=0.05,
+        val_clips_per_domain=1,
+        progress=False,
+        tensorboard=False,
+        device="cpu",
+        gan_start=0,
+    )
     model = DAC.from_preset("tiny", activation="leaky_relu")
     disc = Discriminator.from_preset("tiny", bands=((0.0, 1.0),))
     mel = MultiScaleMelLoss(n_mels=(64,) * 7)
@@ -52,7 +65,9 @@ def test_plain_vq_picks_the_euclidean_nearest_entry_and_passes_gradients_straigh
     z = torch.randn(2, 6, 11, requires_grad=True)
     out = vq(z)
     # Independent computation: pairwise Euclidean distances by cdist.
-    expected = torch.cdist(z.detach().transpose(1, 2), vq.codebook.weight.detach()[None].expand(2, -1, -1)).argmin(-1)
+    expected = torch.cdist(
+        z.detach().transpose(1, 2), vq.codebook.weight.detach()[None].expand(2, -1, -1)
+    ).argmin(-1)
     torch.testing.assert_close(out.codes[:, 0], expected, rtol=0, atol=0)
     torch.testing.assert_close(out.z_q, vq.codebook.weight[expected].transpose(1, 2))
     sq = (z - out.z_q).detach().pow(2).mean(dim=(1, 2))
@@ -67,7 +82,9 @@ def test_dead_code_reset_moves_exactly_the_unused_entries_onto_encoder_outputs()
     vq = A.PlainVectorQuantize(input_dim=4, codebook_size=8, reset_every=2)
     with torch.no_grad():
         vq.codebook.weight.copy_(torch.arange(8.0)[:, None].expand(8, 4) * 10)  # entries far apart
-    z = torch.randn(1, 4, 5) * 0.1 + 10.0 * (torch.arange(5) % 2)[None, None]  # near entries 0 and 1 only
+    z = (
+        torch.randn(1, 4, 5) * 0.1 + 10.0 * (torch.arange(5) % 2)[None, None]
+    )  # near entries 0 and 1 only
     before = vq.codebook.weight.detach().clone()
     vq.train()
     vq(z)
@@ -98,7 +115,9 @@ def test_plain_residual_quantizer_is_a_drop_in_replacement_in_the_codec():
     z_q, codes = model.quantizer.from_latents(enc.latents)
     torch.testing.assert_close(codes, enc.codes)
     # (z + (e - z) and e differ in the last float bits; the decoder amplifies that a little)
-    torch.testing.assert_close(model.decode_codes(enc.codes, length=2048), model(x).audio, rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        model.decode_codes(enc.codes, length=2048), model(x).audio, rtol=0, atol=1e-4
+    )
     assert model.encode(x, n_quantizers=3).codes.shape == (2, 3, 4)
     with pytest.raises(ValueError, match="quantizer kind"):
         A.with_quantizer(DAC.from_preset("tiny"), "lfq")
@@ -118,8 +137,15 @@ def test_band_log_spectral_distance_matches_librosa_and_is_zero_for_identical_si
     got = A.band_log_spectral_distance(y, x, bands=((0.0, 0.5), (0.5, 1.0)))
 
     def logmag(a):
-        s = np.abs(librosa.stft(a[:, 0].numpy().astype(np.float64), n_fft=2048, hop_length=512, center=True,
-                                pad_mode="reflect"))
+        s = np.abs(
+            librosa.stft(
+                a[:, 0].numpy().astype(np.float64),
+                n_fft=2048,
+                hop_length=512,
+                center=True,
+                pad_mode="reflect",
+            )
+        )
         return np.log10(np.maximum(s, 1e-5))  # (N, 1025, frames)
 
     d = np.abs(logmag(y) - logmag(x))
@@ -130,21 +156,38 @@ def test_band_log_spectral_distance_matches_librosa_and_is_zero_for_identical_si
 
 
 def small(corpus, **kw) -> A.AblationConfig:
-    base = dict(minutes=5.0, steps=1, batch_size=3, duration=0.05, eval_clips_per_domain=1, eval_seconds=0.1,
-                data=str(corpus.train), valid_data=str(corpus.valid), threads=1)
+    base = dict(
+        minutes=5.0,
+        steps=1,
+        batch_size=3,
+        duration=0.05,
+        eval_clips_per_domain=1,
+        eval_seconds=0.1,
+        data=str(corpus.train),
+        valid_data=str(corpus.valid),
+        threads=1,
+    )
     return A.AblationConfig(**{**base, **kw})
 
 
 def test_dropout_experiment_rows_are_well_formed_and_survive_the_csv(corpus, tmp_path):
     rows = A.run_experiment("dropout", small(corpus))
-    assert [r["variant"] for r in rows] == [v for v in ("p=0.5", "p=0.0", "p=1.0") for _ in range(9)]
+    assert [r["variant"] for r in rows] == [
+        v for v in ("p=0.5", "p=0.0", "p=1.0") for _ in range(9)
+    ]
     assert [r["n_q"] for r in rows] == list(range(1, 10)) * 3
     assert all(r["experiment"] == "dropout" and r["step"] == 1 and r["final"] == 1 for r in rows)
     for r in rows:
-        assert np.isfinite(r["mel_distance"]) and r["mel_distance"] > 0 and np.isfinite(r["stft_distance"])
+        assert (
+            np.isfinite(r["mel_distance"])
+            and r["mel_distance"] > 0
+            and np.isfinite(r["stft_distance"])
+        )
     full = [r for r in rows if r["n_q"] == 9]
     assert all(0 < r["utilization"] <= 1 and 1 <= r["perplexity"] <= 1024 for r in full)
-    path = A.write_results(tmp_path / "dropout.csv", rows, "python -m dac_minimal.evaluate.ablations dropout")
+    path = A.write_results(
+        tmp_path / "dropout.csv", rows, "python -m dac_minimal.evaluate.ablations dropout"
+    )
     back, command = A.read_results(path)
     assert command == "python -m dac_minimal.evaluate.ablations dropout"
     assert len(back) == len(rows)
@@ -166,9 +209,27 @@ def test_the_gan_experiment_trains_both_discriminators_and_reports_band_errors(c
 
 def test_cli_writes_the_command_and_rejects_bad_input(corpus, tmp_path):
     out = tmp_path / "mel.csv"
-    args = ["mel_bins", "--minutes", "1", "--steps", "1", "--batch-size", "3", "--duration", "0.05",
-            "--eval-clips-per-domain", "1", "--eval-seconds", "0.1", "--data", str(corpus.train),
-            "--valid-data", str(corpus.valid), "--out", str(out)]
+    args = [
+        "mel_bins",
+        "--minutes",
+        "1",
+        "--steps",
+        "1",
+        "--batch-size",
+        "3",
+        "--duration",
+        "0.05",
+        "--eval-clips-per-domain",
+        "1",
+        "--eval-seconds",
+        "0.1",
+        "--data",
+        str(corpus.train),
+        "--valid-data",
+        str(corpus.valid),
+        "--out",
+        str(out),
+    ]
     assert A.main(args) == 0
     rows, command = A.read_results(out)
     assert command == "python -m dac_minimal.evaluate.ablations " + " ".join(args)
@@ -183,11 +244,16 @@ def test_cli_writes_the_command_and_rejects_bad_input(corpus, tmp_path):
 
 def test_quantizers_alone_on_log_mel_frames_give_well_formed_statistics(corpus):
     rows = A.run_experiment("vq_features", small(corpus, steps=6))
-    assert [(r["variant"], r["step"]) for r in rows] == [(k, s) for k in ("factorized", "plain", "plain_reset")
-                                                        for s in (5, 6)]
+    assert [(r["variant"], r["step"]) for r in rows] == [
+        (k, s) for k in ("factorized", "plain", "plain_reset") for s in (5, 6)
+    ]
     for r in rows:
-        assert 0 < r["utilization"] <= 1 and 1 <= r["perplexity"] <= 1024 and r["relative_error"] > 0
-        assert r["perplexity"] >= 2 ** r["entropy_bits"] * (1 - 1e-9)  # Jensen: mean of 2^H >= 2^(mean H)
+        assert (
+            0 < r["utilization"] <= 1 and 1 <= r["perplexity"] <= 1024 and r["relative_error"] > 0
+        )
+        assert r["perplexity"] >= 2 ** r["entropy_bits"] * (
+            1 - 1e-9
+        )  # Jensen: mean of 2^H >= 2^(mean H)
     assert [r.get("final") for r in rows] == [None, 1] * 3
     clips = torch.randn(2, 1, 4096) * 0.1
     frames = A.log_mel_frames(clips)

@@ -8,7 +8,12 @@ from dac_minimal.utils.audio import check_waveform, load_audio, resample, save_a
 
 def test_save_and_load_round_trip(tmp_path):
     t = np.arange(4410) / 44100
-    audio = np.stack([np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 220 * t)]).astype(np.float32) * 0.5
+    audio = (
+        np.stack([np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 220 * t)]).astype(
+            np.float32
+        )
+        * 0.5
+    )
     path = save_audio(tmp_path / "a.wav", audio, 44100)
     back, sr = load_audio(path)
     assert sr == 44100 and back.shape == (2, 4410)

@@ -167,8 +167,13 @@ def test_bad_inputs_give_clear_errors():
     with pytest.raises(ValueError, match="not finite"):
         bal.backward({**losses, "small": (out * math.inf).sum()}, out)
     assert bal.steps == 0 and net.weight.grad is None  # failed calls change nothing
-    for kwargs in ({"weights": {}}, {"weights": {"a": -1.0}}, {"weights": {"a": 0.0}},
-                   {"weights": {"a": 1.0}, "beta": 1.0}, {"weights": {"a": 1.0}, "total_norm": 0.0},
-                   {"weights": {"a": float("nan")}}):
+    for kwargs in (
+        {"weights": {}},
+        {"weights": {"a": -1.0}},
+        {"weights": {"a": 0.0}},
+        {"weights": {"a": 1.0}, "beta": 1.0},
+        {"weights": {"a": 1.0}, "total_norm": 0.0},
+        {"weights": {"a": float("nan")}},
+    ):
         with pytest.raises(ValueError):
             Balancer(**kwargs)

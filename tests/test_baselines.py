@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
+from dac_minimal.data import toy_clip
 from dac_minimal.evaluate import baselines as B
 from dac_minimal.evaluate import metrics as M
-from dac_minimal.data import toy_clip
 
 SR = 44100
-needs_ffmpeg = pytest.mark.skipif(not B.ffmpeg_available(), reason="ffmpeg is not installed (apt-get install ffmpeg)")
+needs_ffmpeg = pytest.mark.skipif(
+    not B.ffmpeg_available(), reason="ffmpeg is not installed (apt-get install ffmpeg)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +55,16 @@ def test_bad_input(clip):
 
 
 @needs_ffmpeg
-@pytest.mark.parametrize("codec, kbps, codec_rate", [("opus", 24, 48000), ("mp3", 24, 16000), ("opus", 6, 48000)])
+@pytest.mark.parametrize(
+    "codec, kbps, codec_rate", [("opus", 24, 48000), ("mp3", 24, 16000), ("opus", 6, 48000)]
+)
 def test_round_trip_is_aligned_trimmed_and_at_the_bitrate(clip, codec, kbps, codec_rate):
     out = B.codec_roundtrip(clip, SR, codec, kbps)
     assert out.audio.shape == clip.shape and out.audio.dtype == np.float32
     assert out.codec_sample_rate == codec_rate
-    assert out.kbps == pytest.approx(kbps, rel=0.35)  # measured from the packets: near what was asked
+    assert out.kbps == pytest.approx(
+        kbps, rel=0.35
+    )  # measured from the packets: near what was asked
     # aligned: no lag left between input and output, and the error is well below the signal
     assert B.estimate_lag(clip, out.audio, max_lag=200) == 0
     assert M.snr_db(out.audio, clip) > 3.0

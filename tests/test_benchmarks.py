@@ -55,7 +55,9 @@ def test_step_speed_times_a_real_training_iteration():
     torch.manual_seed(0)
     gen, disc = CodecForward(DAC.from_preset("tiny")), Discriminator.from_preset("tiny")
     before = [p.detach().clone() for p in (*gen.parameters(), *disc.parameters())]
-    seconds, peak = bench.time_it(gen, disc, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False)
+    seconds, peak = bench.time_it(
+        gen, disc, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False
+    )
     after = list((*gen.parameters(), *disc.parameters()))
     assert seconds > 0 and math.isnan(peak)
     assert not torch.equal(before[0], after[0])  # the generator's first weight
@@ -68,7 +70,9 @@ def test_step_speed_without_a_discriminator_trains_the_generator_alone():
     torch.manual_seed(0)
     gen = CodecForward(DAC.from_preset("tiny"))
     before = next(gen.parameters()).detach().clone()
-    seconds, _ = bench.time_it(gen, None, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False)
+    seconds, _ = bench.time_it(
+        gen, None, bench.ours_forward, 0.1 * torch.randn(1, 1, 8192), steps=1, amp=False
+    )
     assert seconds > 0 and not torch.equal(before, next(gen.parameters()))
 
 

@@ -19,10 +19,14 @@ def test_chapter_is_paired_in_sync_and_without_outputs(source):
     assert notebook.exists(), f"{source.name} has no paired notebook: run jupytext --sync {source}"
     nb = nbformat.read(notebook, as_version=4)
     from_py = jupytext.read(source)
-    assert [c.source for c in nb.cells] == [c.source for c in from_py.cells], f"{notebook.name} is out of sync"
+    assert [c.source for c in nb.cells] == [c.source for c in from_py.cells], (
+        f"{notebook.name} is out of sync"
+    )
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{notebook.name} has committed outputs"
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{notebook.name} has committed outputs"
+            )
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 

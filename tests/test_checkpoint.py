@@ -60,7 +60,9 @@ def test_load_names_missing_extra_and_mismatched_keys(tmp_path):
     del state[first]
     state["decoder.extra.weight"] = torch.zeros(1)
     torch.save(ckpt, path)
-    with pytest.raises(ValueError, match=f"missing keys: {first}.*unexpected keys: decoder.extra.weight"):
+    with pytest.raises(
+        ValueError, match=f"missing keys: {first}.*unexpected keys: decoder.extra.weight"
+    ):
         DAC.load(path)
     ckpt["config"]["latent_dim"] = 32  # an architecture the weights do not fit
     torch.save(ckpt, path)

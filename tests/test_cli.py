@@ -26,7 +26,11 @@ def audio_tree(tmp_path):
     t = np.arange(9000) / 44100
     save_audio(root / "sub" / "tone.wav", 0.3 * np.sin(2 * math.pi * 440 * t), 44100)
     t16 = np.arange(4000) / 16000
-    save_audio(root / "stereo.flac", np.stack([0.2 * np.sin(2 * math.pi * 300 * t16), 0.1 * np.cos(t16 * 900)]), 16000)
+    save_audio(
+        root / "stereo.flac",
+        np.stack([0.2 * np.sin(2 * math.pi * 300 * t16), 0.1 * np.cos(t16 * 900)]),
+        16000,
+    )
     (root / "broken.wav").write_bytes(b"RIFF not really a wave file")
     (root / "notes.txt").write_text("not audio")
     return root
@@ -34,34 +38,71 @@ def audio_tree(tmp_path):
 
 def test_encode_decode_info_on_a_folder(audio_tree, weights, tmp_path, capsys):
     out = tmp_path / "codes"
-    assert main(["encode", str(audio_tree), "--out", str(out), "--weights", str(weights), "--quiet"]) == 1
+    assert (
+        main(["encode", str(audio_tree), "--out", str(out), "--weights", str(weights), "--quiet"])
+        == 1
+    )
     err = capsys.readouterr().err
-    assert "broken.wav" in err and "tone.wav" not in err and "notes" not in err  # one line for the bad file
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dacm")) == ["stereo.dacm", "sub/tone.dacm"]
+    assert (
+        "broken.wav" in err and "tone.wav" not in err and "notes" not in err
+    )  # one line for the bad file
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dacm")) == [
+        "stereo.dacm",
+        "sub/tone.dacm",
+    ]
 
     stereo = CompressedAudio.load(out / "stereo.dacm")
-    assert (stereo.channels, stereo.sample_rate, stereo.length, stereo.n_quantizers) == (2, 16000, 4000, 9)
+    assert (stereo.channels, stereo.sample_rate, stereo.length, stereo.n_quantizers) == (
+        2,
+        16000,
+        4000,
+        9,
+    )
 
     decoded = tmp_path / "decoded"
-    assert main(["decode", str(out), "--out", str(decoded), "--weights", str(weights), "--quiet"]) == 0
+    assert (
+        main(["decode", str(out), "--out", str(decoded), "--weights", str(weights), "--quiet"]) == 0
+    )
     audio, sr = load_audio(decoded / "stereo.wav")
     assert audio.shape == (2, 4000) and sr == 16000
     expected = DAC.load(weights).eval().decompress(stereo)  # the same through the Python API
-    assert np.abs(audio - np.clip(expected.numpy(), -1, 1)).max() < 2e-4  # 16-bit PCM: rounding and clipping
+    assert (
+        np.abs(audio - np.clip(expected.numpy(), -1, 1)).max() < 2e-4
+    )  # 16-bit PCM: rounding and clipping
     tone, sr = load_audio(decoded / "sub" / "tone.wav")
     assert tone.shape == (1, 9000) and sr == 44100
 
     assert main(["info", str(out / "sub" / "tone.dacm")]) == 0
     printed = capsys.readouterr().out
-    assert "n_quantizers: 9" in printed and "sample_rate: 44100" in printed and "channels: 1" in printed
+    assert (
+        "n_quantizers: 9" in printed
+        and "sample_rate: 44100" in printed
+        and "channels: 1" in printed
+    )
 
 
 def test_encode_with_fewer_codebooks(audio_tree, weights, tmp_path):
     out = tmp_path / "codes"
     wav = audio_tree / "sub" / "tone.wav"
-    assert main(["encode", str(wav), "--out", str(out), "--weights", str(weights), "--n-quantizers", "3"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(wav),
+                "--out",
+                str(out),
+                "--weights",
+                str(weights),
+                "--n-quantizers",
+                "3",
+            ]
+        )
+        == 0
+    )
     three = CompressedAudio.load(out / "tone.dacm")
-    assert main(["encode", str(wav), "--out", str(tmp_path / "all"), "--weights", str(weights)]) == 0
+    assert (
+        main(["encode", str(wav), "--out", str(tmp_path / "all"), "--weights", str(weights)]) == 0
+    )
     nine = CompressedAudio.load(tmp_path / "all" / "tone.dacm")
     assert three.n_quantizers == 3 and nine.n_quantizers == 9
     assert torch.equal(three.codes, nine.codes[:, :3])  # RVQ: fewer codebooks are a prefix
@@ -80,17 +121,40 @@ def test_missing_inputs_and_damaged_files_are_reported(weights, tmp_path, capsys
 def test_weights_are_required_and_checked(tmp_path, capsys):
     assert main(["encode", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     assert "needs model weights" in capsys.readouterr().err
-    assert main(["decode", str(tmp_path), "--out", str(tmp_path / "o"), "--weights", str(tmp_path / "x.pt")]) == 2
+    assert (
+        main(
+            [
+                "decode",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "o"),
+                "--weights",
+                str(tmp_path / "x.pt"),
+            ]
+        )
+        == 2
+    )
     assert "weights file not found" in capsys.readouterr().err
 
 
 def test_bad_n_quantizers_is_a_usage_error(weights, tmp_path, capsys):
-    code = main(["encode", str(tmp_path), "--out", str(tmp_path / "o"), "--weights", str(weights),
-                 "--n-quantizers", "12"])
+    code = main(
+        [
+            "encode",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--weights",
+            str(weights),
+            "--n-quantizers",
+            "12",
+        ]
+    )
     assert code == 2 and "n_quantizers must be in 1..9" in capsys.readouterr().err
 
 
 def test_module_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "dac_minimal", "--help"], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "dac_minimal", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "encode" in result.stdout and "decode" in result.stdout

@@ -42,7 +42,9 @@ def test_pack_codes_matches_a_bit_string_written_by_hand():
 
 @given(st.integers(1, 16), st.integers(1, 4), st.integers(1, 40), st.data())
 def test_pack_unpack_round_trip(bits, rows, n, data):
-    codes = np.array(data.draw(st.lists(st.integers(0, 2**bits - 1), min_size=rows * n, max_size=rows * n)))
+    codes = np.array(
+        data.draw(st.lists(st.integers(0, 2**bits - 1), min_size=rows * n, max_size=rows * n))
+    )
     codes = codes.reshape(rows, n)
     packed = pack_codes(codes, bits)
     assert len(packed) == rows * math.ceil(n * bits / 8)
@@ -61,7 +63,9 @@ def test_receptive_field_matches_the_closed_form():
     model = DAC.from_preset("tiny")
     assert receptive_field(model.encoder) == expected == 7977
     # Decoder in latent frames: first conv 6, transposed convs 2 input steps each, residual units 78/J.
-    expected = 6 + sum(2 / j + 78 / (j * s) for j, s in ((1, 8), (8, 8), (64, 4), (256, 2))) + 6 / 512
+    expected = (
+        6 + sum(2 / j + 78 / (j * s) for j, s in ((1, 8), (8, 8), (64, 4), (256, 2))) + 6 / 512
+    )
     assert receptive_field(model.decoder) == pytest.approx(expected)
     assert chunk_margins(model) == (16, 20)
 
@@ -75,7 +79,9 @@ def test_chunked_codes_and_audio_equal_the_whole_file_pass(tiny, signal, whole, 
     assert torch.equal(chunked, codes)
     assert decoded.shape == audio.shape
     diff = (decoded - audio).abs().max().item()
-    print(f"chunk {chunk_frames} frames: {int((chunked != codes).sum())} codes differ, max |Δaudio| = {diff:.2e}")
+    print(
+        f"chunk {chunk_frames} frames: {int((chunked != codes).sum())} codes differ, max |Δaudio| = {diff:.2e}"
+    )
     assert diff < 1e-5
 
 
@@ -102,7 +108,9 @@ def test_compress_decompress_keeps_channels_and_length(tiny, signal, whole):
     assert torch.allclose(out, audio[:, : signal.shape[1]], atol=1e-5)
 
     fewer = tiny.compress(signal[0].numpy(), n_quantizers=3)  # numpy, mono (T,)
-    assert fewer.codes.shape == (1, 3, codes.shape[-1]) and torch.equal(fewer.codes[0], codes[0, :3])
+    assert fewer.codes.shape == (1, 3, codes.shape[-1]) and torch.equal(
+        fewer.codes[0], codes[0, :3]
+    )
     with torch.inference_mode():
         expected = tiny.decode_codes(codes[:1, :3], length=signal.shape[1])[0]
     assert torch.allclose(tiny.decompress(fewer), expected, atol=1e-5)
@@ -111,7 +119,11 @@ def test_compress_decompress_keeps_channels_and_length(tiny, signal, whole):
 def test_other_sample_rates_are_resampled_in_and_out(tiny, signal):
     x16 = resample(signal, 44100, 16000)  # (2, 8000)
     compressed = tiny.compress(x16, sample_rate=16000)
-    assert (compressed.sample_rate, compressed.length, compressed.model_sample_rate) == (16000, 8000, 44100)
+    assert (compressed.sample_rate, compressed.length, compressed.model_sample_rate) == (
+        16000,
+        8000,
+        44100,
+    )
     out = tiny.decompress(compressed)
     assert out.shape == (2, 8000)
     with torch.inference_mode():  # independently: resample up, code, decode, resample down
@@ -129,7 +141,11 @@ def test_file_size_is_the_nominal_bitrate_plus_the_header(tiny, signal, tmp_path
     assert compressed.info()["file_bytes"] == len(data)
     chunked = tiny.compress(signal, chunk_seconds=0.1)  # ≤ 1 padding byte per chunk
     n_chunks = math.ceil(compressed.n_frames / chunked.chunk_frames)
-    assert HEADER_SIZE + n_codes * 10 / 8 <= chunked.nbytes <= HEADER_SIZE + n_codes * 10 / 8 + n_chunks
+    assert (
+        HEADER_SIZE + n_codes * 10 / 8
+        <= chunked.nbytes
+        <= HEADER_SIZE + n_codes * 10 / 8 + n_chunks
+    )
 
 
 def test_save_load_paths_round_trip(tiny, signal, whole, tmp_path):
@@ -146,22 +162,29 @@ def test_save_load_paths_round_trip(tiny, signal, whole, tmp_path):
 
 def test_decompress_refuses_codes_of_another_codec(tiny, signal):
     compressed = tiny.compress(signal[:, :4000])
-    other = DAC.from_preset("tiny", sample_rate=16000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2))
-    with pytest.raises(ValueError, match="sample rate: file 44100, model 16000; hop length: file 512, model 320"):
+    other = DAC.from_preset(
+        "tiny", sample_rate=16000, encoder_rates=(2, 4, 5, 8), decoder_rates=(8, 5, 4, 2)
+    )
+    with pytest.raises(
+        ValueError, match="sample rate: file 44100, model 16000; hop length: file 512, model 320"
+    ):
         other.decompress(compressed)
     fewer = DAC.from_preset("tiny", n_codebooks=4)
     with pytest.raises(ValueError, match="codebooks: file 9, model 4"):
         fewer.decompress(compressed)
 
 
-@pytest.mark.parametrize("audio, message", [
-    (torch.full((1, 100), float("nan")), "NaN"),
-    (torch.zeros(1, 1, 100), "shape"),
-    (torch.zeros(2, 0), "empty"),
-    (np.zeros(100, dtype=np.int16), "floating-point"),
-    ([0.0, 0.1], "path, a numpy array or a torch.Tensor"),
-    ("/no/such/file.wav", "not found"),
-])
+@pytest.mark.parametrize(
+    "audio, message",
+    [
+        (torch.full((1, 100), float("nan")), "NaN"),
+        (torch.zeros(1, 1, 100), "shape"),
+        (torch.zeros(2, 0), "empty"),
+        (np.zeros(100, dtype=np.int16), "floating-point"),
+        ([0.0, 0.1], "path, a numpy array or a torch.Tensor"),
+        ("/no/such/file.wav", "not found"),
+    ],
+)
 def test_compress_refuses_bad_audio(tiny, audio, message):
     with pytest.raises(ValueError, match=message):
         tiny.compress(audio)
@@ -213,7 +236,9 @@ def test_damaged_files_give_clear_errors(valid_bytes, tmp_path):
         CompressedAudio.load(tmp_path / "missing.dacm")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=300), st.booleans())
 def test_random_bytes_only_ever_raise_value_error(junk, with_magic):
     data = (b"DACM" + junk) if with_magic else junk
@@ -221,7 +246,9 @@ def test_random_bytes_only_ever_raise_value_error(junk, with_magic):
         CompressedAudio.from_bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.data())
 def test_truncations_and_bit_flips_are_always_detected(valid_bytes, data):
     cut = data.draw(st.integers(0, len(valid_bytes) - 1))
@@ -235,13 +262,31 @@ def test_truncations_and_bit_flips_are_always_detected(valid_bytes, data):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 30), st.integers(1, 12), st.integers(1, 16), st.data())
+@given(
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 30),
+    st.integers(1, 12),
+    st.integers(1, 16),
+    st.data(),
+)
 def test_any_layout_round_trips(channels, n_q, n_frames, chunk_frames, bits, data):
-    codes = torch.tensor(data.draw(st.lists(st.integers(0, 2**bits - 1), min_size=channels * n_q * n_frames,
-                                            max_size=channels * n_q * n_frames))).reshape(channels, n_q, n_frames)
+    codes = torch.tensor(
+        data.draw(
+            st.lists(
+                st.integers(0, 2**bits - 1),
+                min_size=channels * n_q * n_frames,
+                max_size=channels * n_q * n_frames,
+            )
+        )
+    ).reshape(channels, n_q, n_frames)
     original = CompressedAudio(codes, 44100, n_frames * 512 - 7, 44100, 512, bits, chunk_frames)
     data_bytes = original.to_bytes()
     assert len(data_bytes) == original.nbytes
     loaded = CompressedAudio.from_bytes(data_bytes)
     assert torch.equal(loaded.codes, codes)
-    assert (loaded.length, loaded.chunk_frames, loaded.codebook_bits) == (original.length, chunk_frames, bits)
+    assert (loaded.length, loaded.chunk_frames, loaded.codebook_bits) == (
+        original.length,
+        chunk_frames,
+        bits,
+    )

@@ -40,9 +40,14 @@ def test_the_codec_on_cuda_agrees_with_the_cpu(tiny, no_tf32):
     with torch.no_grad():
         cpu_out, gpu_out = tiny.encode(x), gpu.encode(x.cuda())
         same = (cpu_out.codes == gpu_out.codes.cpu()).float().mean().item()
-        assert same > 0.99, f"only {same:.1%} of the codes agree"  # a near-tie may flip; most must not
+        assert same > 0.99, (
+            f"only {same:.1%} of the codes agree"
+        )  # a near-tie may flip; most must not
         torch.testing.assert_close(gpu_out.z.cpu(), cpu_out.z, rtol=1e-4, atol=1e-4)
-        audio_cpu, audio_gpu = tiny.decode_codes(cpu_out.codes), gpu.decode_codes(cpu_out.codes.cuda())
+        audio_cpu, audio_gpu = (
+            tiny.decode_codes(cpu_out.codes),
+            gpu.decode_codes(cpu_out.codes.cuda()),
+        )
     torch.testing.assert_close(audio_gpu.cpu(), audio_cpu, rtol=1e-4, atol=1e-4)
 
 
@@ -52,7 +57,9 @@ def test_bf16_autocast_keeps_the_quantizer_in_fp32_on_cuda(tiny):
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = T.CodecForward(model)(x)
     assert out.audio.dtype == torch.bfloat16  # the decoder ran in bf16...
-    assert out.z.dtype == torch.float32 and out.codebook_loss.dtype == torch.float32  # ...the quantizer did not
+    assert (
+        out.z.dtype == torch.float32 and out.codebook_loss.dtype == torch.float32
+    )  # ...the quantizer did not
     loss = (out.audio.float() - x).abs().mean() + out.commitment_loss + out.codebook_loss
     loss.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
@@ -61,22 +68,43 @@ def test_bf16_autocast_keeps_the_quantizer_in_fp32_on_cuda(tiny):
 
 def test_the_trainer_with_amp_on_cuda_runs_resumes_and_saves_cpu_loadable_checkpoints(tmp_path):
     corpus = ensure_toy_corpus(tmp_path / "toy", n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
-    cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path / "run"), steps=3, batch_size=3,
-                        duration=0.1, val_duration=0.1, val_clips_per_domain=1, log_every=1, val_every=3,
-                        sample_every=0, ckpt_every=3, progress=False, tensorboard=False, device="cuda",
-                        amp=True, gan_start=2, revive_every=2, compile="snake")
+    cfg = T.TrainConfig(
+        preset="tiny",
+        data=str(corpus.train),
+        out=str(tmp_path / "run"),
+        steps=3,
+        batch_size=3,
+        duration=0.1,
+        val_duration=0.1,
+        val_clips_per_domain=1,
+        log_every=1,
+        val_every=3,
+        sample_every=0,
+        ckpt_every=3,
+        progress=False,
+        tensorboard=False,
+        device="cuda",
+        amp=True,
+        gan_start=2,
+        revive_every=2,
+        compile="snake",
+    )
     trainer = T.train(cfg)
     assert trainer.amp and trainer.device.type == "cuda"
     assert all(m.compiled for m in trainer.model.modules() if isinstance(m, Snake))
     rows = T.read_csv(tmp_path / "run" / "metrics.csv")
     np.testing.assert_array_equal(rows["step"], [1, 2, 3])
-    assert rows["discriminator"][0] == 0 and rows["discriminator"][2] > 0  # the GAN joined at step 2
+    assert (
+        rows["discriminator"][0] == 0 and rows["discriminator"][2] > 0
+    )  # the GAN joined at step 2
     for name in ("mel", "codebook", "commitment", "generator", "grad_norm_g"):
         assert np.isfinite(rows[name]).all(), name
     ckpt = T.load_checkpoint(tmp_path / "run" / "latest.pt")  # loads on the CPU
     assert ckpt["step"] == 3 and "cuda" in ckpt["rng"][0]
     resumed = T.train(T.TrainConfig(**{**cfg.__dict__, "steps": 5, "resume": True}))
-    np.testing.assert_array_equal(T.read_csv(tmp_path / "run" / "metrics.csv")["step"], [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(
+        T.read_csv(tmp_path / "run" / "metrics.csv")["step"], [1, 2, 3, 4, 5]
+    )
     assert resumed.step == 5
     model = DAC.load(tmp_path / "run" / "model.pt")  # the exported codec, on the CPU
     assert next(model.parameters()).device.type == "cpu"
@@ -90,10 +118,26 @@ def test_a_training_step_on_cuda_waits_for_the_gpu_only_in_its_two_checks(tmp_pa
     import warnings
 
     corpus = ensure_toy_corpus(tmp_path / "toy", n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
-    cfg = T.TrainConfig(preset="tiny", data=str(corpus.train), out=str(tmp_path / "run"), steps=3, batch_size=3,
-                        duration=0.1, val_duration=0.1, val_clips_per_domain=1, log_every=0, val_every=0,
-                        sample_every=0, ckpt_every=0, progress=False, tensorboard=False, device="cuda",
-                        amp=True, gan_start=0, revive_every=0)
+    cfg = T.TrainConfig(
+        preset="tiny",
+        data=str(corpus.train),
+        out=str(tmp_path / "run"),
+        steps=3,
+        batch_size=3,
+        duration=0.1,
+        val_duration=0.1,
+        val_clips_per_domain=1,
+        log_every=0,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+        device="cuda",
+        amp=True,
+        gan_start=0,
+        revive_every=0,
+    )
     trainer = T.Trainer(cfg)
     batches = trainer.batches()
     trainer.train_step(*next(batches))  # warm-up: first-call allocations and lazy initialisation
@@ -125,5 +169,10 @@ def test_chunked_compression_of_a_stereo_file_on_cuda_matches_the_cpu(tiny, tmp_
     assert (on_gpu.codes == on_cpu.codes).float().mean() > 0.99
     on_gpu.save(tmp_path / "clip.dac")
     audio = decompress(gpu, tmp_path / "clip.dac", chunk_seconds=1.0)
-    assert audio.shape == (2, stereo.shape[0])  # decoded chunk by chunk on the GPU, returned on the CPU
-    torch.testing.assert_close(audio, decompress(tiny, on_gpu, chunk_seconds=1.0), rtol=1e-4, atol=1e-4)
+    assert audio.shape == (
+        2,
+        stereo.shape[0],
+    )  # decoded chunk by chunk on the GPU, returned on the CPU
+    torch.testing.assert_close(
+        audio, decompress(tiny, on_gpu, chunk_seconds=1.0), rtol=1e-4, atol=1e-4
+    )

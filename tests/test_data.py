@@ -22,7 +22,6 @@ import torch
 from scipy import signal
 
 from dac_minimal import data
-from dac_minimal.tools import datasets
 from dac_minimal.data import (
     AudioDataWarning,
     AudioFolder,
@@ -37,6 +36,7 @@ from dac_minimal.data import (
     toy_clip,
     validation_clips,
 )
+from dac_minimal.tools import datasets
 
 SR = 44100
 
@@ -63,7 +63,9 @@ def no_aug(**kw):
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """A small toy corpus: 4 one-second clips per domain (clip 3 of each is band-limited)."""
-    return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=4, n_valid_per_domain=2, seconds=1.0)
+    return ensure_toy_corpus(
+        tmp_path_factory.mktemp("toy"), n_per_domain=4, n_valid_per_domain=2, seconds=1.0
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,11 +89,11 @@ def test_toy_clip_is_determined_by_seed_domain_and_index():
 def autocorrelation_pitch(x, sr=SR):
     """Median f0 over the loud frames: the lag of the autocorrelation peak between 2 and 20 ms."""
     frame, estimates = 2048, []
-    rms = [np.sqrt(np.mean(x[i:i + frame] ** 2)) for i in range(0, len(x) - frame, frame // 2)]
+    rms = [np.sqrt(np.mean(x[i : i + frame] ** 2)) for i in range(0, len(x) - frame, frame // 2)]
     for k, level in enumerate(rms):
         if level < 0.3 * max(rms):
             continue
-        seg = x[k * frame // 2:k * frame // 2 + frame] * np.hanning(frame)
+        seg = x[k * frame // 2 : k * frame // 2 + frame] * np.hanning(frame)
         ac = np.fft.irfft(np.abs(np.fft.rfft(seg, 2 * frame)) ** 2)[:frame]
         lo, hi = int(sr / 500), int(sr / 50)
         estimates.append(sr / (lo + np.argmax(ac[lo:hi])))
@@ -99,7 +101,9 @@ def autocorrelation_pitch(x, sr=SR):
 
 
 def test_speech_has_a_voice_pitch_that_varies_between_speakers():
-    pitches = [autocorrelation_pitch(toy_clip("speech", 1.5, seed=s).astype(float)) for s in range(5)]
+    pitches = [
+        autocorrelation_pitch(toy_clip("speech", 1.5, seed=s).astype(float)) for s in range(5)
+    ]
     assert all(75 <= p <= 280 for p in pitches), pitches
     assert max(pitches) - min(pitches) > 20, pitches
 
@@ -132,7 +136,10 @@ def energy_above(x, cutoff):
 
 
 def test_general_reaches_nyquist_and_band_limited_clips_do_not():
-    full = [energy_above(toy_clip("general", 1.0, seed=0, index=i).astype(float), 16000) for i in range(3)]
+    full = [
+        energy_above(toy_clip("general", 1.0, seed=0, index=i).astype(float), 16000)
+        for i in range(3)
+    ]
     assert max(full) > 0.01, full
     assert all(f > 1e-5 for f in full)
     for domain in data.DOMAINS:  # every 4th clip is band-limited at 12 kHz or below
@@ -151,28 +158,47 @@ def test_highband_db_separates_full_band_from_band_limited():
 def test_generate_writes_the_layout_and_ensure_reuses_it(tmp_path):
     paths = generate_toy_corpus(tmp_path / "c", n_per_domain=2, seconds=0.25, seed=5)
     assert sorted(p.relative_to(tmp_path / "c").as_posix() for p in paths) == sorted(
-        f"{d}/{d}_{i:03d}.wav" for d in data.DOMAINS for i in range(2))
+        f"{d}/{d}_{i:03d}.wav" for d in data.DOMAINS for i in range(2)
+    )
     audio, sr = sf.read(paths[0], dtype="float32")
     assert sr == SR
     np.testing.assert_allclose(audio, toy_clip("speech", 0.25, seed=5, index=0), atol=1 / 2**15)
 
     splits = ensure_toy_corpus(tmp_path / "toy", n_per_domain=2, n_valid_per_domain=1, seconds=0.25)
-    assert len(list(splits.train.rglob("*.wav"))) == 6 and len(list(splits.valid.rglob("*.wav"))) == 3
+    assert (
+        len(list(splits.train.rglob("*.wav"))) == 6 and len(list(splits.valid.rglob("*.wav"))) == 3
+    )
     train0, _ = sf.read(splits.train / "music" / "music_000.wav")
     valid0, _ = sf.read(splits.valid / "music" / "music_000.wav")
     assert not np.allclose(train0, valid0)  # held-out clips come from another seed
     stamp = {p: p.stat().st_mtime_ns for p in splits.train.rglob("*.wav")}
     ensure_toy_corpus(tmp_path / "toy", n_per_domain=2, n_valid_per_domain=1, seconds=0.25)
-    assert stamp == {p: p.stat().st_mtime_ns for p in splits.train.rglob("*.wav")}  # not regenerated
+    assert stamp == {
+        p: p.stat().st_mtime_ns for p in splits.train.rglob("*.wav")
+    }  # not regenerated
     (splits.train / "speech" / "speech_001.wav").unlink()
     ensure_toy_corpus(tmp_path / "toy", n_per_domain=1, n_valid_per_domain=1, seconds=0.25)
-    assert sorted(p.name for p in splits.train.rglob("*.wav")) == ["general_000.wav", "music_000.wav",
-                                                                    "speech_000.wav"]
+    assert sorted(p.name for p in splits.train.rglob("*.wav")) == [
+        "general_000.wav",
+        "music_000.wav",
+        "speech_000.wav",
+    ]
     assert json.loads((splits.train / data.MANIFEST_NAME).read_text())["n_per_domain"] == 1
 
 
 def test_cli_writes_train_and_valid(tmp_path, capsys):
-    data.main(["--out", str(tmp_path / "t"), "--n-per-domain", "1", "--n-valid-per-domain", "1", "--seconds", "0.2"])
+    data.main(
+        [
+            "--out",
+            str(tmp_path / "t"),
+            "--n-per-domain",
+            "1",
+            "--n-valid-per-domain",
+            "1",
+            "--seconds",
+            "0.2",
+        ]
+    )
     assert "6 files" in capsys.readouterr().out
     assert (tmp_path / "t" / "valid" / "general" / "general_000.wav").is_file()
 
@@ -186,7 +212,9 @@ def test_batches_are_balanced_shaped_and_reproducible(toy):
     batches = BalancedBatches(toy.train, batch_size=6, seed=1)
     assert batches.domains == ["general", "music", "speech"]
     x, d = next(iter(batches))
-    assert x.shape == (6, 1, round(0.38 * SR)) and x.dtype == torch.float32 and torch.isfinite(x).all()
+    assert (
+        x.shape == (6, 1, round(0.38 * SR)) and x.dtype == torch.float32 and torch.isfinite(x).all()
+    )
     assert d.tolist() == [0, 1, 2, 0, 1, 2]
     again, _ = next(iter(BalancedBatches(toy.train, batch_size=6, seed=1)))
     other, _ = next(iter(BalancedBatches(toy.train, batch_size=6, seed=2)))
@@ -194,7 +222,9 @@ def test_batches_are_balanced_shaped_and_reproducible(toy):
     assert not torch.allclose(x, other)
     ordered = BalancedBatches(toy.train, batch_size=4, domains=["speech", "music"])
     assert ordered.domains == ["speech", "music"]
-    loader = torch.utils.data.DataLoader(BalancedBatches(toy.train, batch_size=6, seed=1), batch_size=None)
+    loader = torch.utils.data.DataLoader(
+        BalancedBatches(toy.train, batch_size=6, seed=1), batch_size=None
+    )
     assert torch.equal(next(iter(loader))[0], x)
     with pytest.raises(ValueError, match="multiple of the number of domains"):
         BalancedBatches(toy.train, batch_size=4)
@@ -222,10 +252,15 @@ def test_toy_band_limited_clips_are_detected_and_full_band_preferred(toy):
 def test_loudness_is_normalised_to_the_target(tmp_path):
     write(tmp_path / "a" / "quiet.wav", noise(3.0, level=0.003, seed=1))
     t = np.arange(3 * SR) / SR
-    write(tmp_path / "a" / "loud.wav", 0.5 * np.sin(2 * np.pi * 300 * t) + noise(3.0, level=0.05, seed=2))
+    write(
+        tmp_path / "a" / "loud.wav",
+        0.5 * np.sin(2 * np.pi * 300 * t) + noise(3.0, level=0.05, seed=2),
+    )
     meter = pyloudnorm.Meter(SR)  # the standard 400 ms blocks: excerpts of 1 s are measured as is
     for target in (-24.0, -18.0):
-        x, _ = next(iter(BalancedBatches(tmp_path / "a", 4, no_aug(duration=1.0, loudness_db=target))))
+        x, _ = next(
+            iter(BalancedBatches(tmp_path / "a", 4, no_aug(duration=1.0, loudness_db=target)))
+        )
         for clip in x[:, 0].double().numpy():
             assert meter.integrated_loudness(clip) == pytest.approx(target, abs=0.5)
     # The official 0.38 s excerpts are shorter than one BS.1770 block: measured with a 0.375 s block.
@@ -272,7 +307,12 @@ def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
         batches = BalancedBatches(root, 4)
     assert len(record) == 4
     assert batches.folder.n_skipped == 4
-    assert {p.name for p in batches.folder.skipped} == {"corrupt.wav", "empty.wav", "silent.wav", "short.wav"}
+    assert {p.name for p in batches.folder.skipped} == {
+        "corrupt.wav",
+        "empty.wav",
+        "silent.wav",
+        "short.wav",
+    }
     assert "silent" in batches.folder.skipped[root / "music" / "silent.wav"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no second warning for the same files, however many batches
@@ -306,15 +346,24 @@ def test_data_problems_raise_before_the_first_batch(tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.wav").write_bytes(b"nonsense")
     (tmp_path / "bad" / "y.flac").write_bytes(b"")
-    with pytest.warns(AudioDataWarning), pytest.raises(ValueError, match="no usable audio file.*2 cannot be read"):
+    with (
+        pytest.warns(AudioDataWarning),
+        pytest.raises(ValueError, match="no usable audio file.*2 cannot be read"),
+    ):
         BalancedBatches(tmp_path / "bad", 3)
     write(tmp_path / "short" / "x.wav", noise(0.2))
     write(tmp_path / "short" / "y.wav", noise(0.3))
-    with pytest.warns(AudioDataWarning), pytest.raises(ValueError, match="shorter than the excerpt"):
+    with (
+        pytest.warns(AudioDataWarning),
+        pytest.raises(ValueError, match="shorter than the excerpt"),
+    ):
         BalancedBatches(tmp_path / "short", 3)
     write(tmp_path / "dom" / "speech" / "ok.wav", noise(1.0))
     write(tmp_path / "dom" / "music" / "quiet.wav", np.zeros(SR))
-    with pytest.warns(AudioDataWarning), pytest.raises(ValueError, match=r"\['music'\].*no usable file"):
+    with (
+        pytest.warns(AudioDataWarning),
+        pytest.raises(ValueError, match=r"\['music'\].*no usable file"),
+    ):
         BalancedBatches(tmp_path / "dom", 2)
     with pytest.raises(ValueError, match="hold no audio"):
         BalancedBatches(tmp_path / "dom", 2, domains=["speech", "general"])
@@ -343,18 +392,24 @@ def test_stereo_is_mixed_to_mono(tmp_path):
     t = np.arange(SR) / SR
     left, right = 0.6 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 660 * t)
     write(tmp_path / "st" / "stereo.wav", np.stack([left, right]))
-    x, _ = AudioFolder(tmp_path / "st", no_aug(loudness_db=None)).fixed_clips(1, duration=0.5, candidates=1)
+    x, _ = AudioFolder(tmp_path / "st", no_aug(loudness_db=None)).fixed_clips(
+        1, duration=0.5, candidates=1
+    )
     np.testing.assert_allclose(x[0, 0].numpy(), ((left + right) / 2)[: round(0.5 * SR)], atol=1e-4)
 
 
 def test_augmentation_changes_the_waveform_not_the_spectrum(tmp_path):
     t = np.arange(4096) / SR
     x = np.cos(2 * np.pi * 43 * SR / 4096 * t)  # whole number of periods: the FFT sees no edges
-    np.testing.assert_allclose(rotate_phase(x, np.pi / 2), np.sin(2 * np.pi * 43 * SR / 4096 * t), atol=1e-9)
+    np.testing.assert_allclose(
+        rotate_phase(x, np.pi / 2), np.sin(2 * np.pi * 43 * SR / 4096 * t), atol=1e-9
+    )
     np.testing.assert_allclose(rotate_phase(x, np.pi), -x, atol=1e-9)
     write(tmp_path / "g" / "n.wav", noise(2.0))
     plain = AudioFolder(tmp_path / "g", no_aug(loudness_db=None))
-    aug = AudioFolder(tmp_path / "g", DataConfig(loudness_db=None, phase_prob=1.0, polarity_prob=0.0))
+    aug = AudioFolder(
+        tmp_path / "g", DataConfig(loudness_db=None, phase_prob=1.0, polarity_prob=0.0)
+    )
     item = plain.items["g"][0]
     a = plain.excerpt(item, 1000, np.random.default_rng(0))
     b = aug.excerpt(item, 1000, np.random.default_rng(0))
@@ -381,7 +436,12 @@ def test_validation_clips_are_fixed(toy):
 
 def test_daps_and_vctk_layouts(tmp_path):
     src = tmp_path / "extracted"
-    for name in ("f1_script1_clean.wav", "f10_script2_clean.wav", "m10_script1_clean.wav", "m3_script5_clean.wav"):
+    for name in (
+        "f1_script1_clean.wav",
+        "f10_script2_clean.wav",
+        "m10_script1_clean.wav",
+        "m3_script5_clean.wav",
+    ):
         write(src / "daps" / "clean" / name, noise(0.5))
     write(src / "daps" / "produced" / "f1_script1_produced.wav", noise(0.5))
     (src / "daps" / "clean" / "._f1_script1_clean.wav").write_bytes(b"macOS junk")
@@ -393,9 +453,15 @@ def test_daps_and_vctk_layouts(tmp_path):
 
     for spk in ("p225", "p226"):
         for mic in ("mic1", "mic2"):
-            write(src / "vctk" / "wav48_silence_trimmed" / spk / f"{spk}_001_{mic}.flac", noise(0.5), sr=48000)
+            write(
+                src / "vctk" / "wav48_silence_trimmed" / spk / f"{spk}_001_{mic}.flac",
+                noise(0.5),
+                sr=48000,
+            )
     assert datasets.layout_vctk(src / "vctk", tmp_path / "out") == 2
-    assert (tmp_path / "out" / "train" / "speech" / "vctk" / "p226" / "p226_001_mic1.flac").is_file()
+    assert (
+        tmp_path / "out" / "train" / "speech" / "vctk" / "p226" / "p226_001_mic1.flac"
+    ).is_file()
     folder = AudioFolder(tmp_path / "out" / "train", DataConfig())
     assert folder.domains == ["speech"] and len(folder) == 4
     with pytest.raises(ValueError, match="no MUSDB18 files"):
@@ -418,9 +484,15 @@ class FakeResponse(io.BytesIO):
 
 
 def fake_source(body):
-    return datasets.Source(name="Fake", url="https://example.invalid/fake.zip", filename="fake.zip",
-                           homepage="https://example.invalid", license="none", size="11 B",
-                           md5=hashlib.md5(body).hexdigest())
+    return datasets.Source(
+        name="Fake",
+        url="https://example.invalid/fake.zip",
+        filename="fake.zip",
+        homepage="https://example.invalid",
+        license="none",
+        size="11 B",
+        md5=hashlib.md5(body).hexdigest(),
+    )
 
 
 def test_download_failure_says_what_to_fetch_and_where(tmp_path, monkeypatch):
@@ -432,12 +504,21 @@ def test_download_failure_says_what_to_fetch_and_where(tmp_path, monkeypatch):
     with pytest.raises(datasets.DownloadError) as err:
         datasets.download(source, tmp_path)
     message = str(err.value)
-    assert "daps.tar.gz" in message and str(tmp_path / "daps.tar.gz") in message and source.homepage in message
+    assert (
+        "daps.tar.gz" in message
+        and str(tmp_path / "daps.tar.gz") in message
+        and source.homepage in message
+    )
     with pytest.raises(datasets.DownloadError, match="musdb18.zip"):
         datasets.prepare(tmp_path / "out", ["musdb18"], cache_dir=tmp_path)
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen",
-                        lambda request, timeout=None: FakeResponse(b"<html>log in</html>", content_type="text/html"))
+    monkeypatch.setattr(
+        datasets.urllib.request,
+        "urlopen",
+        lambda request, timeout=None: FakeResponse(
+            b"<html>log in</html>", content_type="text/html"
+        ),
+    )
     with pytest.raises(datasets.DownloadError, match="web page instead of the file"):
         datasets.download(source, tmp_path)
 
@@ -459,7 +540,11 @@ def test_download_resumes_and_verifies(tmp_path, monkeypatch):
     assert not (tmp_path / "fake.zip.part").exists()
     assert datasets.download(source, tmp_path) == path  # cached: no second request needed
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda request, timeout=None: FakeResponse(b"garbage!!!!"))
+    monkeypatch.setattr(
+        datasets.urllib.request,
+        "urlopen",
+        lambda request, timeout=None: FakeResponse(b"garbage!!!!"),
+    )
     with pytest.raises(datasets.DownloadError, match="failed its check"):
         datasets.download(fake_source(b"something else"), tmp_path / "other")
     assert not (tmp_path / "other" / "fake.zip.part").exists()

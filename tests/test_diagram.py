@@ -29,7 +29,11 @@ def test_figure_shows_the_strides_channels_and_rates_of_the_config(preset):
         assert re.search(rf"stride {stride}\n{c_in} → {c_out}\n", text), (stride, c_in, c_out)
     assert f"1 → {cfg.encoder_dim}" in text and f"{dec[-1]} → 1" in text
     assert f"D = {cfg.latent_dim}" in text
-    assert f"= {cfg.n_codebooks}" in text and f"K = {cfg.codebook_size}" in text and f"d = {cfg.codebook_dim}" in text
+    assert (
+        f"= {cfg.n_codebooks}" in text
+        and f"K = {cfg.codebook_size}" in text
+        and f"d = {cfg.codebook_dim}" in text
+    )
     hop = math.prod(cfg.encoder_rates)
     assert f"hop {hop} = " in text and f"T/{hop}" in text
     assert f"{cfg.sample_rate / hop:.2f} frames/s" in text
@@ -44,8 +48,17 @@ def test_default_is_the_official_model():
 
 
 def test_a_different_config_changes_the_figure():
-    text = _texts(draw_architecture(DACConfig(encoder_dim=16, encoder_rates=(4, 4), decoder_rates=(4, 4),
-                                              decoder_dim=64, n_codebooks=3)))
+    text = _texts(
+        draw_architecture(
+            DACConfig(
+                encoder_dim=16,
+                encoder_rates=(4, 4),
+                decoder_rates=(4, 4),
+                decoder_dim=64,
+                n_codebooks=3,
+            )
+        )
+    )
     assert "hop 16 = 4 × 4" in text and "16 → 32" in text and "64 → 32" in text
     assert "512" not in text
 
@@ -63,7 +76,9 @@ def test_cli_writes_a_small_png(tmp_path):
 
 
 def test_unequal_block_counts_fit_in_the_picture():
-    cfg = DACConfig(encoder_dim=8, encoder_rates=(2, 2, 2, 2, 2, 2), decoder_rates=(8, 8), decoder_dim=32)
+    cfg = DACConfig(
+        encoder_dim=8, encoder_rates=(2, 2, 2, 2, 2, 2), decoder_rates=(8, 8), decoder_dim=32
+    )
     fig = draw_architecture(cfg)
     ax = fig.axes[0]
     left, right = ax.get_xlim()

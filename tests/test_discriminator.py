@@ -46,14 +46,22 @@ def test_mrd_bands_and_complex_stft():
     # the real/imaginary parts are those of torch.stft on the same padded signal
     ref = torch.stft(
         torch.nn.functional.pad(x, (192, 192 + (-5000 % 128)), mode="reflect")[:, 0],
-        512, 128, window=torch.hann_window(512), center=True, return_complex=True,
+        512,
+        128,
+        window=torch.hann_window(512),
+        center=True,
+        return_complex=True,
     )[..., 2:-2]
     torch.testing.assert_close(spec[:, 0], ref.real.transpose(1, 2))
     torch.testing.assert_close(spec[:, 1], ref.imag.transpose(1, 2))
 
 
 def test_no_band_split_and_msd_options():
-    disc = Discriminator(DiscriminatorConfig(bands=((0.0, 1.0),), rates=(1, 2), mpd_channels=(4, 4, 4, 4), mrd_channels=4))
+    disc = Discriminator(
+        DiscriminatorConfig(
+            bands=((0.0, 1.0),), rates=(1, 2), mpd_channels=(4, 4, 4, 4), mrd_channels=4
+        )
+    )
     outs = disc(torch.randn(1, 1, 4096))
     assert len(outs) == 5 + 2 + 3
     assert len(outs[-1]) == 6
@@ -86,10 +94,16 @@ def test_stfts_run_in_fp32_for_bf16_input():
 
     x = torch.randn(2, 1, 4000)
     assert complex_stft(x.bfloat16(), 128).dtype == torch.float32
-    torch.testing.assert_close(complex_stft(x.bfloat16(), 128), complex_stft(x.bfloat16().float(), 128))
+    torch.testing.assert_close(
+        complex_stft(x.bfloat16(), 128), complex_stft(x.bfloat16().float(), 128)
+    )
     assert stft_magnitude(x.bfloat16(), 256).dtype == torch.float32
     # fp64 keeps its precision (the book checks the package's STFT against torch.stft in fp64)
-    assert complex_stft(x.double(), 128).dtype == stft_magnitude(x.double(), 256).dtype == torch.float64
+    assert (
+        complex_stft(x.double(), 128).dtype
+        == stft_magnitude(x.double(), 256).dtype
+        == torch.float64
+    )
 
 
 def test_compiled_preprocess_of_bf16_input_has_finite_gradients():

@@ -28,7 +28,9 @@ def test_snake_gradient_wrt_alpha_matches_derivation():
     alpha = (torch.rand(1, 4, 1, dtype=torch.float64) + 0.5).requires_grad_()
     snake(x, alpha).sum().backward()
     a = alpha.detach()
-    analytic = (x * torch.sin(2 * a * x) / a - torch.sin(a * x) ** 2 / a**2).sum(dim=(0, 2), keepdim=True)
+    analytic = (x * torch.sin(2 * a * x) / a - torch.sin(a * x) ** 2 / a**2).sum(
+        dim=(0, 2), keepdim=True
+    )
     torch.testing.assert_close(alpha.grad, analytic, rtol=1e-6, atol=1e-8)
     assert torch.autograd.gradcheck(lambda al: snake(x, al), (alpha,))
 
@@ -45,7 +47,9 @@ def test_residual_unit_keeps_length_and_adds_skip():
         x = torch.randn(2, 6, 101)
         assert unit(x).shape == x.shape
     unit = ResidualUnit(6)
-    torch.nn.init.zeros_(unit.block[3].parametrizations.weight.original0)  # last conv outputs bias only
+    torch.nn.init.zeros_(
+        unit.block[3].parametrizations.weight.original0
+    )  # last conv outputs bias only
     torch.nn.init.zeros_(unit.block[3].bias)
     x = torch.randn(2, 6, 30)
     torch.testing.assert_close(unit(x), x)
@@ -89,8 +93,15 @@ def test_activation_names():
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-@pytest.mark.parametrize("device, amp", [("cpu", False), ("cpu", True), pytest.param("cuda", False, marks=CUDA),
-                                         pytest.param("cuda", True, marks=CUDA)])
+@pytest.mark.parametrize(
+    "device, amp",
+    [
+        ("cpu", False),
+        ("cpu", True),
+        pytest.param("cuda", False, marks=CUDA),
+        pytest.param("cuda", True, marks=CUDA),
+    ],
+)
 def test_the_compiled_snake_matches_the_eager_one(device, amp):
     torch.manual_seed(0)
     x = torch.randn(3, 16, 1000, device=device, requires_grad=True)
@@ -102,7 +113,9 @@ def test_the_compiled_snake_matches_the_eager_one(device, amp):
     outputs, grads = [], []
     for module in (eager, fused):
         with torch.autocast(device, dtype=torch.bfloat16, enabled=amp):
-            y = module(x.to(torch.bfloat16) if amp else x)  # as a bf16 convolution would hand it over
+            y = module(
+                x.to(torch.bfloat16) if amp else x
+            )  # as a bf16 convolution would hand it over
         outputs.append(y)
         grads.append(torch.autograd.grad(y.square().sum(), (x, module.alpha)))
     assert outputs[0].dtype == outputs[1].dtype

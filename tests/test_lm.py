@@ -29,7 +29,15 @@ LAYOUTS = ["delay", "flatten"]
 
 
 def tiny_config(layout: str, n_q: int = 3, block_size: int = 48) -> LMConfig:
-    return LMConfig(n_q=n_q, codebook_size=K, n_layer=2, n_head=2, n_embd=32, block_size=block_size, layout=layout)
+    return LMConfig(
+        n_q=n_q,
+        codebook_size=K,
+        n_layer=2,
+        n_head=2,
+        n_embd=32,
+        block_size=block_size,
+        layout=layout,
+    )
 
 
 def tiny_model(layout: str, **kwargs) -> CodecLM:
@@ -63,7 +71,9 @@ def test_delay_pattern_matches_definition_and_round_trips(n_q, S):
 def test_flatten_matches_definition_and_round_trips(n_q, S):
     codes = torch.randint(0, K, (2, n_q, S))
     tokens = flatten_codes(codes, K)
-    expected = torch.tensor([[k * K + int(codes[b, k, s]) for s in range(S) for k in range(n_q)] for b in range(2)])
+    expected = torch.tensor(
+        [[k * K + int(codes[b, k, s]) for s in range(S) for k in range(n_q)] for b in range(2)]
+    )
     assert torch.equal(tokens, expected)
     assert torch.equal(unflatten_codes(tokens, n_q, K), codes)
 
@@ -100,7 +110,13 @@ def test_forward_logits_sit_on_the_code_grid(layout):
     assert logits.shape == (2, cfg.n_q, cfg.max_frames, K)
     # Independent: read each code's logits off the raw stream output at its layout position.
     stream_logits = model.forward_stream(
-        torch.cat([torch.full((2, cfg.channels, 1), cfg.special_token), codes_to_stream(codes, cfg)[:, :, :-1]], dim=2)
+        torch.cat(
+            [
+                torch.full((2, cfg.channels, 1), cfg.special_token),
+                codes_to_stream(codes, cfg)[:, :, :-1],
+            ],
+            dim=2,
+        )
     )
     for k in range(cfg.n_q):
         for s in (0, 5, cfg.max_frames - 1):
@@ -175,8 +191,13 @@ def test_kv_cache_gives_the_full_forward_logits(layout):
     inputs = torch.randint(0, cfg.vocab_size, (2, cfg.channels, cfg.block_size))
     full = model.forward_stream(inputs)
     cache = model.new_cache(2)
-    pieces = [model.forward_stream(inputs[:, :, :6], cache), model.forward_stream(inputs[:, :, 6:15], cache)]
-    pieces += [model.forward_stream(inputs[:, :, t : t + 1], cache) for t in range(15, cfg.block_size)]
+    pieces = [
+        model.forward_stream(inputs[:, :, :6], cache),
+        model.forward_stream(inputs[:, :, 6:15], cache),
+    ]
+    pieces += [
+        model.forward_stream(inputs[:, :, t : t + 1], cache) for t in range(15, cfg.block_size)
+    ]
     assert cache.length == cfg.block_size
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=0)
 
@@ -201,11 +222,16 @@ def test_generate_is_valid_and_reproducible(layout):
     assert out.min() >= 0 and out.max() < K
     assert torch.equal(out, generate(model, prompt, 30, temperature=1.2, top_k=8, seed=0))
     assert torch.equal(
-        out, generate(model, prompt, 30, temperature=1.2, top_k=8, generator=torch.Generator().manual_seed(0))
+        out,
+        generate(
+            model, prompt, 30, temperature=1.2, top_k=8, generator=torch.Generator().manual_seed(0)
+        ),
     )
     assert not torch.equal(out, generate(model, prompt, 30, temperature=1.2, top_k=8, seed=1))
     # top_k = 1 is greedy: the seed no longer matters.
-    assert torch.equal(generate(model, prompt, 10, top_k=1, seed=0), generate(model, prompt, 10, top_k=1, seed=1))
+    assert torch.equal(
+        generate(model, prompt, 10, top_k=1, seed=0), generate(model, prompt, 10, top_k=1, seed=1)
+    )
     assert torch.equal(generate(model, prompt, 0, seed=0), prompt)
 
 
@@ -222,7 +248,9 @@ def test_long_prompt_is_cropped_to_the_last_block(layout, use_cache):
     # The first frames are far outside the window, so changing them changes nothing.
     older = prompt.clone()
     older[:, :, :5] = (older[:, :, :5] + 1) % K
-    assert torch.equal(out[:, :, frames:], generate(model, older, 40, seed=0, use_cache=use_cache)[:, :, frames:])
+    assert torch.equal(
+        out[:, :, frames:], generate(model, older, 40, seed=0, use_cache=use_cache)[:, :, frames:]
+    )
 
 
 # ----------------------------------------------------------------------------- training and evaluation

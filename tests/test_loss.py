@@ -17,7 +17,9 @@ from dac_minimal.loss import (
 def _signal(seed=0, length=8000):
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(length) / 44100
-    return (0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.05 * torch.randn(length, generator=g)).reshape(1, 1, -1)
+    return (
+        0.3 * torch.sin(2 * torch.pi * 440 * t) + 0.05 * torch.randn(length, generator=g)
+    ).reshape(1, 1, -1)
 
 
 def test_mel_loss_is_zero_on_identical_inputs_and_grows_with_distortion():
@@ -35,9 +37,22 @@ def test_mel_loss_matches_an_independent_librosa_computation():
     ours = MultiScaleMelLoss(window_lengths=windows, n_mels=mels)(x, y).item()
     ref = 0.0
     for w, m in zip(windows, mels):
+
         def logmel(a):
-            mag = np.abs(librosa.stft(a.numpy()[0, 0], n_fft=w, hop_length=w // 4, window="hann", center=True, pad_mode="reflect"))
-            return np.log10(np.maximum(librosa.filters.mel(sr=44100, n_fft=w, n_mels=m) @ mag, 1e-5))
+            mag = np.abs(
+                librosa.stft(
+                    a.numpy()[0, 0],
+                    n_fft=w,
+                    hop_length=w // 4,
+                    window="hann",
+                    center=True,
+                    pad_mode="reflect",
+                )
+            )
+            return np.log10(
+                np.maximum(librosa.filters.mel(sr=44100, n_fft=w, n_mels=m) @ mag, 1e-5)
+            )
+
         ref += np.abs(logmel(x) - logmel(y)).mean()
     assert abs(ours - ref) / ref < 1e-5
 
@@ -69,11 +84,15 @@ def test_gan_losses_on_hand_computed_inputs():
     assert discriminator_loss(fake, real).item() == pytest.approx(0.2**2 + 0.1**2 + 1.5**2 + 1.0**2)
     assert generator_adversarial_loss(fake).item() == pytest.approx(0.8**2 + 2.5**2)
     # hinge: D: relu(1 - D(x)) + relu(1 + D(G)) ; G: -D(G)
-    assert discriminator_loss(fake, real, "hinge").item() == pytest.approx((0.1 + 1.2) + (0.0 + 0.0))
+    assert discriminator_loss(fake, real, "hinge").item() == pytest.approx(
+        (0.1 + 1.2) + (0.0 + 0.0)
+    )
     assert generator_adversarial_loss(fake, "hinge").item() == pytest.approx(-0.2 + 1.5)
     # original (non-saturating) GAN with logits
     sp = lambda v: float(np.log1p(np.exp(v)))  # noqa: E731
-    assert discriminator_loss(fake, real, "bce").item() == pytest.approx(sp(0.2) + sp(-0.9) + sp(-1.5) + sp(-2.0))
+    assert discriminator_loss(fake, real, "bce").item() == pytest.approx(
+        sp(0.2) + sp(-0.9) + sp(-1.5) + sp(-2.0)
+    )
     assert generator_adversarial_loss(fake, "bce").item() == pytest.approx(sp(-0.2) + sp(1.5))
     with pytest.raises(ValueError, match="unknown GAN loss"):
         discriminator_loss(fake, real, "wasserstein")
@@ -89,8 +108,12 @@ def test_feature_matching_skips_logits_and_detaches_real():
 
 
 def test_loss_weights_in_one_place():
-    assert LOSS_WEIGHTS == LossWeights(mel=15.0, feature=2.0, adversarial=1.0, codebook=1.0, commitment=0.25)
-    total = LOSS_WEIGHTS.total({"mel": torch.tensor(1.0), "feature": torch.tensor(1.0), "commitment": torch.tensor(4.0)})
+    assert LOSS_WEIGHTS == LossWeights(
+        mel=15.0, feature=2.0, adversarial=1.0, codebook=1.0, commitment=0.25
+    )
+    total = LOSS_WEIGHTS.total(
+        {"mel": torch.tensor(1.0), "feature": torch.tensor(1.0), "commitment": torch.tensor(4.0)}
+    )
     assert total.item() == pytest.approx(15 + 2 + 1)
     with pytest.raises(ValueError, match="no weight"):
         LOSS_WEIGHTS.total({"perceptual": torch.tensor(1.0)})

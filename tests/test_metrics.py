@@ -20,7 +20,11 @@ def pair():
     """A 0.25 s reference (two tones + noise) and a degraded copy: (x̂, x), float64 (T,)."""
     rng = np.random.default_rng(0)
     t = np.arange(SR // 4) / SR
-    x = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 3000 * t) + 0.01 * rng.standard_normal(len(t))
+    x = (
+        0.3 * np.sin(2 * np.pi * 440 * t)
+        + 0.1 * np.sin(2 * np.pi * 3000 * t)
+        + 0.01 * rng.standard_normal(len(t))
+    )
     x_hat = 0.9 * x + 0.02 * rng.standard_normal(len(t))
     return x_hat, x
 
@@ -42,9 +46,13 @@ def test_snr_and_mse_match_numpy_per_item(pair):
     snr, err = M.snr_db(batch_hat, batch), M.mse(batch_hat, batch)
     assert snr.shape == err.shape == (3, 1)
     for i in range(2):
-        expected = 10 * np.log10(np.sum(batch[i, 0] ** 2) / np.sum((batch[i, 0] - batch_hat[i, 0]) ** 2))
+        expected = 10 * np.log10(
+            np.sum(batch[i, 0] ** 2) / np.sum((batch[i, 0] - batch_hat[i, 0]) ** 2)
+        )
         np.testing.assert_allclose(snr[i, 0], expected, rtol=RTOL)
-        np.testing.assert_allclose(err[i, 0], np.mean((batch[i, 0] - batch_hat[i, 0]) ** 2), rtol=RTOL)
+        np.testing.assert_allclose(
+            err[i, 0], np.mean((batch[i, 0] - batch_hat[i, 0]) ** 2), rtol=RTOL
+        )
     assert snr[2, 0] == math.inf and err[2, 0] == 0.0
 
 
@@ -52,7 +60,9 @@ def test_si_sdr_by_orthogonal_construction(pair):
     _, x = pair
     rng = np.random.default_rng(1)
     n = rng.standard_normal(len(x))
-    n -= (n @ x) / (x @ x) * x  # noise orthogonal to x, so the projection of x̂ = a x + n on x is exactly a x
+    n -= (
+        (n @ x) / (x @ x) * x
+    )  # noise orthogonal to x, so the projection of x̂ = a x + n on x is exactly a x
     a = 0.7
     expected = 10 * np.log10(a**2 * (x @ x) / (n @ n))
     assert M.si_sdr_db(a * x + n, x) == pytest.approx(expected, rel=RTOL)
@@ -73,7 +83,9 @@ def test_si_sdr_zero_mean_option(pair):
 def test_torch_and_numpy_inputs_agree(pair):
     x_hat, x = pair
     for f in (M.mse, M.snr_db, M.si_sdr_db, M.stft_distance):
-        assert f(torch.from_numpy(x_hat), torch.from_numpy(x)) == pytest.approx(f(x_hat, x), rel=RTOL)
+        assert f(torch.from_numpy(x_hat), torch.from_numpy(x)) == pytest.approx(
+            f(x_hat, x), rel=RTOL
+        )
 
 
 # ------------------------------------------------------------------ spectral distances
@@ -82,23 +94,38 @@ def test_torch_and_numpy_inputs_agree(pair):
 def _librosa_mel_loss(x_hat: np.ndarray, x: np.ndarray) -> float:
     total = 0.0
     for w, m in zip((32, 64, 128, 256, 512, 1024, 2048), (5, 10, 20, 40, 80, 160, 320)):
+
         def mel(y):
-            s = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=w, hop_length=w // 4, window="hann", center=True,
-                                               pad_mode="reflect", power=1.0, n_mels=m)
+            s = librosa.feature.melspectrogram(
+                y=y,
+                sr=SR,
+                n_fft=w,
+                hop_length=w // 4,
+                window="hann",
+                center=True,
+                pad_mode="reflect",
+                power=1.0,
+                n_mels=m,
+            )
             return np.log10(np.maximum(s, 1e-5))
+
         total += np.mean(np.abs(mel(x_hat) - mel(x)))
     return total
 
 
 def test_mel_distance_is_the_training_loss_and_matches_librosa(pair):
     x_hat, x = pair
-    expected = _librosa_mel_loss(x_hat.astype(np.float32).astype(np.float64), x.astype(np.float32).astype(np.float64))
+    expected = _librosa_mel_loss(
+        x_hat.astype(np.float32).astype(np.float64), x.astype(np.float32).astype(np.float64)
+    )
     # the loss runs in float32 on float32 samples; the mean of many |differences| still agrees to 1e-6
     assert M.mel_distance(x_hat, x) == pytest.approx(expected, rel=RTOL)
     from dac_minimal.loss import MultiScaleMelLoss
 
-    loss = MultiScaleMelLoss()(torch.tensor(x_hat, dtype=torch.float32)[None, None],
-                               torch.tensor(x, dtype=torch.float32)[None, None])
+    loss = MultiScaleMelLoss()(
+        torch.tensor(x_hat, dtype=torch.float32)[None, None],
+        torch.tensor(x, dtype=torch.float32)[None, None],
+    )
     assert M.mel_distance(x_hat, x) == pytest.approx(float(loss), rel=RTOL)
 
 
@@ -106,8 +133,14 @@ def test_stft_distance_matches_librosa(pair):
     x_hat, x = pair
     expected = 0.0
     for w, hop in M.STFT_RESOLUTIONS:
-        s_hat = np.abs(librosa.stft(x_hat, n_fft=w, hop_length=hop, window="hann", center=True, pad_mode="reflect"))
-        s = np.abs(librosa.stft(x, n_fft=w, hop_length=hop, window="hann", center=True, pad_mode="reflect"))
+        s_hat = np.abs(
+            librosa.stft(
+                x_hat, n_fft=w, hop_length=hop, window="hann", center=True, pad_mode="reflect"
+            )
+        )
+        s = np.abs(
+            librosa.stft(x, n_fft=w, hop_length=hop, window="hann", center=True, pad_mode="reflect")
+        )
         sc = np.linalg.norm(s - s_hat) / np.linalg.norm(s)
         log_l1 = np.mean(np.abs(np.log(np.maximum(s_hat, 1e-5)) - np.log(np.maximum(s, 1e-5))))
         expected += (sc + log_l1) / len(M.STFT_RESOLUTIONS)
@@ -116,7 +149,14 @@ def test_stft_distance_matches_librosa(pair):
 
 def _hand_mfcc(y: np.ndarray, n_mfcc=13, n_fft=2048, hop=512, n_mels=128) -> np.ndarray:
     # librosa.stft pads with zeros ("constant") by default in librosa >= 0.10, as feature.mfcc does
-    power = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode="constant")) ** 2
+    power = (
+        np.abs(
+            librosa.stft(
+                y, n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode="constant"
+            )
+        )
+        ** 2
+    )
     db = 10 * np.log10(np.maximum(mel_filters(SR, n_fft, n_mels) @ power, 1e-10))
     db = np.maximum(db, db.max() - 80.0)
     return scipy.fft.dct(db, type=2, norm="ortho", axis=0)[:n_mfcc]
@@ -132,7 +172,10 @@ def test_mfcc_distance_matches_a_hand_built_mfcc(pair):
 
 def test_batched_spectral_distances_equal_item_by_item(pair):
     x_hat, x = pair
-    batch_hat, batch = np.stack([x_hat, x, 0.1 * x_hat]), np.stack([x, x, x])  # the 80 dB floor is per item
+    batch_hat, batch = (
+        np.stack([x_hat, x, 0.1 * x_hat]),
+        np.stack([x, x, x]),
+    )  # the 80 dB floor is per item
     for f in (M.mel_distance, M.stft_distance, M.mfcc_distance):
         values = f(batch_hat, batch)
         assert values.shape == (3,)
@@ -159,12 +202,17 @@ def test_silence(pair):
         assert f(silence, silence) == 0.0
     # anything against a silent reference: -inf; a silent estimate of a signal: 0 dB SNR, -inf SI-SDR
     assert M.snr_db(x, silence) == -math.inf and M.si_sdr_db(x, silence) == -math.inf
-    assert M.snr_db(silence, x) == pytest.approx(0.0, abs=1e-12) and M.si_sdr_db(silence, x) == -math.inf
+    assert (
+        M.snr_db(silence, x) == pytest.approx(0.0, abs=1e-12)
+        and M.si_sdr_db(silence, x) == -math.inf
+    )
     assert M.stft_distance(x, silence) == math.inf  # spectral convergence divides by ‖S‖ = 0
     assert np.isfinite(M.mel_distance(x, silence)) and np.isfinite(M.mfcc_distance(x, silence))
 
 
-@pytest.mark.parametrize("f", [M.mse, M.snr_db, M.si_sdr_db, M.mel_distance, M.stft_distance, M.mfcc_distance])
+@pytest.mark.parametrize(
+    "f", [M.mse, M.snr_db, M.si_sdr_db, M.mel_distance, M.stft_distance, M.mfcc_distance]
+)
 def test_bad_input_raises_clear_errors(f, pair):
     x_hat, x = pair
     with pytest.raises(ValueError, match="length mismatch"):
@@ -207,9 +255,15 @@ def test_codebook_statistics_by_hand():
 def test_codebook_statistics_match_numpy_over_a_list_of_clips():
     rng = np.random.default_rng(0)
     K = 64
-    clips = [torch.from_numpy(rng.integers(0, K // (q + 1), size=(2, 3, s)))  # (B=2, n_q=3, S) with S varying
-             for q, s in enumerate((5, 17, 40))]
-    flat = np.concatenate([c.numpy().transpose(1, 0, 2).reshape(3, -1) for c in clips], axis=1)  # (3, all frames)
+    clips = [
+        torch.from_numpy(
+            rng.integers(0, K // (q + 1), size=(2, 3, s))
+        )  # (B=2, n_q=3, S) with S varying
+        for q, s in enumerate((5, 17, 40))
+    ]
+    flat = np.concatenate(
+        [c.numpy().transpose(1, 0, 2).reshape(3, -1) for c in clips], axis=1
+    )  # (3, all frames)
     util = M.codebook_utilization(clips, K)
     expected_util = [len(np.unique(row)) / K for row in flat]
     np.testing.assert_allclose(util.per_codebook, expected_util, rtol=RTOL)
@@ -220,7 +274,9 @@ def test_codebook_statistics_match_numpy_over_a_list_of_clips():
         p = counts / counts.sum()
         expected_h.append(-(p * np.log2(p)).sum())
     np.testing.assert_allclose(M.codebook_entropy_bits(clips, K), expected_h, rtol=RTOL)
-    np.testing.assert_allclose(M.codebook_perplexity(clips, K), 2.0 ** np.array(expected_h), rtol=RTOL)
+    np.testing.assert_allclose(
+        M.codebook_perplexity(clips, K), 2.0 ** np.array(expected_h), rtol=RTOL
+    )
     # the accumulator, fed batch by batch, says the same
     stats = M.CodebookStats(3, K)
     for c in clips:
@@ -239,7 +295,9 @@ def test_uniform_codebook_has_full_utilization_and_perplexity_k():
 def test_fewer_codebooks_count_towards_the_first_ones():
     stats = M.CodebookStats(n_codebooks=4, codebook_size=8)
     stats.update(np.array([[0, 1], [2, 3]]))  # n_q = 2 of 4
-    assert stats.utilization().per_codebook.shape == (2,)  # codebooks never used are not averaged in
+    assert stats.utilization().per_codebook.shape == (
+        2,
+    )  # codebooks never used are not averaged in
     np.testing.assert_allclose(stats.utilization().per_codebook, [0.25, 0.25])
 
 
@@ -283,7 +341,10 @@ def test_visqol_when_installed(pair):
     rng = np.random.default_rng(2)
     with pytest.raises(ValueError, match="1.5 s"):
         M.visqol_score(pair[0], pair[1], SR)  # 0.25 s: shorter than one ViSQOL patch
-    clean, noisy = M.visqol_score(x, x, SR), M.visqol_score(x + 0.05 * rng.standard_normal(len(x)), x, SR)
+    clean, noisy = (
+        M.visqol_score(x, x, SR),
+        M.visqol_score(x + 0.05 * rng.standard_normal(len(x)), x, SR),
+    )
     assert 1.0 <= noisy < clean <= 5.0 and clean > 4.5
     with pytest.raises(ValueError, match="mode"):
         M.visqol_score(x, x, SR, mode="music")

@@ -48,7 +48,9 @@ def test_lengths_for_odd_inputs(tiny, length):
 
 @pytest.mark.parametrize("preset", ["24khz", "16khz"])
 def test_odd_stride_presets_keep_the_length(preset):
-    model = DAC.from_preset(preset, decoder_dim=96, encoder_dim=8).eval()  # same strides, small widths
+    model = DAC.from_preset(
+        preset, decoder_dim=96, encoder_dim=8
+    ).eval()  # same strides, small widths
     assert model.hop_length == 320
     x = torch.randn(1, 1, 320 * 3 + 7) * 0.1
     with torch.no_grad():
@@ -70,14 +72,18 @@ def test_decode_codes_from_a_leading_subset_equals_the_sum_of_quantizer_outputs(
         codes = tiny.encode(x).codes
         for k in (1, 4, 9):
             z_k = sum(tiny.quantizer.quantizers[i].decode_code(codes[:, i]) for i in range(k))
-            torch.testing.assert_close(tiny.decode_codes(codes[:, :k]), tiny.decode(z_k), atol=1e-6, rtol=1e-5)
+            torch.testing.assert_close(
+                tiny.decode_codes(codes[:, :k]), tiny.decode(z_k), atol=1e-6, rtol=1e-5
+            )
 
 
 def test_eval_encode_and_decode_codes_reconstructs_the_forward_pass(tiny):
     x = torch.randn(1, 1, 3000) * 0.1
     with torch.no_grad():
         out = tiny(x)
-        torch.testing.assert_close(tiny.decode_codes(out.codes, length=3000), out.audio, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            tiny.decode_codes(out.codes, length=3000), out.audio, atol=1e-5, rtol=1e-4
+        )
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -134,8 +140,11 @@ def test_the_trainers_modules_compile_without_graph_breaks(training):
     # while dynamo traces.
     x = torch.randn(2, 1, 4096) * 0.1
     model = DAC.from_preset("tiny").train(training)
-    for module, args in [(CodecForward(model), (x,)), (Discriminator().train(training), (x,)),
-                         (MultiScaleMelLoss(), (x, x.flip(-1)))]:
+    for module, args in [
+        (CodecForward(model), (x,)),
+        (Discriminator().train(training), (x,)),
+        (MultiScaleMelLoss(), (x, x.flip(-1))),
+    ]:
         explained = torch._dynamo.explain(module)(*args)
         assert explained.graph_break_count == 0, (type(module).__name__, explained.break_reasons)
     with pytest.raises(ValueError, match="NaN"):  # eager calls still scan

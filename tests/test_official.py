@@ -13,10 +13,16 @@ def official_kwargs(model: DAC) -> dict:
     """The official ``metadata.kwargs`` for our model's config, written independently of the converter."""
     c = model.config
     return {
-        "encoder_dim": c.encoder_dim, "encoder_rates": list(c.encoder_rates), "latent_dim": c.latent_dim,
-        "decoder_dim": c.decoder_dim, "decoder_rates": list(c.decoder_rates), "n_codebooks": c.n_codebooks,
-        "codebook_size": c.codebook_size, "codebook_dim": [c.codebook_dim] * c.n_codebooks,
-        "quantizer_dropout": False, "sample_rate": c.sample_rate,
+        "encoder_dim": c.encoder_dim,
+        "encoder_rates": list(c.encoder_rates),
+        "latent_dim": c.latent_dim,
+        "decoder_dim": c.decoder_dim,
+        "decoder_rates": list(c.decoder_rates),
+        "n_codebooks": c.n_codebooks,
+        "codebook_size": c.codebook_size,
+        "codebook_dim": [c.codebook_dim] * c.n_codebooks,
+        "quantizer_dropout": False,
+        "sample_rate": c.sample_rate,
     }
 
 
@@ -34,14 +40,18 @@ def legacy_state(model: DAC) -> dict:
 def trained_like() -> DAC:
     torch.manual_seed(1)
     model = DAC.from_preset("tiny").eval()
-    with torch.no_grad():  # move away from the initialisation so a wrong mapping cannot go unnoticed
+    with (
+        torch.no_grad()
+    ):  # move away from the initialisation so a wrong mapping cannot go unnoticed
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     return model
 
 
 def save_official(path, state, kwargs):
-    torch.save({"state_dict": state, "metadata": {"kwargs": kwargs, "package_version": "1.0.0"}}, path)
+    torch.save(
+        {"state_dict": state, "metadata": {"kwargs": kwargs, "package_version": "1.0.0"}}, path
+    )
 
 
 def assert_same_model(a: DAC, b: DAC):
@@ -94,15 +104,22 @@ def test_wrong_architecture_missing_and_extra_keys_are_named(tmp_path, trained_l
     del state["encoder.block.0.weight_v"]
     state["decoder.model.99.weight"] = torch.zeros(1)
     save_official(path, state, kwargs)
-    with pytest.raises(ValueError, match=r"missing keys: encoder\.block\.0\.parametrizations\.weight\.original1"
-                                         r".*unexpected keys: decoder\.model\.99\.weight"):
+    with pytest.raises(
+        ValueError,
+        match=r"missing keys: encoder\.block\.0\.parametrizations\.weight\.original1"
+        r".*unexpected keys: decoder\.model\.99\.weight",
+    ):
         DAC.load(path)
 
-    save_official(path, legacy_state(trained_like), {**kwargs, "latent_dim": 32})  # weights of another size
+    save_official(
+        path, legacy_state(trained_like), {**kwargs, "latent_dim": 32}
+    )  # weights of another size
     with pytest.raises(ValueError, match="shape mismatch"):
         DAC.load(path)
 
-    save_official(path, legacy_state(trained_like), {**kwargs, "encoder_rates": [2, 4, 8]})  # hop 64 ≠ 512
+    save_official(
+        path, legacy_state(trained_like), {**kwargs, "encoder_rates": [2, 4, 8]}
+    )  # hop 64 ≠ 512
     with pytest.raises(ValueError, match="same product"):
         DAC.load(path)
 
@@ -126,9 +143,9 @@ def test_wrong_architecture_missing_and_extra_keys_are_named(tmp_path, trained_l
 
 
 def test_download_urls_follow_the_release_pattern(tmp_path):
-    assert RELEASE_URL.format(tag=OFFICIAL_WEIGHTS["44khz"][0], file=OFFICIAL_WEIGHTS["44khz"][1]) == (
-        "https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.1/weights.pth"
-    )
+    assert RELEASE_URL.format(
+        tag=OFFICIAL_WEIGHTS["44khz"][0], file=OFFICIAL_WEIGHTS["44khz"][1]
+    ) == ("https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.1/weights.pth")
     assert OFFICIAL_WEIGHTS["44khz_16kbps"] == ("1.0.0", "weights_44khz_16kbps.pth")
     with pytest.raises(ValueError, match="unknown official weights"):
         download_official("48khz", cache_dir=tmp_path)
@@ -173,7 +190,9 @@ def test_download_uses_the_cache_and_writes_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
     path = download_official("16khz", cache_dir=tmp_path)
-    assert path.read_bytes() == payload and calls == [RELEASE_URL.format(tag="0.0.5", file="weights_16khz.pth")]
+    assert path.read_bytes() == payload and calls == [
+        RELEASE_URL.format(tag="0.0.5", file="weights_16khz.pth")
+    ]
     assert download_official("16khz", cache_dir=tmp_path) == path and len(calls) == 1  # cached
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 

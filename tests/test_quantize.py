@@ -54,14 +54,19 @@ def _items_quantizer_count(rvq, z_q, codes):
     """For each item, the k whose first-k decode equals z_q (None if none does)."""
     counts = []
     for b in range(z_q.shape[0]):
-        match = [k for k in range(1, rvq.n_codebooks + 1)
-                 if torch.allclose(rvq.from_codes(codes[b : b + 1, :k]), z_q[b : b + 1], atol=1e-5)]
+        match = [
+            k
+            for k in range(1, rvq.n_codebooks + 1)
+            if torch.allclose(rvq.from_codes(codes[b : b + 1, :k]), z_q[b : b + 1], atol=1e-5)
+        ]
         counts.append(match[0] if match else None)
     return counts
 
 
 def test_quantizer_dropout_in_training_but_not_in_eval():
-    rvq = ResidualVectorQuantize(16, n_codebooks=9, codebook_size=64, codebook_dim=4, quantizer_dropout=1.0)
+    rvq = ResidualVectorQuantize(
+        16, n_codebooks=9, codebook_size=64, codebook_dim=4, quantizer_dropout=1.0
+    )
     z = torch.randn(16, 16, 6)
     rvq.train()
     out = rvq(z)
@@ -74,7 +79,9 @@ def test_quantizer_dropout_in_training_but_not_in_eval():
 
 
 def test_half_dropout_keeps_the_rest_of_the_batch_at_full_bitrate():
-    rvq = ResidualVectorQuantize(16, n_codebooks=4, codebook_size=64, codebook_dim=4, quantizer_dropout=0.5).train()
+    rvq = ResidualVectorQuantize(
+        16, n_codebooks=4, codebook_size=64, codebook_dim=4, quantizer_dropout=0.5
+    ).train()
     z = torch.randn(8, 16, 3)
     out = rvq(z)
     counts = _items_quantizer_count(rvq, out.z_q, out.codes)
@@ -83,7 +90,9 @@ def test_half_dropout_keeps_the_rest_of_the_batch_at_full_bitrate():
 
 @pytest.mark.parametrize("training", [True, False])
 def test_n_quantizers_is_honoured_in_both_modes(training):
-    rvq = ResidualVectorQuantize(16, n_codebooks=5, codebook_size=64, codebook_dim=4, quantizer_dropout=1.0)
+    rvq = ResidualVectorQuantize(
+        16, n_codebooks=5, codebook_size=64, codebook_dim=4, quantizer_dropout=1.0
+    )
     rvq.train(training)
     z = torch.randn(4, 16, 7)
     out = rvq(z, n_quantizers=3)
@@ -137,10 +146,14 @@ def test_code_reviver_moves_unused_entries_onto_encoder_outputs_and_keeps_used_o
     rvq = ResidualVectorQuantize(16, n_codebooks=2, codebook_size=32, codebook_dim=4)
     reviver = CodeReviver(rvq, every=2, noise=0.0)
     codes = torch.zeros(2, 2, 5, dtype=torch.long)
-    codes[:, 1] = torch.tensor([3, 4, 5, 6, 7])  # codebook 0 uses entry 0 only, codebook 1 uses 3..7
+    codes[:, 1] = torch.tensor(
+        [3, 4, 5, 6, 7]
+    )  # codebook 0 uses entry 0 only, codebook 1 uses 3..7
     latents = torch.randn(2, 8, 5)
     before = [q.codebook.weight.detach().clone() for q in rvq.quantizers]
-    assert all(len(r) == 0 for r in reviver.update(codes, latents))  # inside the window: nothing yet
+    assert all(
+        len(r) == 0 for r in reviver.update(codes, latents)
+    )  # inside the window: nothing yet
     assert int(reviver.counts[0, 0]) == 10 and int(reviver.counts[1, 3]) == 2
     revived = reviver.update(codes, latents)
     assert revived[0].tolist() == list(range(1, 32)) and len(revived[1]) == 27
@@ -150,7 +163,13 @@ def test_code_reviver_moves_unused_entries_onto_encoder_outputs_and_keeps_used_o
         torch.testing.assert_close(q.codebook.weight[used], before[i][used], rtol=0, atol=0)
         # every revived entry now sits on one of this codebook's 10 latent vectors
         z = latents[:, 4 * i : 4 * (i + 1)].transpose(1, 2).reshape(-1, 4)
-        dist = (q.codebook.weight[revived[i]].detach()[:, None] - z[None]).abs().sum(-1).min(dim=1).values
+        dist = (
+            (q.codebook.weight[revived[i]].detach()[:, None] - z[None])
+            .abs()
+            .sum(-1)
+            .min(dim=1)
+            .values
+        )
         assert dist.max() < 1e-6
     assert reviver.counts.sum() == 0 and reviver.n_revived == 31 + 27
     state = reviver.state_dict()
@@ -178,7 +197,9 @@ def test_code_reviver_draws_distinct_frames_from_every_batch_of_the_window():
         revived = reviver.update(codes, latents)
     assert len(revived[0]) == 63
     new = rvq.quantizers[0].codebook.weight[revived[0]].detach()
-    near = torch.stack([(new[:, None] - b[0].T[None]).abs().sum(-1).min(1).values < 1e-6 for b in batches])
+    near = torch.stack(
+        [(new[:, None] - b[0].T[None]).abs().sum(-1).min(1).values < 1e-6 for b in batches]
+    )
     assert near.any(0).all()  # every revived entry sits on a frame of one of the batches...
     assert (near.sum(1) >= 10).all()  # ...each batch gave its 10 pool frames (63 > 40: all used)...
     assert len(torch.unique(new, dim=0)) == 40  # ...and the first 40 picks were distinct frames

@@ -29,7 +29,9 @@ def model():
 def _signal(seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(round(seconds * SR)) / SR
-    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    return (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(
+        np.float32
+    )
 
 
 def test_tokenize_audio_matches_encode_in_eval_mode(model):
@@ -62,7 +64,9 @@ def test_training_mode_is_restored_and_quantizer_dropout_is_off(model):
 
 def test_fewer_codebooks_are_the_first_rows(model):
     x = _signal(0.2, seed=3)
-    torch.testing.assert_close(tokenize_audio(model, x, n_quantizers=3), tokenize_audio(model, x)[:3])
+    torch.testing.assert_close(
+        tokenize_audio(model, x, n_quantizers=3), tokenize_audio(model, x)[:3]
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,11 +107,15 @@ def test_tokenize_folder_reads_domains_mixes_to_mono_and_resamples(model, tmp_pa
     assert clips[0].codes.shape[1] == math.ceil(clips[0].num_samples / 512)
 
     short = tokenize_folder(model, tmp_path, n_quantizers=2, max_seconds=0.05)
-    assert all(c.num_samples == round(0.05 * SR) and c.codes.shape == (2, math.ceil(c.num_samples / 512))
-               for c in short)
+    assert all(
+        c.num_samples == round(0.05 * SR) and c.codes.shape == (2, math.ceil(c.num_samples / 512))
+        for c in short
+    )
     # Truncation happens before encoding: the last frames see the cut, not the rest of the file.
     speech, _ = load_audio(tmp_path / "speech" / "a.wav", SR)
-    torch.testing.assert_close(short[1].codes, tokenize_audio(model, speech[0, : round(0.05 * SR)], n_quantizers=2))
+    torch.testing.assert_close(
+        short[1].codes, tokenize_audio(model, speech[0, : round(0.05 * SR)], n_quantizers=2)
+    )
 
 
 def test_folder_errors_are_clear(model, tmp_path):
@@ -126,12 +134,16 @@ def test_folder_errors_are_clear(model, tmp_path):
 
 def test_tokens_round_trip_through_a_file(tmp_path):
     g = torch.Generator().manual_seed(0)
-    clips = [TokenizedClip("music", "a", torch.randint(0, 1024, (9, 17), generator=g), 17 * 512 - 3),
-             TokenizedClip("speech", "b", torch.randint(0, 1024, (9, 5), generator=g), 5 * 512)]
+    clips = [
+        TokenizedClip("music", "a", torch.randint(0, 1024, (9, 17), generator=g), 17 * 512 - 3),
+        TokenizedClip("speech", "b", torch.randint(0, 1024, (9, 5), generator=g), 5 * 512),
+    ]
     path = save_tokens(tmp_path / "tokens.pt", clips, SR, 512, 1024)
     loaded, info = load_tokens(path)
     assert info == {"sample_rate": SR, "hop_length": 512, "codebook_size": 1024}
-    assert [(c.domain, c.name, c.num_samples) for c in loaded] == [(c.domain, c.name, c.num_samples) for c in clips]
+    assert [(c.domain, c.name, c.num_samples) for c in loaded] == [
+        (c.domain, c.name, c.num_samples) for c in clips
+    ]
     for a, b in zip(loaded, clips):
         assert a.codes.dtype == torch.int64
         torch.testing.assert_close(a.codes, b.codes)
@@ -156,4 +168,6 @@ def test_bad_token_files_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="no clips"):
         save_tokens(tmp_path / "empty.pt", [], SR, 512, 1024)
     with pytest.raises(ValueError, match="integer"):
-        save_tokens(tmp_path / "f.pt", [TokenizedClip("m", "a", torch.zeros(2, 3), 3)], SR, 512, 1024)
+        save_tokens(
+            tmp_path / "f.pt", [TokenizedClip("m", "a", torch.zeros(2, 3), 3)], SR, 512, 1024
+        )

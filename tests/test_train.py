@@ -26,19 +26,47 @@ from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
 from dac_minimal.layers import Snake
 
 REPO = Path(__file__).resolve().parents[1]
-LOSSES = ("discriminator", "mel", "feature", "adversarial", "codebook", "commitment", "generator",
-          "grad_norm_d", "grad_norm_g", "lr")
+LOSSES = (
+    "discriminator",
+    "mel",
+    "feature",
+    "adversarial",
+    "codebook",
+    "commitment",
+    "generator",
+    "grad_norm_d",
+    "grad_norm_g",
+    "lr",
+)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return ensure_toy_corpus(tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5)
+    return ensure_toy_corpus(
+        tmp_path_factory.mktemp("toy"), n_per_domain=1, n_valid_per_domain=1, seconds=0.5
+    )
 
 
 def config(corpus, out, **kw) -> T.TrainConfig:
-    base = dict(preset="tiny", data=str(corpus.train), out=str(out), steps=2, batch_size=3, duration=0.05,
-                val_duration=0.05, val_clips_per_domain=1, log_every=1, val_every=0, sample_every=0, ckpt_every=2,
-                progress=False, tensorboard=False, threads=1, device="cpu", gan_start=0)  # the full GAN step
+    base = dict(
+        preset="tiny",
+        data=str(corpus.train),
+        out=str(out),
+        steps=2,
+        batch_size=3,
+        duration=0.05,
+        val_duration=0.05,
+        val_clips_per_domain=1,
+        log_every=1,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=2,
+        progress=False,
+        tensorboard=False,
+        threads=1,
+        device="cpu",
+        gan_start=0,
+    )  # the full GAN step
     return T.TrainConfig(**{**base, **kw})
 
 
@@ -69,7 +97,9 @@ def test_resume_is_exact_across_dead_code_revival_windows(corpus, tmp_path):
     straight = T.train(config(corpus, tmp_path / "a", steps=5, ckpt_every=5, **kw))
     T.train(config(corpus, tmp_path / "b", steps=3, ckpt_every=3, **kw))
     resumed = T.train(config(corpus, tmp_path / "b", steps=5, ckpt_every=5, resume=True, **kw))
-    assert straight.reviver.n_revived > 0 and resumed.reviver.n_revived == straight.reviver.n_revived
+    assert (
+        straight.reviver.n_revived > 0 and resumed.reviver.n_revived == straight.reviver.n_revived
+    )
     for p, q in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
@@ -78,7 +108,9 @@ def test_linear_schedule_warms_up_holds_falls_to_zero_and_is_recomputed_on_resum
     lr = 1e-3
     line = dict(lr=lr, lr_schedule="linear", lr_decay_from=0.0, warmup=2)
     T.train(config(corpus, tmp_path / "a", steps=4, **line))
-    np.testing.assert_allclose(rows(tmp_path / "a")["lr"], [lr / 2, lr * 3 / 4, lr / 2, lr / 4], rtol=1e-6)
+    np.testing.assert_allclose(
+        rows(tmp_path / "a")["lr"], [lr / 2, lr * 3 / 4, lr / 2, lr / 4], rtol=1e-6
+    )
     # Stopped at step 2 of a 2-step run, then resumed to 4 steps: steps 3 and 4 follow the 4-step line.
     T.train(config(corpus, tmp_path / "b", steps=2, **line))
     T.train(config(corpus, tmp_path / "b", steps=4, resume=True, **line))
@@ -93,24 +125,40 @@ def test_linear_schedule_warms_up_holds_falls_to_zero_and_is_recomputed_on_resum
 
 
 def test_compile_snake_trains_the_same_codec(corpus, tmp_path):
-    assert T.TrainConfig(compile=True).compile == "full" and T.TrainConfig(compile=False).compile == "off"
+    assert (
+        T.TrainConfig(compile=True).compile == "full"
+        and T.TrainConfig(compile=False).compile == "off"
+    )
     with pytest.raises(ValueError, match="unknown compile mode"):
         T.TrainConfig(compile="fast")
-    assert [T.parse_args(a).compile for a in ([], ["--compile"], ["--compile", "snake"])] == ["off", "full", "snake"]
+    assert [T.parse_args(a).compile for a in ([], ["--compile"], ["--compile", "snake"])] == [
+        "off",
+        "full",
+        "snake",
+    ]
     T.train(config(corpus, tmp_path / "eager"))
     fused = T.train(config(corpus, tmp_path / "fused", compile="snake"))
     snakes = [m for m in fused.model.modules() if isinstance(m, Snake)]
     assert snakes and all(m.compiled for m in snakes)
-    for name in LOSSES:  # float rounding differs; Adam's first step magnifies it in step 2's gradient norm
-        np.testing.assert_allclose(rows(tmp_path / "fused")[name], rows(tmp_path / "eager")[name], rtol=5e-3,
-                                   err_msg=name)
+    for (
+        name
+    ) in LOSSES:  # float rounding differs; Adam's first step magnifies it in step 2's gradient norm
+        np.testing.assert_allclose(
+            rows(tmp_path / "fused")[name], rows(tmp_path / "eager")[name], rtol=5e-3, err_msg=name
+        )
 
 
 def test_presets_take_their_recipe_unless_told_otherwise():
     tiny, full = T.TrainConfig(preset="tiny"), T.TrainConfig(preset="44khz")
     fields = tuple(T.RECIPES["cpu"])
     assert tuple(getattr(tiny, f) for f in fields) == tuple(T.RECIPES["cpu"].values())
-    assert tuple(getattr(full, f) for f in fields) == (1e-4, 0, 0, "exponential", 0.0)  # the paper's recipe
+    assert tuple(getattr(full, f) for f in fields) == (
+        1e-4,
+        0,
+        0,
+        "exponential",
+        0.0,
+    )  # the paper's recipe
     assert T.TrainConfig(preset="tiny", lr=3e-4, gan_start=0).lr == 3e-4
     assert T.parse_args(["--preset", "44khz", "--revive-every", "10"]).revive_every == 10
     assert T.parse_args(["--preset", "tiny"]).gan_start == T.RECIPES["cpu"]["gan_start"]
@@ -123,7 +171,13 @@ def test_gan_start_trains_only_the_codec_before_it(corpus, tmp_path):
     for _ in range(2):
         step, batch = next(batches)
         log = trainer.train_step(step, batch)
-        assert log["discriminator"] == log["feature"] == log["adversarial"] == log["grad_norm_d"] == 0.0
+        assert (
+            log["discriminator"]
+            == log["feature"]
+            == log["adversarial"]
+            == log["grad_norm_d"]
+            == 0.0
+        )
         assert log["mel"] > 0 and log["generator"] > 0
     for k, v in trainer.disc.state_dict().items():
         torch.testing.assert_close(v, disc0[k], rtol=0, atol=0)  # D untouched before gan_start
@@ -172,7 +226,9 @@ def test_a_non_finite_gradient_with_finite_losses_stops_before_the_update(corpus
     module = trainer.disc if side == "discriminator" else trainer.model
     before = {k: v.clone() for k, v in module.state_dict().items()}
     next(module.parameters()).register_hook(lambda g: g * float("nan"))
-    with pytest.raises(T.NonFiniteLossError, match=rf"step 1: non-finite gradient norm \({side} = nan\)"):
+    with pytest.raises(
+        T.NonFiniteLossError, match=rf"step 1: non-finite gradient norm \({side} = nan\)"
+    ):
         trainer.train_step(1, next(trainer.batches())[1])
     for k, v in module.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
@@ -182,8 +238,15 @@ class _ReadBacks(torch.overrides.TorchFunctionMode):
     """Records the tensor methods that hand a value to Python (on a GPU, each waits for the device), except
     inside ``torch.optim``, whose ``.item()`` reads AdamW's step counters, which stay on the CPU."""
 
-    READS = {torch.Tensor.item, torch.Tensor.tolist, torch.Tensor.__bool__, torch.Tensor.__float__,
-             torch.Tensor.__int__, torch.Tensor.numpy, torch.Tensor.cpu}
+    READS = {
+        torch.Tensor.item,
+        torch.Tensor.tolist,
+        torch.Tensor.__bool__,
+        torch.Tensor.__float__,
+        torch.Tensor.__int__,
+        torch.Tensor.numpy,
+        torch.Tensor.cpu,
+    }
 
     def __init__(self):
         super().__init__()
@@ -211,7 +274,9 @@ def test_an_iteration_reads_values_back_once_per_side(corpus, tmp_path, accum):
         trainer.model(torch.full((1, 1, 1024), float("nan")))
 
 
-def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(corpus, tmp_path, monkeypatch):
+def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(
+    corpus, tmp_path, monkeypatch
+):
     trainer = T.Trainer(config(corpus, tmp_path))
     trainer.save()
     latest = tmp_path / "latest.pt"
@@ -231,10 +296,36 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(corpus, tm
 
 def test_cli_smoke_run_writes_logs_samples_and_checkpoints(corpus, tmp_path):
     run = tmp_path / "run"
-    code = T.main(["--data", str(corpus.train), "--out", str(run), "--steps", "2", "--batch-size", "3",
-                   "--duration", "0.05", "--val-duration", "0.05", "--val-clips-per-domain", "1", "--log-every", "1",
-                   "--val-every", "1", "--sample-every", "2", "--threads", "1", "--device", "cpu", "--no-progress",
-                   "--no-tensorboard"])
+    code = T.main(
+        [
+            "--data",
+            str(corpus.train),
+            "--out",
+            str(run),
+            "--steps",
+            "2",
+            "--batch-size",
+            "3",
+            "--duration",
+            "0.05",
+            "--val-duration",
+            "0.05",
+            "--val-clips-per-domain",
+            "1",
+            "--log-every",
+            "1",
+            "--val-every",
+            "1",
+            "--sample-every",
+            "2",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--no-tensorboard",
+        ]
+    )
     assert code == 0
     m = rows(run)
     np.testing.assert_array_equal(m["step"], [1, 2])
@@ -251,7 +342,12 @@ def test_cli_smoke_run_writes_logs_samples_and_checkpoints(corpus, tmp_path):
     assert (run / "best.pt").is_file() and (run / "samples" / "step_0000002.png").is_file()
     assert sf.info(str(run / "samples" / "step_0000002.wav")).frames == 2205
     # A second run into the same folder must not overwrite it silently.
-    assert T.main(["--data", str(corpus.train), "--out", str(run), "--steps", "1", "--duration", "0.1"]) == 1
+    assert (
+        T.main(
+            ["--data", str(corpus.train), "--out", str(run), "--steps", "1", "--duration", "0.1"]
+        )
+        == 1
+    )
 
 
 def test_validation_is_the_mel_distance_of_eval_mode_reconstructions(corpus, tmp_path):
@@ -280,7 +376,10 @@ def test_data_problems_fail_before_the_first_step(corpus, tmp_path, monkeypatch)
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.wav").write_bytes(b"RIFF not really audio")
-    with pytest.warns(UserWarning, match="skipping"), pytest.raises(ValueError, match="no usable audio file"):
+    with (
+        pytest.warns(UserWarning, match="skipping"),
+        pytest.raises(ValueError, match="no usable audio file"),
+    ):
         T.Trainer(config(corpus, tmp_path / "r3", data=str(broken)))
     with pytest.raises(ValueError, match="multiple of the number of domains"):
         T.Trainer(config(corpus, tmp_path / "r4", batch_size=4))
@@ -335,7 +434,9 @@ def test_init_from_a_model_file_or_a_training_checkpoint(corpus, tmp_path):
     with pytest.raises(ValueError, match="neither a DAC.save file"):
         T.load_generator_weights(tmp_path / "other.pt")
     with pytest.raises(ValueError, match="does not match the model"):
-        torch.save({"format": T.MODEL_FORMAT, "state_dict": {"x": torch.zeros(1)}}, tmp_path / "bad.pt")
+        torch.save(
+            {"format": T.MODEL_FORMAT, "state_dict": {"x": torch.zeros(1)}}, tmp_path / "bad.pt"
+        )
         T.Trainer(config(corpus, tmp_path / "r3", init_from=str(tmp_path / "bad.pt")))
 
 
@@ -350,16 +451,46 @@ def test_single_process_without_world_size_takes_the_plain_path(corpus, tmp_path
 
 def test_sigkill_mid_run_then_resume_loses_at_most_the_steps_since_the_checkpoint(corpus, tmp_path):
     run = tmp_path / "run"
-    args = ["--data", str(corpus.train), "--out", str(run), "--batch-size", "3", "--duration", "0.05",
-            "--val-duration", "0.05", "--val-clips-per-domain", "1", "--log-every", "1", "--val-every", "0",
-            "--sample-every", "0", "--ckpt-every", "1", "--threads", "1", "--device", "cpu", "--no-progress",
-            "--no-tensorboard"]
+    args = [
+        "--data",
+        str(corpus.train),
+        "--out",
+        str(run),
+        "--batch-size",
+        "3",
+        "--duration",
+        "0.05",
+        "--val-duration",
+        "0.05",
+        "--val-clips-per-domain",
+        "1",
+        "--log-every",
+        "1",
+        "--val-every",
+        "0",
+        "--sample-every",
+        "0",
+        "--ckpt-every",
+        "1",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--no-tensorboard",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "dac_minimal.train", *args, "--steps", "1000"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dac_minimal.train", *args, "--steps", "1000"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
-        while not (run / "latest.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        while (
+            not (run / "latest.pt").exists() and proc.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(0.5)  # into the next steps, maybe into the next checkpoint write
     finally:
@@ -368,37 +499,72 @@ def test_sigkill_mid_run_then_resume_loses_at_most_the_steps_since_the_checkpoin
     killed_at = int(rows(run)["step"].max())
     saved = T.load_checkpoint(run / "latest.pt")["step"]  # whole, never half-written
     assert 0 < saved <= killed_at <= saved + 1  # a checkpoint every step: at most one step lost
-    (run / ".latest.pt.killedwrite.tmp").write_bytes(b"half")  # as if the kill hit a checkpoint write
+    (run / ".latest.pt.killedwrite.tmp").write_bytes(
+        b"half"
+    )  # as if the kill hit a checkpoint write
     assert T.main([*args, "--steps", str(saved + 1), "--resume"]) == 0
     np.testing.assert_array_equal(rows(run)["step"], np.arange(1, saved + 2))
     assert T.load_checkpoint(run / "latest.pt")["step"] == saved + 1
-    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]  # a temp file of a killed write is removed
+    assert not [
+        p for p in run.iterdir() if p.name.endswith(".tmp")
+    ]  # a temp file of a killed write is removed
 
 
 def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
-                      WORLD_SIZE=str(world))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
     torch.set_num_threads(1)
-    cfg = T.TrainConfig(data=corpus_train, out=out, steps=2, batch_size=3, duration=0.05, val_duration=0.05,
-                        val_clips_per_domain=1, log_every=1, val_every=0, sample_every=0, ckpt_every=2,
-                        progress=False, tensorboard=False, device="cpu", revive_every=1, gan_start=0)
+    cfg = T.TrainConfig(
+        data=corpus_train,
+        out=out,
+        steps=2,
+        batch_size=3,
+        duration=0.05,
+        val_duration=0.05,
+        val_clips_per_domain=1,
+        log_every=1,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=2,
+        progress=False,
+        tensorboard=False,
+        device="cpu",
+        revive_every=1,
+        gan_start=0,
+    )
     info = T.setup_distributed()
     try:
         trainer = T.Trainer(cfg, info)
         assert isinstance(trainer.gen, torch.nn.parallel.DistributedDataParallel)
         first = trainer.train_step(1, next(trainer.batches())[1])
-        assert trainer.reviver.n_revived > 0  # dead-code revival ran (all-reduced counts, rank 0's entries)
+        assert (
+            trainer.reviver.n_revived > 0
+        )  # dead-code revival ran (all-reduced counts, rank 0's entries)
         trainer.step = 1
         trainer.save()
-        if rank == 1:  # a NaN on one rank must stop both, or rank 0 would wait forever in the next all-reduce
+        if (
+            rank == 1
+        ):  # a NaN on one rank must stop both, or rank 0 would wait forever in the next all-reduce
             T.feature_matching_loss = lambda *a: torch.tensor(float("nan"))
         try:
             trainer.train_step(2, next(trainer.batches())[1])
             message = "no error"
         except T.NonFiniteLossError as err:
             message = str(err)
-        torch.save({"model": trainer.model.state_dict(), "disc": trainer.disc.state_dict(), "mel": first["mel"],
-                    "message": message}, Path(out) / f"rank{rank}.pt")
+        torch.save(
+            {
+                "model": trainer.model.state_dict(),
+                "disc": trainer.disc.state_dict(),
+                "mel": first["mel"],
+                "message": message,
+            },
+            Path(out) / f"rank{rank}.pt",
+        )
     finally:
         torch.distributed.destroy_process_group()
 
@@ -406,8 +572,9 @@ def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -
 def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
     port = 29500 + os.getpid() % 1000
     # fork, not spawn: the children reuse the imported torch instead of importing it again (seconds each)
-    torch.multiprocessing.start_processes(_ddp_worker, args=(2, port, str(corpus.train), str(tmp_path)), nprocs=2,
-                                          start_method="fork")
+    torch.multiprocessing.start_processes(
+        _ddp_worker, args=(2, port, str(corpus.train), str(tmp_path)), nprocs=2, start_method="fork"
+    )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert r0["mel"] != r1["mel"]  # each rank trained on its own excerpts...
     for key in ("model", "disc"):  # ...and the all-reduced gradients left identical weights
@@ -431,7 +598,9 @@ def test_gradient_accumulation_matches_one_big_batch(corpus, tmp_path):
     for name in LOSSES:
         assert a[name] == pytest.approx(b[name], rel=1e-5), name
     for module in ("model", "disc"):
-        for (name, p), q in zip(getattr(acc, module).named_parameters(), getattr(big, module).parameters()):
+        for (name, p), q in zip(
+            getattr(acc, module).named_parameters(), getattr(big, module).parameters()
+        ):
             # float sums in another order: compare each tensor's error with its largest entry
             assert (p.grad - q.grad).abs().max() <= 1e-4 * q.grad.abs().max(), name
 
@@ -461,12 +630,16 @@ def test_tensorboard_gets_the_same_scalars_when_installed(corpus, tmp_path, monk
         def flush(self):
             pass
 
-    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    monkeypatch.setitem(
+        sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer)
+    )
     T.train(config(corpus, tmp_path, steps=1, val_every=1, tensorboard=True))
     assert written[0] == ("dir", str(tmp_path / "tb"))
     m, val = rows(tmp_path), T.read_csv(tmp_path / "val.csv")
     assert ("train/mel", m["mel"][0], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
-    assert ("valid/mel_distance", val["mel_distance"][-1], 1) in [(t, pytest.approx(v), s) for t, v, s in written[1:]]
+    assert ("valid/mel_distance", val["mel_distance"][-1], 1) in [
+        (t, pytest.approx(v), s) for t, v, s in written[1:]
+    ]
 
 
 def test_ckpt_every_zero_writes_no_checkpoint(corpus, tmp_path):
@@ -479,7 +652,9 @@ def test_book_codec_loads_the_given_model_or_trains_a_stand_in(tmp_path):
     saved.save(tmp_path / "tiny.pt")
     model, source = T.book_codec(path=tmp_path / "tiny.pt")
     assert str(tmp_path / "tiny.pt") in source and not model.training
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values())
+    )
     model, source = T.book_codec(stand_in_steps=1, path=tmp_path / "missing.pt")
     assert "stand-in trained for 1 steps" in source and isinstance(model, DAC)
 
@@ -492,7 +667,10 @@ def test_book_codec_prefers_the_committed_reference_model(tmp_path, monkeypatch)
     monkeypatch.setattr(T, "BOOK_CODEC", tmp_path / "ch8.pt")
     model, source = T.book_codec()
     assert source.startswith("the 15-minute reference model")
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), reference.state_dict().values())
+    )
     (tmp_path / "ref.pt").unlink()
     assert T.book_codec()[1].startswith("chapter 8's model")
 
@@ -500,4 +678,7 @@ def test_book_codec_prefers_the_committed_reference_model(tmp_path, monkeypatch)
 def test_the_committed_reference_model_loads_and_is_the_tiny_preset():
     model, source = T.book_codec()
     assert T.REFERENCE_CODEC.is_file(), "benchmarks/reference_curves/tiny_15min.pt is missing"
-    assert source.startswith("the 15-minute reference model") and model.config == DAC.from_preset("tiny").config
+    assert (
+        source.startswith("the 15-minute reference model")
+        and model.config == DAC.from_preset("tiny").config
+    )

@@ -13,6 +13,13 @@ from dac_minimal.codec.inference import prepare_for_inference
 from dac_minimal.codec.official import OFFICIAL_WEIGHTS, download_official
 
 __all__ = [
-    "FILE_SUFFIX", "OFFICIAL_WEIGHTS", "CompressedAudio", "compress", "decode_chunked", "decompress",
-    "download_official", "encode_chunked", "prepare_for_inference",
+    "FILE_SUFFIX",
+    "OFFICIAL_WEIGHTS",
+    "CompressedAudio",
+    "compress",
+    "decode_chunked",
+    "decompress",
+    "download_official",
+    "encode_chunked",
+    "prepare_for_inference",
 ]

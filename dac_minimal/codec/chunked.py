@@ -58,8 +58,12 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def encode_chunked(model: DAC, audio: torch.Tensor, n_quantizers: int | None = None,
-                   chunk_frames: int | None = None) -> torch.Tensor:
+def encode_chunked(
+    model: DAC,
+    audio: torch.Tensor,
+    n_quantizers: int | None = None,
+    chunk_frames: int | None = None,
+) -> torch.Tensor:
     """Codes ``(C, n_q, ceil(T / hop))`` int64 for audio ``(C, T)`` at the model's rate, chunk by chunk.
 
     Channels are encoded as a batch. ``chunk_frames=None`` encodes the whole signal at once.
@@ -79,7 +83,9 @@ def encode_chunked(model: DAC, audio: torch.Tensor, n_quantizers: int | None = N
     return codes
 
 
-def decode_chunked(model: DAC, codes: torch.Tensor, chunk_frames: int | None = None) -> torch.Tensor:
+def decode_chunked(
+    model: DAC, codes: torch.Tensor, chunk_frames: int | None = None
+) -> torch.Tensor:
     """Audio ``(C, S · hop)`` float32 on the CPU from codes ``(C, k, S)``, chunk by chunk (see ``encode_chunked``)."""
     hop = model.hop_length
     n_frames = codes.shape[-1]

@@ -35,7 +35,9 @@ def find_inputs(paths: list[str], suffixes: tuple[str, ...]) -> Iterator[tuple[P
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes):
+            for file in sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+            ):
                 yield file, file.relative_to(path)
         elif path.is_file():
             yield path, Path(path.name)
@@ -50,7 +52,9 @@ def load_model(weights: str | None, command: str, device: str, compile: bool) ->
     if not path.exists() and weights in OFFICIAL_WEIGHTS:
         path = download_official(weights)
     if not path.is_file():
-        raise ValueError(f"weights file not found: {weights}. " + NEED_WEIGHTS.format(command=command))
+        raise ValueError(
+            f"weights file not found: {weights}. " + NEED_WEIGHTS.format(command=command)
+        )
     model = DAC.load(path, map_location=device)
     return model.to(device).prepare_for_inference(compile=compile)
 
@@ -71,20 +75,31 @@ def run(args: argparse.Namespace) -> int:
         print("no input files found", file=sys.stderr)
         return 1
     failed = 0
-    for path, relative in tqdm(inputs, desc=args.command, unit="file", disable=len(inputs) < 2 or args.quiet):
+    for path, relative in tqdm(
+        inputs, desc=args.command, unit="file", disable=len(inputs) < 2 or args.quiet
+    ):
         try:
             if relative is None:
                 raise ValueError("no such file or folder")
             if args.command == "encode":
-                compressed = model.compress(path, args.n_quantizers, chunk_seconds=args.chunk_seconds)
+                compressed = model.compress(
+                    path, args.n_quantizers, chunk_seconds=args.chunk_seconds
+                )
                 compressed.save(Path(args.out) / relative.with_suffix(FILE_SUFFIX))
             elif args.command == "decode":
                 compressed = CompressedAudio.load(path)
                 audio = model.decompress(compressed, chunk_seconds=args.chunk_seconds)
-                save_audio(Path(args.out) / relative.with_suffix("." + args.format), audio, compressed.sample_rate)
+                save_audio(
+                    Path(args.out) / relative.with_suffix("." + args.format),
+                    audio,
+                    compressed.sample_rate,
+                )
             else:
                 info = CompressedAudio.load(path).info()
-                tqdm.write(f"{path}\n" + "".join(f"  {key}: {value}\n" for key, value in info.items()), end="")
+                tqdm.write(
+                    f"{path}\n" + "".join(f"  {key}: {value}\n" for key, value in info.items()),
+                    end="",
+                )
         except (ValueError, OSError) as err:
             failed += 1
             tqdm.write(f"error: {path}: {err}", file=sys.stderr)
@@ -92,28 +107,52 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dac_minimal", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dac_minimal", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("encode", "audio files or folders → .dacm files"),
-                            ("decode", ".dacm files or folders → audio files"),
-                            ("info", "describe .dacm files")):
+    for name, help_text in (
+        ("encode", "audio files or folders → .dacm files"),
+        ("decode", ".dacm files or folders → audio files"),
+        ("info", "describe .dacm files"),
+    ):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("inputs", nargs="+", metavar="IN", help="files or folders (searched recursively)")
+        sub.add_argument(
+            "inputs", nargs="+", metavar="IN", help="files or folders (searched recursively)"
+        )
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         if name == "info":
             continue
         sub.add_argument("--out", required=True, metavar="DIR", help="output folder")
-        sub.add_argument("--weights", metavar="PATH|NAME",
-                         help=f"checkpoint file, or an official model to download: {', '.join(OFFICIAL_WEIGHTS)}")
-        sub.add_argument("--chunk-seconds", type=float, default=DEFAULT_CHUNK_SECONDS,
-                         help="process long files in pieces of this length (memory ∝ it; output does not change)")
+        sub.add_argument(
+            "--weights",
+            metavar="PATH|NAME",
+            help=f"checkpoint file, or an official model to download: {', '.join(OFFICIAL_WEIGHTS)}",
+        )
+        sub.add_argument(
+            "--chunk-seconds",
+            type=float,
+            default=DEFAULT_CHUNK_SECONDS,
+            help="process long files in pieces of this length (memory ∝ it; output does not change)",
+        )
         sub.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-        sub.add_argument("--compile", action="store_true", help="fuse Snake with torch.compile (faster, slow start)")
+        sub.add_argument(
+            "--compile",
+            action="store_true",
+            help="fuse Snake with torch.compile (faster, slow start)",
+        )
         if name == "encode":
-            sub.add_argument("--n-quantizers", type=int, default=None, metavar="K",
-                             help="codebooks to keep (default all): bitrate ≈ K × 0.86 kbps at 44.1 kHz")
+            sub.add_argument(
+                "--n-quantizers",
+                type=int,
+                default=None,
+                metavar="K",
+                help="codebooks to keep (default all): bitrate ≈ K × 0.86 kbps at 44.1 kHz",
+            )
         else:
-            sub.add_argument("--format", choices=("wav", "flac"), default="wav", help="output audio format")
+            sub.add_argument(
+                "--format", choices=("wav", "flac"), default="wav", help="output audio format"
+            )
     return parser
 
 
@@ -121,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         failed = run(args)
-    except (ValueError, RuntimeError) as err:  # no weights, unreadable weights, no network for a download
+    except (
+        ValueError,
+        RuntimeError,
+    ) as err:  # no weights, unreadable weights, no network for a download
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 1 if failed else 0

@@ -31,7 +31,9 @@ VERSION = 1
 #: Fixed header fields, little-endian; see FORMAT.md. A 4-byte CRC32 of the header follows them.
 _FIELDS = struct.Struct("<4sHHIIIHHBBIQQQI")
 HEADER_SIZE = _FIELDS.size + 4  # 62 bytes
-MAX_HEADER_SIZE = 1024  #: readers refuse longer headers (room for future fields, no unbounded reads)
+MAX_HEADER_SIZE = (
+    1024  #: readers refuse longer headers (room for future fields, no unbounded reads)
+)
 FILE_SUFFIX = ".dacm"
 
 
@@ -43,7 +45,9 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     one byte per bit (a loop over bit positions avoids an int64 copy per bit).
     """
     codes = codes.astype(np.uint16)
-    bit_array = np.empty(codes.shape + (bits,), dtype=np.uint8)  # (rows, n, bits), most significant first
+    bit_array = np.empty(
+        codes.shape + (bits,), dtype=np.uint8
+    )  # (rows, n, bits), most significant first
     for i in range(bits):
         bit_array[..., i] = (codes >> (bits - 1 - i)) & 1
     return np.packbits(bit_array.reshape(codes.shape[0], codes.shape[1] * bits), axis=1).tobytes()
@@ -82,22 +86,33 @@ class CompressedAudio:
     def __post_init__(self) -> None:
         c = self.codes
         if not isinstance(c, torch.Tensor) or c.ndim != 3 or c.is_floating_point() or 0 in c.shape:
-            raise ValueError(f"codes must be a non-empty integer tensor (C, n_q, S), got {_describe(c)}")
+            raise ValueError(
+                f"codes must be a non-empty integer tensor (C, n_q, S), got {_describe(c)}"
+            )
         if c.shape[0] > 0xFFFF or c.shape[1] > 0xFFFF:
             raise ValueError(f"at most 65535 channels and codebooks, got {tuple(c.shape[:2])}")
         if not 1 <= self.codebook_bits <= 16:
             raise ValueError(f"codebook_bits must be in 1..16, got {self.codebook_bits}")
         if int(c.min()) < 0 or int(c.max()) >= 2**self.codebook_bits:
-            raise ValueError(f"codes must lie in [0, 2^{self.codebook_bits}), got [{int(c.min())}, {int(c.max())}]")
-        for name, bits in (("sample_rate", 32), ("length", 64), ("model_sample_rate", 32), ("hop_length", 32),
-                           ("chunk_frames", 32)):  # the widths of the header fields
+            raise ValueError(
+                f"codes must lie in [0, 2^{self.codebook_bits}), got [{int(c.min())}, {int(c.max())}]"
+            )
+        for name, bits in (
+            ("sample_rate", 32),
+            ("length", 64),
+            ("model_sample_rate", 32),
+            ("hop_length", 32),
+            ("chunk_frames", 32),
+        ):  # the widths of the header fields
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**bits:
                 raise ValueError(f"{name} must be a positive int below 2^{bits}, got {value!r}")
         # The frames must cover the signal: S = ceil(T' / hop) for the T' ≈ T · rate ratio samples encoded.
         expected = self.length * self.model_sample_rate / (self.sample_rate * self.hop_length)
         if abs(self.n_frames - expected) > 2:
-            raise ValueError(f"{self.n_frames} frames cannot hold {self.length} samples (expected ~{expected:.0f})")
+            raise ValueError(
+                f"{self.n_frames} frames cannot hold {self.length} samples (expected ~{expected:.0f})"
+            )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CompressedAudio):
@@ -124,21 +139,33 @@ class CompressedAudio:
     @property
     def bitrate(self) -> float:
         """Nominal bits per second of the codes: frame rate · channels · n_q · bits."""
-        return self.model_sample_rate / self.hop_length * self.channels * self.n_quantizers * self.codebook_bits
+        return (
+            self.model_sample_rate
+            / self.hop_length
+            * self.channels
+            * self.n_quantizers
+            * self.codebook_bits
+        )
 
     @property
     def nbytes(self) -> int:
         """Size of the file in bytes: the 62-byte header plus the packed codes (≤ 1 padding byte per chunk)."""
         n_full, rest, full_bytes = self._chunks()
-        return HEADER_SIZE + n_full * full_bytes + math.ceil(
-            self.channels * self.n_quantizers * rest * self.codebook_bits / 8)
+        return (
+            HEADER_SIZE
+            + n_full * full_bytes
+            + math.ceil(self.channels * self.n_quantizers * rest * self.codebook_bits / 8)
+        )
 
     # ------------------------------------------------------------------ bytes
     def _chunks(self) -> tuple[int, int, int]:
         """``(full chunks, frames in the last partial chunk, bytes per full chunk)``."""
         values = self.channels * self.n_quantizers
-        return (self.n_frames // self.chunk_frames, self.n_frames % self.chunk_frames,
-                math.ceil(values * self.chunk_frames * self.codebook_bits / 8))
+        return (
+            self.n_frames // self.chunk_frames,
+            self.n_frames % self.chunk_frames,
+            math.ceil(values * self.chunk_frames * self.codebook_bits / 8),
+        )
 
     def to_bytes(self) -> bytes:
         """The file's bytes: header, header CRC32, then the bit-packed chunks (see FORMAT.md)."""
@@ -146,13 +173,31 @@ class CompressedAudio:
         c, k, _ = codes.shape
         n_full, rest, _ = self._chunks()
         cf = self.chunk_frames
-        full = codes[:, :, : n_full * cf].reshape(c, k, n_full, cf).transpose(2, 0, 1, 3).reshape(n_full, c * k * cf)
+        full = (
+            codes[:, :, : n_full * cf]
+            .reshape(c, k, n_full, cf)
+            .transpose(2, 0, 1, 3)
+            .reshape(n_full, c * k * cf)
+        )
         payload = pack_codes(full, self.codebook_bits)
         if rest:
             payload += pack_codes(codes[:, :, n_full * cf :].reshape(1, -1), self.codebook_bits)
         fields = _FIELDS.pack(
-            MAGIC, VERSION, HEADER_SIZE, self.sample_rate, self.model_sample_rate, self.hop_length, c, k,
-            self.codebook_bits, 0, cf, self.length, self.n_frames, len(payload), zlib.crc32(payload),
+            MAGIC,
+            VERSION,
+            HEADER_SIZE,
+            self.sample_rate,
+            self.model_sample_rate,
+            self.hop_length,
+            c,
+            k,
+            self.codebook_bits,
+            0,
+            cf,
+            self.length,
+            self.n_frames,
+            len(payload),
+            zlib.crc32(payload),
         )
         return fields + struct.pack("<I", zlib.crc32(fields)) + payload
 
@@ -160,17 +205,40 @@ class CompressedAudio:
     def from_bytes(cls, data: bytes, name: str = "data") -> CompressedAudio:
         """Parse and verify a file's bytes; any problem is a ``ValueError`` naming it."""
         if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{name} is not a dac-minimal compressed file (it does not start with {MAGIC!r})")
+            raise ValueError(
+                f"{name} is not a dac-minimal compressed file (it does not start with {MAGIC!r})"
+            )
         if len(data) < HEADER_SIZE:
-            raise ValueError(f"{name} is truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header")
-        (_, version, header_size, sample_rate, model_rate, hop, channels, n_q, bits, _flags, chunk_frames,
-         length, n_frames, payload_size, payload_crc) = _FIELDS.unpack_from(data)
+            raise ValueError(
+                f"{name} is truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header"
+            )
+        (
+            _,
+            version,
+            header_size,
+            sample_rate,
+            model_rate,
+            hop,
+            channels,
+            n_q,
+            bits,
+            _flags,
+            chunk_frames,
+            length,
+            n_frames,
+            payload_size,
+            payload_crc,
+        ) = _FIELDS.unpack_from(data)
         if version > VERSION:
-            raise ValueError(f"{name} was written by a newer format version ({version}); this reader knows {VERSION}")
+            raise ValueError(
+                f"{name} was written by a newer format version ({version}); this reader knows {VERSION}"
+            )
         if version < 1:
             raise ValueError(f"{name} has an invalid format version {version}")
         if not HEADER_SIZE <= header_size <= MAX_HEADER_SIZE:
-            raise ValueError(f"{name} has an invalid header size {header_size} (must be {HEADER_SIZE}..{MAX_HEADER_SIZE})")
+            raise ValueError(
+                f"{name} has an invalid header size {header_size} (must be {HEADER_SIZE}..{MAX_HEADER_SIZE})"
+            )
         if len(data) < header_size:
             raise ValueError(f"{name} is truncated inside its {header_size}-byte header")
         (header_crc,) = struct.unpack_from("<I", data, header_size - 4)
@@ -179,25 +247,46 @@ class CompressedAudio:
         payload = data[header_size:]
         if len(payload) != payload_size:
             problem = "truncated" if len(payload) < payload_size else "followed by unexpected bytes"
-            raise ValueError(f"{name} is {problem}: payload is {len(payload)} bytes, header says {payload_size}")
+            raise ValueError(
+                f"{name} is {problem}: payload is {len(payload)} bytes, header says {payload_size}"
+            )
         if zlib.crc32(payload) != payload_crc:
             raise ValueError(f"{name} is corrupt: payload checksum mismatch")
-        if min(sample_rate, model_rate, hop, channels, n_q, bits, chunk_frames, length, n_frames) < 1 or bits > 16:
-            raise ValueError(f"{name} has an invalid header (a zero rate, size or count, or more than 16 bits)")
+        if (
+            min(sample_rate, model_rate, hop, channels, n_q, bits, chunk_frames, length, n_frames)
+            < 1
+            or bits > 16
+        ):
+            raise ValueError(
+                f"{name} has an invalid header (a zero rate, size or count, or more than 16 bits)"
+            )
         n_full, rest = divmod(n_frames, chunk_frames)
         values = channels * n_q
         full_bytes = math.ceil(values * chunk_frames * bits / 8)
         expected = n_full * full_bytes + math.ceil(values * rest * bits / 8)
         if expected != payload_size:
-            raise ValueError(f"{name} has an inconsistent header: its layout needs {expected} payload bytes, "
-                             f"it says {payload_size}")
+            raise ValueError(
+                f"{name} has an inconsistent header: its layout needs {expected} payload bytes, "
+                f"it says {payload_size}"
+            )
         full = unpack_codes(payload[: n_full * full_bytes], n_full, values * chunk_frames, bits)
-        codes = full.reshape(n_full, channels, n_q, chunk_frames).transpose(1, 2, 0, 3).reshape(channels, n_q, -1)
+        codes = (
+            full.reshape(n_full, channels, n_q, chunk_frames)
+            .transpose(1, 2, 0, 3)
+            .reshape(channels, n_q, -1)
+        )
         if rest:
             last = unpack_codes(payload[n_full * full_bytes :], 1, values * rest, bits)
             codes = np.concatenate([codes, last.reshape(channels, n_q, rest)], axis=2)
-        return cls(torch.from_numpy(np.ascontiguousarray(codes)), sample_rate, length, model_rate, hop, bits,
-                   chunk_frames)
+        return cls(
+            torch.from_numpy(np.ascontiguousarray(codes)),
+            sample_rate,
+            length,
+            model_rate,
+            hop,
+            bits,
+            chunk_frames,
+        )
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the file atomically (whole or not at all). The conventional suffix is ``.dacm``."""
@@ -224,11 +313,18 @@ class CompressedAudio:
         """A summary for people: shapes, rates, duration, bitrate and file size."""
         size = self.nbytes
         return {
-            "channels": self.channels, "sample_rate": self.sample_rate, "length": self.length,
-            "duration_s": round(self.duration, 3), "n_quantizers": self.n_quantizers, "frames": self.n_frames,
-            "model_sample_rate": self.model_sample_rate, "hop_length": self.hop_length,
-            "codebook_bits": self.codebook_bits, "chunk_frames": self.chunk_frames,
-            "bitrate_kbps": round(self.bitrate / 1000, 3), "file_bytes": size,
+            "channels": self.channels,
+            "sample_rate": self.sample_rate,
+            "length": self.length,
+            "duration_s": round(self.duration, 3),
+            "n_quantizers": self.n_quantizers,
+            "frames": self.n_frames,
+            "model_sample_rate": self.model_sample_rate,
+            "hop_length": self.hop_length,
+            "codebook_bits": self.codebook_bits,
+            "chunk_frames": self.chunk_frames,
+            "bitrate_kbps": round(self.bitrate / 1000, 3),
+            "file_bytes": size,
             "file_kbps": round(size * 8 / self.duration / 1000, 3),
         }
 
@@ -240,21 +336,31 @@ def _describe(x: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- model-level API
-def _as_audio(audio: object, sample_rate: int | None, default_rate: int) -> tuple[torch.Tensor, int]:
+def _as_audio(
+    audio: object, sample_rate: int | None, default_rate: int
+) -> tuple[torch.Tensor, int]:
     """Bring ``audio`` (a path, or an array/tensor ``(T,)`` or ``(C, T)``) to a float32 ``(C, T)`` tensor."""
     if isinstance(audio, (str, os.PathLike)):
         data, sr = load_audio(audio)
         if sample_rate is not None and sample_rate != sr:
-            raise ValueError(f"sample_rate={sample_rate} was given but {audio} is at {sr} Hz; omit sample_rate")
+            raise ValueError(
+                f"sample_rate={sample_rate} was given but {audio} is at {sr} Hz; omit sample_rate"
+            )
         return torch.from_numpy(data), sr
     if isinstance(audio, np.ndarray):
         if not np.issubdtype(audio.dtype, np.floating):
-            raise ValueError(f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}")
+            raise ValueError(
+                f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}"
+            )
         audio = torch.from_numpy(np.ascontiguousarray(audio))
     if not isinstance(audio, torch.Tensor):
-        raise ValueError(f"audio must be a path, a numpy array or a torch.Tensor, got {type(audio).__name__}")
+        raise ValueError(
+            f"audio must be a path, a numpy array or a torch.Tensor, got {type(audio).__name__}"
+        )
     if not audio.is_floating_point():
-        raise ValueError(f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}")
+        raise ValueError(
+            f"audio must hold floating-point samples in [-1, 1], got dtype {audio.dtype}"
+        )
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2:
@@ -273,12 +379,20 @@ def _chunk_frames(model: DAC, chunk_seconds: float | None, n_frames: int) -> int
     if chunk_seconds is None:
         return max(n_frames, 1)
     if not chunk_seconds > 0:
-        raise ValueError(f"chunk_seconds must be positive (or None for one pass), got {chunk_seconds}")
+        raise ValueError(
+            f"chunk_seconds must be positive (or None for one pass), got {chunk_seconds}"
+        )
     return max(1, round(chunk_seconds * model.frame_rate))
 
 
-def compress(model: DAC, audio: object, n_quantizers: int | None = None, *, sample_rate: int | None = None,
-             chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS) -> CompressedAudio:
+def compress(
+    model: DAC,
+    audio: object,
+    n_quantizers: int | None = None,
+    *,
+    sample_rate: int | None = None,
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+) -> CompressedAudio:
     """Encode ``audio`` into a ``CompressedAudio``.
 
     Args:
@@ -302,12 +416,22 @@ def compress(model: DAC, audio: object, n_quantizers: int | None = None, *, samp
             codes = encode_chunked(model, signal, n_q, chunk_frames)
     finally:
         model.train(was_training)
-    return CompressedAudio(codes, sr, length, model.sample_rate, model.hop_length,
-                           codebook_bits(model.config.codebook_size), chunk_frames)
+    return CompressedAudio(
+        codes,
+        sr,
+        length,
+        model.sample_rate,
+        model.hop_length,
+        codebook_bits(model.config.codebook_size),
+        chunk_frames,
+    )
 
 
-def decompress(model: DAC, compressed: CompressedAudio | str | os.PathLike,
-               chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS) -> torch.Tensor:
+def decompress(
+    model: DAC,
+    compressed: CompressedAudio | str | os.PathLike,
+    chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+) -> torch.Tensor:
     """Decode a ``CompressedAudio`` (or a path to one) into audio ``(C, T)`` float32 at its original rate.
 
     The rate is ``compressed.sample_rate``; ``chunk_seconds`` bounds memory as in ``compress``.
@@ -318,9 +442,12 @@ def decompress(model: DAC, compressed: CompressedAudio | str | os.PathLike,
         raise ValueError(f"expected a CompressedAudio or a path, got {type(compressed).__name__}")
     c = compressed
     mismatches = [
-        f"{what}: file {theirs}, model {ours}" for what, theirs, ours in (
-            ("sample rate", c.model_sample_rate, model.sample_rate), ("hop length", c.hop_length, model.hop_length),
-            ("codebook bits", c.codebook_bits, codebook_bits(model.config.codebook_size)))
+        f"{what}: file {theirs}, model {ours}"
+        for what, theirs, ours in (
+            ("sample rate", c.model_sample_rate, model.sample_rate),
+            ("hop length", c.hop_length, model.hop_length),
+            ("codebook bits", c.codebook_bits, codebook_bits(model.config.codebook_size)),
+        )
         if theirs != ours
     ]
     if c.n_quantizers > model.n_codebooks:
@@ -336,8 +463,11 @@ def decompress(model: DAC, compressed: CompressedAudio | str | os.PathLike,
         model.train(was_training)
     if c.sample_rate != model.sample_rate:
         # Keep the samples that cover the encoded signal (≈ T · ratio), then resample back to the original rate.
-        audio = resample(audio[:, : math.ceil(c.length * model.sample_rate / c.sample_rate)], model.sample_rate,
-                         c.sample_rate)
+        audio = resample(
+            audio[:, : math.ceil(c.length * model.sample_rate / c.sample_rate)],
+            model.sample_rate,
+            c.sample_rate,
+        )
     if audio.shape[-1] < c.length:  # resampling may round a sample short
         audio = torch.nn.functional.pad(audio, (0, c.length - audio.shape[-1]))
     return audio[:, : c.length].contiguous()
@@ -349,6 +479,10 @@ def codebook_bits(codebook_size: int) -> int:
 
 
 __all__ = [
-    "CompressedAudio", "FILE_SUFFIX", "chunk_margins", "compress", "decode_chunked", "decompress",
-    "encode_chunked", "pack_codes", "receptive_field", "unpack_codes",
+    "CompressedAudio",
+    "FILE_SUFFIX",
+    "compress",
+    "decompress",
+    "pack_codes",
+    "unpack_codes",
 ]

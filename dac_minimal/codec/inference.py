@@ -53,7 +53,9 @@ def fold_weight_norm(model: nn.Module) -> int:
         if not parametrize.is_parametrized(module, "weight"):
             continue
         if set(module.parametrizations.keys()) != {"weight"}:
-            raise ValueError(f"{type(module).__name__} has parametrizations other than weight norm; cannot fold")
+            raise ValueError(
+                f"{type(module).__name__} has parametrizations other than weight norm; cannot fold"
+            )
         weight = module.weight.detach().clone()  # g · v / ‖v‖, computed by the parametrization
         plain_class = parametrize.type_before_parametrizations(module)  # e.g. nn.Conv1d
         del module.parametrizations
@@ -65,8 +67,12 @@ def fold_weight_norm(model: nn.Module) -> int:
 
 def fuse_snakes(model: nn.Module, compile: bool = False) -> int:
     """Swap every ``Snake`` for a ``FusedSnake`` with the same α; returns how many were swapped."""
-    swaps = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, Snake)]
+    swaps = [
+        (parent, name, child)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, Snake)
+    ]
     for parent, name, child in swaps:
         setattr(parent, name, FusedSnake(child.alpha, compile).to(child.alpha.device))
     return len(swaps)
@@ -80,7 +86,9 @@ def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
     trained, and ``DAC.save`` should be called before, not after.
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"prepare_for_inference expects a torch module, got {type(model).__name__}")
+        raise ValueError(
+            f"prepare_for_inference expects a torch module, got {type(model).__name__}"
+        )
     model.eval()
     with torch.no_grad():
         fold_weight_norm(model)
@@ -89,4 +97,10 @@ def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
     return model
 
 
-__all__ = ["FusedSnake", "fold_weight_norm", "fuse_snakes", "prepare_for_inference", "snake_addcmul"]
+__all__ = [
+    "FusedSnake",
+    "fold_weight_norm",
+    "fuse_snakes",
+    "prepare_for_inference",
+    "snake_addcmul",
+]

@@ -31,7 +31,9 @@ def default_cache_dir() -> Path:
 def official_weights_path(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
     """Where ``download_official(name)`` keeps (or expects) the weights file."""
     if name not in OFFICIAL_WEIGHTS:
-        raise ValueError(f"unknown official weights {name!r}; choose one of {sorted(OFFICIAL_WEIGHTS)}")
+        raise ValueError(
+            f"unknown official weights {name!r}; choose one of {sorted(OFFICIAL_WEIGHTS)}"
+        )
     tag, file = OFFICIAL_WEIGHTS[name]
     return Path(cache_dir if cache_dir is not None else default_cache_dir()) / f"{tag}_{file}"
 
@@ -67,7 +69,10 @@ def download_official(name: str = "44khz", cache_dir: str | os.PathLike | None =
 def _copy_with_progress(response, path: Path, total: int, desc: str) -> None:
     from tqdm.auto import tqdm
 
-    with open(path, "wb") as out, tqdm(total=total or None, unit="B", unit_scale=True, desc=desc) as bar:
+    with (
+        open(path, "wb") as out,
+        tqdm(total=total or None, unit="B", unit_scale=True, desc=desc) as bar,
+    ):
         while block := response.read(1 << 20):
             out.write(block)
             bar.update(len(block))

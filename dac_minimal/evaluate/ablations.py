@@ -88,13 +88,27 @@ class PlainVectorQuantize(nn.Module):
     reset row are left as they are.
     """
 
-    def __init__(self, input_dim: int = 1024, codebook_size: int = 1024, reset_every: int = 0, pool_size: int = 8192):
+    def __init__(
+        self,
+        input_dim: int = 1024,
+        codebook_size: int = 1024,
+        reset_every: int = 0,
+        pool_size: int = 8192,
+    ):
         super().__init__()
         if reset_every < 0:
-            raise ValueError(f"reset_every must be >= 0 (0 = no dead-code reset), got {reset_every}")
-        self.codebook_size, self.codebook_dim, self.reset_every = codebook_size, input_dim, reset_every
+            raise ValueError(
+                f"reset_every must be >= 0 (0 = no dead-code reset), got {reset_every}"
+            )
+        self.codebook_size, self.codebook_dim, self.reset_every = (
+            codebook_size,
+            input_dim,
+            reset_every,
+        )
         self.codebook = nn.Embedding(codebook_size, input_dim)
-        self.register_buffer("usage", torch.zeros(codebook_size, dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "usage", torch.zeros(codebook_size, dtype=torch.long), persistent=False
+        )
         self.pool: list[torch.Tensor] = []  # recent z_e rows (n, D), newest last
         self.pool_size = pool_size
         self.calls = 0
@@ -157,8 +171,14 @@ class PlainResidualVectorQuantize(ResidualVectorQuantize):
     ``latents`` are ``(B, n_q·D, S)`` (``codebook_dim == D``). Ablation variant, not DAC's quantizer.
     """
 
-    def __init__(self, input_dim: int = 1024, n_codebooks: int = 9, codebook_size: int = 1024,
-                 quantizer_dropout: float = 0.0, reset_every: int = 0):
+    def __init__(
+        self,
+        input_dim: int = 1024,
+        n_codebooks: int = 9,
+        codebook_size: int = 1024,
+        quantizer_dropout: float = 0.0,
+        reset_every: int = 0,
+    ):
         super().__init__(input_dim, n_codebooks, codebook_size, input_dim, quantizer_dropout)
         self.quantizers = nn.ModuleList(
             PlainVectorQuantize(input_dim, codebook_size, reset_every) for _ in range(n_codebooks)
@@ -174,10 +194,17 @@ def with_quantizer(model: DAC, kind: str, reset_every: int = 20) -> DAC:
     if kind == "factorized":
         return model
     if kind not in ("plain", "plain_reset"):
-        raise ValueError(f"unknown quantizer kind {kind!r}; choose 'factorized', 'plain' or 'plain_reset'")
+        raise ValueError(
+            f"unknown quantizer kind {kind!r}; choose 'factorized', 'plain' or 'plain_reset'"
+        )
     c = model.config
-    model.quantizer = PlainResidualVectorQuantize(c.latent_dim, c.n_codebooks, c.codebook_size, c.quantizer_dropout,
-                                                  reset_every if kind == "plain_reset" else 0)
+    model.quantizer = PlainResidualVectorQuantize(
+        c.latent_dim,
+        c.n_codebooks,
+        c.codebook_size,
+        c.quantizer_dropout,
+        reset_every if kind == "plain_reset" else 0,
+    )
     return model
 
 
@@ -186,16 +213,24 @@ def with_quantizer(model: DAC, kind: str, reset_every: int = 20) -> DAC:
 # ---------------------------------------------------------------------------------------------
 
 
-def heldout_clips(valid_dir: str | Path | None = None, clips_per_domain: int = 4, seconds: float = 1.0,
-                  sample_rate: int = 44100) -> torch.Tensor:
+def heldout_clips(
+    valid_dir: str | Path | None = None,
+    clips_per_domain: int = 4,
+    seconds: float = 1.0,
+    sample_rate: int = 44100,
+) -> torch.Tensor:
     """Fixed evaluation clips ``(N, 1, T)`` from the toy corpus's held-out split (or ``valid_dir``)."""
     root = Path(valid_dir) if valid_dir is not None else ensure_toy_corpus().valid
     cfg = DataConfig(sample_rate=sample_rate, duration=seconds, augment=False)
     return AudioFolder(root, cfg).fixed_clips(clips_per_domain, seconds)[0]
 
 
-def band_log_spectral_distance(estimate: torch.Tensor, reference: torch.Tensor,
-                               bands: Sequence[tuple[float, float]] = BANDS, n_fft: int = 2048) -> np.ndarray:
+def band_log_spectral_distance(
+    estimate: torch.Tensor,
+    reference: torch.Tensor,
+    bands: Sequence[tuple[float, float]] = BANDS,
+    n_fft: int = 2048,
+) -> np.ndarray:
     """Mean ``|log10 |STFT(x̂)| − log10 |STFT(x)||`` (magnitudes clamped at 1e-5) in each frequency band.
 
     ``estimate``, ``reference``: ``(N, 1, T)``. Bands are fractions of the ``n_fft/2 + 1`` bins,
@@ -214,8 +249,13 @@ def band_log_spectral_distance(estimate: torch.Tensor, reference: torch.Tensor,
 
 
 @torch.no_grad()
-def evaluate_codec(model: DAC, clips: torch.Tensor, n_quantizers: Sequence[int] | None = None,
-                   high_res: bool = False, bands: bool = False) -> list[dict]:
+def evaluate_codec(
+    model: DAC,
+    clips: torch.Tensor,
+    n_quantizers: Sequence[int] | None = None,
+    high_res: bool = False,
+    bands: bool = False,
+) -> list[dict]:
     """Eval-mode metrics of ``model`` on ``clips`` ``(N, 1, T)``: one row per n_q in ``n_quantizers`` (default: all).
 
     Every row: ``n_q``, ``mel_distance`` and ``stft_distance`` (means over clips, ``metrics``);
@@ -232,16 +272,24 @@ def evaluate_codec(model: DAC, clips: torch.Tensor, n_quantizers: Sequence[int] 
         rows = []
         for k in ks:
             y = torch.cat([model.decode_codes(c[None, :k], length=clips.shape[-1]) for c in codes])
-            row = {"n_q": k, "mel_distance": float(np.mean(M.mel_distance(y[:, 0], clips[:, 0]))),
-                   "stft_distance": float(np.mean(M.stft_distance(y[:, 0], clips[:, 0])))}
+            row = {
+                "n_q": k,
+                "mel_distance": float(np.mean(M.mel_distance(y[:, 0], clips[:, 0]))),
+                "stft_distance": float(np.mean(M.stft_distance(y[:, 0], clips[:, 0]))),
+            }
             if high_res:
-                row["stft_hires"] = float(np.mean(M.stft_distance(y[:, 0], clips[:, 0], resolutions=HIGH_RES)))
+                row["stft_hires"] = float(
+                    np.mean(M.stft_distance(y[:, 0], clips[:, 0], resolutions=HIGH_RES))
+                )
             if bands:
                 row |= {f"band_{i}": v for i, v in enumerate(band_log_spectral_distance(y, clips))}
             if k == model.n_codebooks:
                 stats = M.CodebookStats(model.n_codebooks, model.config.codebook_size).update(codes)
-                row |= {"utilization": stats.utilization().mean, "perplexity": float(stats.perplexity().mean()),
-                        "entropy_bits": float(stats.entropy_bits().mean())}
+                row |= {
+                    "utilization": stats.utilization().mean,
+                    "perplexity": float(stats.perplexity().mean()),
+                    "entropy_bits": float(stats.entropy_bits().mean()),
+                }
             rows.append(row)
         return rows
     finally:
@@ -303,9 +351,14 @@ class Variant:
     revive: bool = False
 
 
-def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: torch.Tensor,
-                  final_eval: Callable[[DAC], list[dict]] | None = None, log: Callable[[str], None] | None = None
-                  ) -> tuple[DAC, list[dict]]:
+def train_variant(
+    variant: Variant,
+    cfg: AblationConfig,
+    seconds: float,
+    clips: torch.Tensor,
+    final_eval: Callable[[DAC], list[dict]] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[DAC, list[dict]]:
     """Train ``variant`` for ``seconds`` of wall time (or ``cfg.steps``), evaluating on ``clips`` at ``EVAL_STEPS``.
 
     Returns the trained model and rows ``{variant, step, seconds, n_q, mel_distance, ...}``: one
@@ -317,13 +370,28 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
     disc = variant.discriminator() if variant.discriminator else None
     mel = variant.mel_loss() if variant.mel_loss else None
     with tempfile.TemporaryDirectory() as out:
-        tcfg = TrainConfig(preset="tiny", data=cfg.data, valid_data=cfg.valid_data, out=out, steps=cfg.steps,
-                           batch_size=cfg.batch_size, duration=cfg.duration, lr=cfg.lr,
-                           lr_schedule="exponential", lr_gamma=1.0,  # a constant rate, as in the stored runs
-                           quantizer_dropout=model.config.quantizer_dropout, seed=cfg.seed, threads=cfg.threads,
-                           device="cpu", val_clips_per_domain=1, val_duration=max(cfg.duration, 0.05),
-                           progress=False, tensorboard=False, gan_start=0 if variant.gan else cfg.steps + 1,
-                           revive_every=20 if variant.revive else 0)
+        tcfg = TrainConfig(
+            preset="tiny",
+            data=cfg.data,
+            valid_data=cfg.valid_data,
+            out=out,
+            steps=cfg.steps,
+            batch_size=cfg.batch_size,
+            duration=cfg.duration,
+            lr=cfg.lr,
+            lr_schedule="exponential",
+            lr_gamma=1.0,  # a constant rate, as in the stored runs
+            quantizer_dropout=model.config.quantizer_dropout,
+            seed=cfg.seed,
+            threads=cfg.threads,
+            device="cpu",
+            val_clips_per_domain=1,
+            val_duration=max(cfg.duration, 0.05),
+            progress=False,
+            tensorboard=False,
+            gan_start=0 if variant.gan else cfg.steps + 1,
+            revive_every=20 if variant.revive else 0,
+        )
         trainer = Trainer(tcfg, model=model, discriminator=disc, mel_loss=mel)
         rows: list[dict] = []
         elapsed, step = 0.0, 0
@@ -335,13 +403,20 @@ def train_variant(variant: Variant, cfg: AblationConfig, seconds: float, clips: 
             elapsed += time.perf_counter() - tick
             step = s
             if step in EVAL_STEPS:
-                rows += [{"variant": variant.name, "step": step, "seconds": round(elapsed, 2), **r}
-                         for r in evaluate_codec(model, clips)]
+                rows += [
+                    {"variant": variant.name, "step": step, "seconds": round(elapsed, 2), **r}
+                    for r in evaluate_codec(model, clips)
+                ]
                 if log:
-                    log(f"{variant.name}: step {step}, {elapsed:.0f} s, mel distance {rows[-1]['mel_distance']:.3f}")
+                    log(
+                        f"{variant.name}: step {step}, {elapsed:.0f} s, mel distance {rows[-1]['mel_distance']:.3f}"
+                    )
     final = final_eval(model) if final_eval else evaluate_codec(model, clips)
     rows = [r for r in rows if r["step"] != step]  # the final evaluation replaces a same-step one
-    rows += [{"variant": variant.name, "step": step, "seconds": round(elapsed, 2), "final": 1, **r} for r in final]
+    rows += [
+        {"variant": variant.name, "step": step, "seconds": round(elapsed, 2), "final": 1, **r}
+        for r in final
+    ]
     if log:
         log(f"{variant.name}: done at step {step} ({elapsed:.0f} s)")
     return model, rows
@@ -361,18 +436,32 @@ def experiment_variants(name: str) -> list[Variant]:
     if name == "activation":
         return [Variant("snake", _tiny()), Variant("leaky_relu", _tiny(activation="leaky_relu"))]
     if name == "quantizer":
-        return [Variant(kind, lambda kind=kind: with_quantizer(DAC.from_preset("tiny"), kind))
-                for kind in ("factorized", "plain", "plain_reset")] + [
-                Variant("factorized_revive", lambda: DAC.from_preset("tiny"), revive=True)]
+        return [
+            Variant(kind, lambda kind=kind: with_quantizer(DAC.from_preset("tiny"), kind))
+            for kind in ("factorized", "plain", "plain_reset")
+        ] + [Variant("factorized_revive", lambda: DAC.from_preset("tiny"), revive=True)]
     if name == "vq_features":  # names only: run_vq_features builds the quantizers without a codec
-        return [Variant(kind, lambda: DAC.from_preset("tiny")) for kind in ("factorized", "plain", "plain_reset")]
+        return [
+            Variant(kind, lambda: DAC.from_preset("tiny"))
+            for kind in ("factorized", "plain", "plain_reset")
+        ]
     if name == "dropout":
         return [Variant(f"p={p}", _tiny(quantizer_dropout=p)) for p in (0.5, 0.0, 1.0)]
     if name == "mel_bins":
-        return [Variant("scaled", _tiny()), Variant("fixed64", _tiny(), mel_loss=lambda: MultiScaleMelLoss(n_mels=(64,) * 7))]
+        return [
+            Variant("scaled", _tiny()),
+            Variant("fixed64", _tiny(), mel_loss=lambda: MultiScaleMelLoss(n_mels=(64,) * 7)),
+        ]
     if name == "mrd_bands":
-        return [Variant("multiband", _tiny(), gan=True),
-                Variant("single_band", _tiny(), lambda: Discriminator.from_preset("tiny", bands=((0.0, 1.0),)), gan=True)]
+        return [
+            Variant("multiband", _tiny(), gan=True),
+            Variant(
+                "single_band",
+                _tiny(),
+                lambda: Discriminator.from_preset("tiny", bands=((0.0, 1.0),)),
+                gan=True,
+            ),
+        ]
     raise ValueError(f"unknown experiment {name!r}; choose one of {list(EXPERIMENTS)}")
 
 
@@ -382,10 +471,14 @@ EXPERIMENTS = ("activation", "quantizer", "vq_features", "dropout", "mel_bins", 
 def _final_eval(name: str, clips: torch.Tensor) -> Callable[[DAC], list[dict]]:
     if name == "dropout":
         return lambda m: evaluate_codec(m, clips, range(1, m.n_codebooks + 1))
-    return lambda m: evaluate_codec(m, clips, high_res=name == "mel_bins", bands=name == "mrd_bands")
+    return lambda m: evaluate_codec(
+        m, clips, high_res=name == "mel_bins", bands=name == "mrd_bands"
+    )
 
 
-def run_experiment(name: str, cfg: AblationConfig | None = None, log: Callable[[str], None] | None = None) -> list[dict]:
+def run_experiment(
+    name: str, cfg: AblationConfig | None = None, log: Callable[[str], None] | None = None
+) -> list[dict]:
     """Train every variant of experiment ``name`` for ``cfg.minutes / n_variants`` each; all result rows."""
     cfg = cfg or AblationConfig()
     variants = experiment_variants(name)
@@ -397,7 +490,10 @@ def run_experiment(name: str, cfg: AblationConfig | None = None, log: Callable[[
     seconds = 60.0 * cfg.minutes / len(variants)
     rows = []
     for v in variants:
-        rows += [{"experiment": name, **r} for r in train_variant(v, cfg, seconds, clips, _final_eval(name, clips), log)[1]]
+        rows += [
+            {"experiment": name, **r}
+            for r in train_variant(v, cfg, seconds, clips, _final_eval(name, clips), log)[1]
+        ]
     return rows
 
 
@@ -406,7 +502,9 @@ def run_experiment(name: str, cfg: AblationConfig | None = None, log: Callable[[
 # ---------------------------------------------------------------------------------------------
 
 
-def log_mel_frames(clips: torch.Tensor, n_mels: int = 64, window: int = 2048, hop: int = 512) -> torch.Tensor:
+def log_mel_frames(
+    clips: torch.Tensor, n_mels: int = 64, window: int = 2048, hop: int = 512
+) -> torch.Tensor:
     """``log10`` mel magnitudes (clamped at 1e-5) of ``(N, 1, T)`` clips: ``(N, n_mels, T // hop + 1)``.
 
     One frame per 512 samples, like the codec's latent; 64 bands, like the tiny codec's D = 64.
@@ -415,14 +513,19 @@ def log_mel_frames(clips: torch.Tensor, n_mels: int = 64, window: int = 2048, ho
     return (fb @ stft_magnitude(clips.float(), window, hop)).clamp(min=1e-5).log10()
 
 
-def make_quantizer(kind: str, dim: int = 64, n_codebooks: int = 9, codebook_size: int = 1024,
-                   reset_every: int = 20) -> ResidualVectorQuantize:
+def make_quantizer(
+    kind: str, dim: int = 64, n_codebooks: int = 9, codebook_size: int = 1024, reset_every: int = 20
+) -> ResidualVectorQuantize:
     """A residual quantizer of ``kind`` (``"factorized"`` = DAC's, ``"plain"``, ``"plain_reset"``) for ``dim``-d input."""
     if kind == "factorized":
         return ResidualVectorQuantize(dim, n_codebooks, codebook_size, 8)
     if kind in ("plain", "plain_reset"):
-        return PlainResidualVectorQuantize(dim, n_codebooks, codebook_size, 0.0, reset_every if kind == "plain_reset" else 0)
-    raise ValueError(f"unknown quantizer kind {kind!r}; choose 'factorized', 'plain' or 'plain_reset'")
+        return PlainResidualVectorQuantize(
+            dim, n_codebooks, codebook_size, 0.0, reset_every if kind == "plain_reset" else 0
+        )
+    raise ValueError(
+        f"unknown quantizer kind {kind!r}; choose 'factorized', 'plain' or 'plain_reset'"
+    )
 
 
 @torch.no_grad()
@@ -435,9 +538,13 @@ def quantizer_stats(quantizer: ResidualVectorQuantize, z: torch.Tensor) -> dict:
     finally:
         quantizer.train(was_training)
     stats = M.CodebookStats(quantizer.n_codebooks, quantizer.codebook_size).update(out.codes)
-    return {"n_q": quantizer.n_codebooks, "utilization": stats.utilization().mean,
-            "perplexity": float(stats.perplexity().mean()), "entropy_bits": float(stats.entropy_bits().mean()),
-            "relative_error": float((z - out.z_q).pow(2).sum() / z.pow(2).sum())}
+    return {
+        "n_q": quantizer.n_codebooks,
+        "utilization": stats.utilization().mean,
+        "perplexity": float(stats.perplexity().mean()),
+        "entropy_bits": float(stats.entropy_bits().mean()),
+        "relative_error": float((z - out.z_q).pow(2).sum() / z.pow(2).sum()),
+    }
 
 
 def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = None) -> list[dict]:
@@ -454,12 +561,15 @@ def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = Non
     root = ensure_toy_corpus() if cfg.data is None else None
     train_dir = Path(cfg.data) if cfg.data is not None else root.train
     valid_dir = cfg.valid_data if cfg.valid_data is not None else (root.valid if root else None)
-    train_clips = AudioFolder(train_dir, DataConfig(sample_rate=SAMPLE_RATE, duration=cfg.eval_seconds, augment=False)
-                              ).fixed_clips(1000, cfg.eval_seconds)[0]
+    train_clips = AudioFolder(
+        train_dir, DataConfig(sample_rate=SAMPLE_RATE, duration=cfg.eval_seconds, augment=False)
+    ).fixed_clips(1000, cfg.eval_seconds)[0]
     train_z = log_mel_frames(train_clips)
     mean, std = train_z.mean(dim=(0, 2), keepdim=True), train_z.std(dim=(0, 2), keepdim=True) + 1e-5
     train_z = (train_z - mean) / std
-    held_z = (log_mel_frames(heldout_clips(valid_dir, cfg.eval_clips_per_domain, cfg.eval_seconds)) - mean) / std
+    held_z = (
+        log_mel_frames(heldout_clips(valid_dir, cfg.eval_clips_per_domain, cfg.eval_seconds)) - mean
+    ) / std
     width = min(32, train_z.shape[-1])
     seconds = 60.0 * cfg.minutes / 3
     rows = []
@@ -482,15 +592,29 @@ def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = Non
             elapsed += time.perf_counter() - tick
             step += 1
             if step in EVAL_STEPS:
-                last = {"variant": kind, "step": step, "seconds": round(elapsed, 2), **quantizer_stats(q, held_z)}
+                last = {
+                    "variant": kind,
+                    "step": step,
+                    "seconds": round(elapsed, 2),
+                    **quantizer_stats(q, held_z),
+                }
                 rows.append(last)
         if last.get("step") != step:
-            rows.append({"variant": kind, "step": step, "seconds": round(elapsed, 2), **quantizer_stats(q, held_z)})
+            rows.append(
+                {
+                    "variant": kind,
+                    "step": step,
+                    "seconds": round(elapsed, 2),
+                    **quantizer_stats(q, held_z),
+                }
+            )
         rows[-1]["final"] = 1
         if log:
             r = rows[-1]
-            log(f"{kind}: step {step}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
-                f"relative error {r['relative_error']:.3f}")
+            log(
+                f"{kind}: step {step}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
+                f"relative error {r['relative_error']:.3f}"
+            )
     return rows
 
 
@@ -503,17 +627,29 @@ def package_version() -> str:
     """The git commit of the package and whether ``dac_minimal/`` had uncommitted changes ("unknown" outside git)."""
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "dac_minimal"], cwd=root, capture_output=True,
-                               text=True, check=True).stdout.split()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "dac_minimal"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     changed = sorted(x for x in dirty if x.endswith(".py"))
     return head + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
-def write_results(path: str | Path, rows: list[dict], command: str, version: str | None = None) -> Path:
+def write_results(
+    path: str | Path, rows: list[dict], command: str, version: str | None = None
+) -> Path:
     """CSV of ``rows`` (union of their keys; missing cells empty) after a ``# command: ...`` line
     (and a ``# package: ...`` line when ``version`` is given), atomically."""
     columns: list[str] = []
@@ -547,14 +683,20 @@ def read_results(path: str | Path) -> tuple[list[dict], str]:
             return math.nan
         return int(float(text)) if key in ("step", "n_q", "final") else float(text)
 
-    return [{k: value(k, v) for k, v in r.items()} for r in rows], first[len("# command: "):].strip()
+    return [{k: value(k, v) for k, v in r.items()} for r in rows], first[
+        len("# command: ") :
+    ].strip()
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[str, AblationConfig, Path]:
     d = AblationConfig()
-    p = argparse.ArgumentParser(prog="python -m dac_minimal.evaluate.ablations", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m dac_minimal.evaluate.ablations", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("name", choices=EXPERIMENTS)
-    p.add_argument("--minutes", type=float, default=d.minutes, help="training budget of the whole experiment")
+    p.add_argument(
+        "--minutes", type=float, default=d.minutes, help="training budget of the whole experiment"
+    )
     p.add_argument("--steps", type=int, default=d.steps, help="cap on steps per variant")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--duration", type=float, default=d.duration)
@@ -563,7 +705,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[str, AblationConfig, 
     p.add_argument("--eval-clips-per-domain", type=int, default=d.eval_clips_per_domain)
     p.add_argument("--eval-seconds", type=float, default=d.eval_seconds)
     p.add_argument("--data", default=None, help="training folder (default: the toy corpus)")
-    p.add_argument("--valid-data", default=None, help="held-out folder (default: the toy corpus's valid split)")
+    p.add_argument(
+        "--valid-data", default=None, help="held-out folder (default: the toy corpus's valid split)"
+    )
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     p.add_argument("--out", required=True, help="CSV to write, e.g. benchmarks/ablations/NAME.csv")
     a = vars(p.parse_args(argv))
@@ -577,7 +721,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, cfg, out = parse_args(argv)
         version = package_version()  # before the run: the code that ran, not the code at the end
         rows = run_experiment(name, cfg, log=lambda s: print(s, file=sys.stderr, flush=True))
-        write_results(out, rows, "python -m dac_minimal.evaluate.ablations " + shlex.join(argv), version)
+        write_results(
+            out, rows, "python -m dac_minimal.evaluate.ablations " + shlex.join(argv), version
+        )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -590,8 +736,25 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "EXPERIMENTS", "EVAL_STEPS", "HIGH_RES", "AblationConfig", "PlainResidualVectorQuantize", "PlainVectorQuantize",
-    "Variant", "band_log_spectral_distance", "evaluate_codec", "experiment_variants", "heldout_clips",
-    "log_mel_frames", "make_quantizer", "quantizer_stats", "run_vq_features",
-    "package_version", "read_results", "run_experiment", "train_variant", "with_quantizer", "write_results",
+    "EXPERIMENTS",
+    "EVAL_STEPS",
+    "HIGH_RES",
+    "AblationConfig",
+    "PlainResidualVectorQuantize",
+    "PlainVectorQuantize",
+    "Variant",
+    "band_log_spectral_distance",
+    "evaluate_codec",
+    "experiment_variants",
+    "heldout_clips",
+    "log_mel_frames",
+    "make_quantizer",
+    "quantizer_stats",
+    "run_vq_features",
+    "package_version",
+    "read_results",
+    "run_experiment",
+    "train_variant",
+    "with_quantizer",
+    "write_results",
 ]

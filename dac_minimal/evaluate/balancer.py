@@ -40,8 +40,14 @@ class Balancer:
     step uses the true norm instead of a value shrunk towards 0.
     """
 
-    def __init__(self, weights: Mapping[str, float], total_norm: float = 1.0, beta: float = 0.999,
-                 per_item: bool = True, eps: float = 1e-12):
+    def __init__(
+        self,
+        weights: Mapping[str, float],
+        total_norm: float = 1.0,
+        beta: float = 0.999,
+        per_item: bool = True,
+        eps: float = 1e-12,
+    ):
         if not weights:
             raise ValueError("weights is empty: give λ_i for at least one loss")
         for name, w in weights.items():
@@ -56,7 +62,12 @@ class Balancer:
         if not eps > 0:
             raise ValueError(f"eps must be positive, got {eps}")
         self.weights = dict(weights)
-        self.total_norm, self.beta, self.per_item, self.eps = float(total_norm), float(beta), per_item, float(eps)
+        self.total_norm, self.beta, self.per_item, self.eps = (
+            float(total_norm),
+            float(beta),
+            per_item,
+            float(eps),
+        )
         # Bias-corrected EMA as a ratio of two decayed sums: ema = _sum / _count.
         self._sum: dict[str, float] = {name: 0.0 for name in weights}
         self._count = 0.0
@@ -97,7 +108,9 @@ class Balancer:
                 shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
                 raise ValueError(f"loss {name!r} must be a scalar tensor, got {shape}")
             if not loss.requires_grad:
-                raise ValueError(f"loss {name!r} does not require grad: it cannot depend on the output")
+                raise ValueError(
+                    f"loss {name!r} does not require grad: it cannot depend on the output"
+                )
 
     def backward(self, losses: Mapping[str, torch.Tensor], output: torch.Tensor) -> torch.Tensor:
         """Backpropagate ``Σ_i g̃_i`` from ``output`` into whatever produced it.
@@ -119,9 +132,13 @@ class Balancer:
         grads, norms = {}, {}
         for name, loss in losses.items():
             # retain_graph: every loss shares the graph up to x̂, and x̂'s own graph is needed at the end.
-            (g,) = torch.autograd.grad(loss.reshape(()), output, retain_graph=True, allow_unused=True)
+            (g,) = torch.autograd.grad(
+                loss.reshape(()), output, retain_graph=True, allow_unused=True
+            )
             if g is None:
-                raise ValueError(f"loss {name!r} does not depend on the output; backpropagate it separately")
+                raise ValueError(
+                    f"loss {name!r} does not depend on the output; backpropagate it separately"
+                )
             norm = self._norm(g)
             if not math.isfinite(norm):
                 raise ValueError(f"the gradient of loss {name!r} is not finite")
@@ -150,6 +167,8 @@ class Balancer:
 
     def load_state_dict(self, state: Mapping) -> None:
         if set(state.get("sum", {})) != set(self.weights):
-            raise ValueError(f"state is for losses {sorted(state.get('sum', {}))}, not {sorted(self.weights)}")
+            raise ValueError(
+                f"state is for losses {sorted(state.get('sum', {}))}, not {sorted(self.weights)}"
+            )
         self._sum = {k: float(v) for k, v in state["sum"].items()}
         self._count, self.steps = float(state["count"]), int(state["steps"])

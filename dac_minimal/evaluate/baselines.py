@@ -38,7 +38,13 @@ from dac_minimal.utils.audio import resample
 
 #: MP3 internal sample rate for a requested bitrate: (kbps below which it applies, sample rate in Hz).
 #: MPEG-2.5 (8-12 kHz) and MPEG-2 (16-24 kHz) allow 8-64 and 8-160 kbps, MPEG-1 (32-48 kHz) 32-320 kbps.
-MP3_SAMPLE_RATES: tuple[tuple[float, int], ...] = ((12, 8000), (20, 11025), (32, 16000), (48, 22050), (96, 32000))
+MP3_SAMPLE_RATES: tuple[tuple[float, int], ...] = (
+    (12, 8000),
+    (20, 11025),
+    (32, 16000),
+    (48, 22050),
+    (96, 32000),
+)
 OPUS_SAMPLE_RATE = 48000
 CODECS = {"opus": ("libopus", "ogg"), "mp3": ("libmp3lame", "mp3")}
 
@@ -61,8 +67,14 @@ def _encoders() -> frozenset[str]:
     exe = ffmpeg_path()
     if exe is None:
         return frozenset()
-    out = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False).stdout
-    return frozenset(line.split()[1] for line in out.splitlines() if len(line.split()) > 1 and line.startswith(" A"))
+    out = subprocess.run(
+        [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+    ).stdout
+    return frozenset(
+        line.split()[1]
+        for line in out.splitlines()
+        if len(line.split()) > 1 and line.startswith(" A")
+    )
 
 
 def ffmpeg_available(codec: str | None = None) -> bool:
@@ -86,7 +98,9 @@ def _require(codec: str) -> str:
             "`apt-get install ffmpeg` (Debian/Ubuntu), `brew install ffmpeg` or `conda install -c conda-forge ffmpeg`"
         )
     if CODECS[codec][0] not in _encoders():
-        raise RuntimeError(f"this ffmpeg has no {CODECS[codec][0]} encoder, needed for the {codec} baseline")
+        raise RuntimeError(
+            f"this ffmpeg has no {CODECS[codec][0]} encoder, needed for the {codec} baseline"
+        )
     return exe
 
 
@@ -102,8 +116,21 @@ def _payload_kbps(path: Path, seconds: float) -> float:
     if probe is None:
         return path.stat().st_size * 8 / seconds / 1000
     out = subprocess.run(
-        [probe, "-v", "error", "-select_streams", "a", "-show_entries", "packet=size", "-of", "default=nw=1:nk=1",
-         str(path)], capture_output=True, text=True, check=False,
+        [
+            probe,
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "packet=size",
+            "-of",
+            "default=nw=1:nk=1",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     return sum(int(s) for s in out.split() if s.isdigit()) * 8 / seconds / 1000
 
@@ -125,7 +152,7 @@ def _shift(x: np.ndarray, lag: int, length: int) -> np.ndarray:
     out = np.zeros((*x.shape[:-1], length), dtype=x.dtype)
     start, stop = max(lag, 0), min(lag + length, x.shape[-1])
     if stop > start:
-        out[..., start - lag:stop - lag] = x[..., start:stop]
+        out[..., start - lag : stop - lag] = x[..., start:stop]
     return out
 
 
@@ -138,7 +165,11 @@ def mp3_sample_rate(bitrate_kbps: float, sample_rate: int) -> int:
 
 
 def codec_roundtrip(
-    audio: np.ndarray | torch.Tensor, sample_rate: int, codec: str, bitrate_kbps: float, max_lag_ms: float = 2.5
+    audio: np.ndarray | torch.Tensor,
+    sample_rate: int,
+    codec: str,
+    bitrate_kbps: float,
+    max_lag_ms: float = 2.5,
 ) -> RoundTrip:
     """Encode ``audio`` ``(T,)`` or ``(C, T)`` with ``codec`` ("opus" or "mp3") at ``bitrate_kbps``, decode it,
     and return it resampled to ``sample_rate``, delay-compensated and trimmed to the input's length.
@@ -150,7 +181,9 @@ def codec_roundtrip(
         audio = audio.detach().cpu().float().numpy()
     x = np.asarray(audio, dtype=np.float32)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
-        raise ValueError(f"audio must be shaped (T,) or (C, T) with T > 0, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"audio must be shaped (T,) or (C, T) with T > 0, got shape {tuple(x.shape)}"
+        )
     if not np.isfinite(x).all():
         raise ValueError("audio holds NaN or infinite samples")
     if not (bitrate_kbps > 0 and np.isfinite(bitrate_kbps)):
@@ -164,10 +197,38 @@ def codec_roundtrip(
     with tempfile.TemporaryDirectory(prefix="dac_baseline_") as tmp:
         src, enc, dec = Path(tmp) / "in.wav", Path(tmp) / f"enc.{container}", Path(tmp) / "out.wav"
         sf.write(str(src), inner.T, rate, subtype="FLOAT")
-        _run([exe, "-hide_banner", "-nostdin", "-y", "-i", str(src), "-c:a", encoder, "-b:a", str(round(bitrate_kbps * 1000)),
-              str(enc)], f"encode {codec} at {bitrate_kbps} kbps")
-        _run([exe, "-hide_banner", "-nostdin", "-y", "-i", str(enc), "-c:a", "pcm_f32le", "-ar", str(rate),
-              str(dec)], f"decode {codec}")
+        _run(
+            [
+                exe,
+                "-hide_banner",
+                "-nostdin",
+                "-y",
+                "-i",
+                str(src),
+                "-c:a",
+                encoder,
+                "-b:a",
+                str(round(bitrate_kbps * 1000)),
+                str(enc),
+            ],
+            f"encode {codec} at {bitrate_kbps} kbps",
+        )
+        _run(
+            [
+                exe,
+                "-hide_banner",
+                "-nostdin",
+                "-y",
+                "-i",
+                str(enc),
+                "-c:a",
+                "pcm_f32le",
+                "-ar",
+                str(rate),
+                str(dec),
+            ],
+            f"decode {codec}",
+        )
         kbps = _payload_kbps(enc, inner.shape[-1] / rate)
         decoded, _ = sf.read(str(dec), dtype="float32", always_2d=True)
     decoded = decoded.T  # (C, T'')
@@ -178,17 +239,30 @@ def codec_roundtrip(
     return RoundTrip(out.reshape(x.shape), float(kbps), rate)
 
 
-def opus_roundtrip(audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float) -> np.ndarray:
+def opus_roundtrip(
+    audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float
+) -> np.ndarray:
     """``audio`` ``(T,)``/``(C, T)`` through libopus at ``bitrate_kbps`` (≥ ~6 kbps effective) and back."""
     return codec_roundtrip(audio, sample_rate, "opus", bitrate_kbps).audio
 
 
-def mp3_roundtrip(audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float) -> np.ndarray:
+def mp3_roundtrip(
+    audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float
+) -> np.ndarray:
     """``audio`` ``(T,)``/``(C, T)`` through LAME MP3 at ``bitrate_kbps`` (≥ 8 kbps) and back."""
     return codec_roundtrip(audio, sample_rate, "mp3", bitrate_kbps).audio
 
 
 __all__ = [
-    "CODECS", "MP3_SAMPLE_RATES", "OPUS_SAMPLE_RATE", "RoundTrip", "codec_roundtrip", "estimate_lag",
-    "ffmpeg_available", "ffmpeg_path", "mp3_roundtrip", "mp3_sample_rate", "opus_roundtrip",
+    "CODECS",
+    "MP3_SAMPLE_RATES",
+    "OPUS_SAMPLE_RATE",
+    "RoundTrip",
+    "codec_roundtrip",
+    "estimate_lag",
+    "ffmpeg_available",
+    "ffmpeg_path",
+    "mp3_roundtrip",
+    "mp3_sample_rate",
+    "opus_roundtrip",
 ]

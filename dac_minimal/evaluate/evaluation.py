@@ -91,7 +91,9 @@ def load_clips(
             for i, a in enumerate(arrays):
                 a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
                 if a.ndim != 1:
-                    raise ValueError(f"in-memory clips must be shaped (T,), got {tuple(a.shape)} in domain {domain!r}")
+                    raise ValueError(
+                        f"in-memory clips must be shaped (T,), got {tuple(a.shape)} in domain {domain!r}"
+                    )
                 clips.append(Clip(domain, f"{domain}_{i:03d}", a.astype(np.float32)))
     else:
         if isinstance(source, (str, os.PathLike)):
@@ -110,8 +112,10 @@ def load_clips(
             if max_seconds is not None:
                 clip.audio = clip.audio[: max(int(max_seconds * sample_rate), 1)]
             if clip.audio.shape[-1] < MIN_SAMPLES:
-                raise ValueError(f"clip {clip.domain}/{clip.name} is too short to evaluate: "
-                                 f"{clip.audio.shape[-1]} samples, need at least {MIN_SAMPLES}")
+                raise ValueError(
+                    f"clip {clip.domain}/{clip.name} is too short to evaluate: "
+                    f"{clip.audio.shape[-1]} samples, need at least {MIN_SAMPLES}"
+                )
             if not np.isfinite(clip.audio).all():
                 raise ValueError(f"clip {clip.domain}/{clip.name} holds NaN or infinite samples")
             kept.append(clip)
@@ -123,7 +127,9 @@ def load_clips(
 # ---------------------------------------------------------------------------------------------
 
 
-def clip_metrics(estimate: np.ndarray, reference: np.ndarray, sample_rate: int, visqol: bool = False) -> dict:
+def clip_metrics(
+    estimate: np.ndarray, reference: np.ndarray, sample_rate: int, visqol: bool = False
+) -> dict:
     """Every per-clip metric of ``estimate`` vs ``reference`` (both ``(T,)``) as ``{name: float}``."""
     out = {
         "mel_distance": M.mel_distance(estimate, reference, sample_rate),
@@ -139,8 +145,9 @@ def clip_metrics(estimate: np.ndarray, reference: np.ndarray, sample_rate: int, 
 
 
 @torch.no_grad()
-def reconstruct(model: DAC, audio: np.ndarray, n_quantizers: Sequence[int], device: torch.device | str = "cpu"
-                ) -> tuple[dict[int, np.ndarray], torch.Tensor]:
+def reconstruct(
+    model: DAC, audio: np.ndarray, n_quantizers: Sequence[int], device: torch.device | str = "cpu"
+) -> tuple[dict[int, np.ndarray], torch.Tensor]:
     """Encode ``audio`` ``(T,)`` once and decode it from its first k codebooks for each k in ``n_quantizers``.
 
     RVQ is sequential, so the first k codes do not depend on how many follow: one encode serves
@@ -148,7 +155,10 @@ def reconstruct(model: DAC, audio: np.ndarray, n_quantizers: Sequence[int], devi
     """
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None].to(device)
     codes = model.encode(x).codes  # (1, N_q, S)
-    outs = {k: model.decode_codes(codes[:, :k], length=x.shape[-1])[0, 0].float().cpu().numpy() for k in n_quantizers}
+    outs = {
+        k: model.decode_codes(codes[:, :k], length=x.shape[-1])[0, 0].float().cpu().numpy()
+        for k in n_quantizers
+    }
     return outs, codes[0].cpu()
 
 
@@ -157,7 +167,9 @@ def _check_n_quantizers(model: DAC, n_quantizers: Sequence[int] | None) -> list[
         return list(range(1, model.n_codebooks + 1))
     ks = sorted({int(k) for k in n_quantizers})
     if not ks or ks[0] < 1 or ks[-1] > model.n_codebooks:
-        raise ValueError(f"n_quantizers must lie in 1..{model.n_codebooks}, got {list(n_quantizers)}")
+        raise ValueError(
+            f"n_quantizers must lie in 1..{model.n_codebooks}, got {list(n_quantizers)}"
+        )
     return ks
 
 
@@ -187,9 +199,13 @@ def evaluate(
         if codec not in ("opus", "mp3"):
             raise ValueError(f"unknown baseline {codec!r}; choose 'opus' and/or 'mp3'")
         if not ffmpeg_available(codec):
-            raise RuntimeError(f"the {codec} baseline needs ffmpeg with its encoder: install ffmpeg (apt-get install ffmpeg)")
+            raise RuntimeError(
+                f"the {codec} baseline needs ffmpeg with its encoder: install ffmpeg (apt-get install ffmpeg)"
+            )
     if visqol and not M.visqol_available():
-        raise ImportError("visqol=True needs the optional package visqol-python: pip install visqol-python")
+        raise ImportError(
+            "visqol=True needs the optional package visqol-python: pip install visqol-python"
+        )
     sr = model.sample_rate
     clips = load_clips(source, sr, clips_per_domain, max_seconds)
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -203,22 +219,42 @@ def evaluate(
             recons, codes = reconstruct(model, clip.audio, ks, device)
             codes_by_domain.setdefault(clip.domain, []).append(codes)
             for k in ks:
-                row = {"domain": clip.domain, "clip": clip.name, "system": "dac", "n_q": k, "kbps": model.bitrate(k) / 1000}
+                row = {
+                    "domain": clip.domain,
+                    "clip": clip.name,
+                    "system": "dac",
+                    "n_q": k,
+                    "kbps": model.bitrate(k) / 1000,
+                }
                 per_clip.append(row | clip_metrics(recons[k], clip.audio, sr, visqol))
                 for codec in baselines:
                     trip = codec_roundtrip(clip.audio, sr, codec, model.bitrate(k) / 1000)
-                    row = {"domain": clip.domain, "clip": clip.name, "system": codec, "n_q": k, "kbps": trip.kbps}
+                    row = {
+                        "domain": clip.domain,
+                        "clip": clip.name,
+                        "system": codec,
+                        "n_q": k,
+                        "kbps": trip.kbps,
+                    }
                     per_clip.append(row | clip_metrics(trip.audio, clip.audio, sr, visqol))
             if progress:
-                print(f"[{i + 1}/{len(clips)}] {clip.domain}/{clip.name}: {time.perf_counter() - start:.1f} s",
-                      file=sys.stderr)
+                print(
+                    f"[{i + 1}/{len(clips)}] {clip.domain}/{clip.name}: {time.perf_counter() - start:.1f} s",
+                    file=sys.stderr,
+                )
     finally:
         model.train(was_training)
-    return Evaluation(summarize(per_clip, codes_by_domain, model.config.codebook_size, visqol), per_clip)
+    return Evaluation(
+        summarize(per_clip, codes_by_domain, model.config.codebook_size, visqol), per_clip
+    )
 
 
-def summarize(per_clip: list[dict], codes_by_domain: Mapping[str, list[torch.Tensor]] | None = None,
-              codebook_size: int = 1024, visqol: bool = False) -> list[dict]:
+def summarize(
+    per_clip: list[dict],
+    codes_by_domain: Mapping[str, list[torch.Tensor]] | None = None,
+    codebook_size: int = 1024,
+    visqol: bool = False,
+) -> list[dict]:
     """Mean of each metric per (domain, system, n_q), and over every clip as domain "all".
 
     Codebook statistics come from ``codes_by_domain`` (``{domain: [codes (N_q, S), ...]}``),
@@ -232,8 +268,16 @@ def summarize(per_clip: list[dict], codes_by_domain: Mapping[str, list[torch.Ten
             groups.setdefault((domain, r["system"], r["n_q"]), []).append(r)
     order = {d: i for i, d in enumerate([*domains, "all"])}
     rows = []
-    for (domain, system, k), items in sorted(groups.items(), key=lambda g: (order[g[0][0]], g[0][1] != "dac", g[0][1], g[0][2])):
-        row = {"domain": domain, "system": system, "n_q": k, "kbps": _mean([r["kbps"] for r in items]), "clips": len(items)}
+    for (domain, system, k), items in sorted(
+        groups.items(), key=lambda g: (order[g[0][0]], g[0][1] != "dac", g[0][1], g[0][2])
+    ):
+        row = {
+            "domain": domain,
+            "system": system,
+            "n_q": k,
+            "kbps": _mean([r["kbps"] for r in items]),
+            "clips": len(items),
+        }
         row |= {name: _mean([r[name] for r in items]) for name in names}
         row |= dict.fromkeys(CODEBOOK_METRICS, math.nan)
         if system == "dac" and codes_by_domain:
@@ -248,7 +292,10 @@ def summarize(per_clip: list[dict], codes_by_domain: Mapping[str, list[torch.Ten
 
 def evaluate_model(
     model: DAC,
-    files_or_dir: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, Sequence[np.ndarray]],
+    files_or_dir: str
+    | os.PathLike
+    | Sequence[str | os.PathLike]
+    | Mapping[str, Sequence[np.ndarray]],
     n_quantizers_list: Sequence[int] | None = None,
     **kwargs,
 ) -> list[dict]:
@@ -332,8 +379,13 @@ def _subplots(ncols: int, title: str | None, figsize=(10, 3)):
     return fig, axes
 
 
-def plot_waveforms(original: np.ndarray, reconstruction: np.ndarray, sample_rate: int, title: str | None = None,
-                   zoom_ms: float = 20.0):
+def plot_waveforms(
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    sample_rate: int,
+    title: str | None = None,
+    zoom_ms: float = 20.0,
+):
     """Fig. 6: original and reconstruction overlaid, whole clip (left) and ``zoom_ms`` around the loudest sample."""
     x, y = np.asarray(original), np.asarray(reconstruction)
     fig, (ax_all, ax_zoom) = _subplots(2, title)
@@ -355,18 +407,32 @@ def plot_waveforms(original: np.ndarray, reconstruction: np.ndarray, sample_rate
 def _db_spectrogram(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
     import librosa
 
-    return librosa.amplitude_to_db(np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=n_fft, hop_length=hop)),
-                                   ref=1.0, amin=1e-5, top_db=None)
+    return librosa.amplitude_to_db(
+        np.abs(librosa.stft(np.asarray(x, dtype=np.float32), n_fft=n_fft, hop_length=hop)),
+        ref=1.0,
+        amin=1e-5,
+        top_db=None,
+    )
 
 
-def plot_spectrograms(original: np.ndarray, reconstruction: np.ndarray, sample_rate: int, title: str | None = None):
+def plot_spectrograms(
+    original: np.ndarray, reconstruction: np.ndarray, sample_rate: int, title: str | None = None
+):
     """Fig. 7: time/frequency spectrograms (dB, 2048-sample Hann, hop 512) of original and reconstruction."""
     specs = [_db_spectrogram(original), _db_spectrogram(reconstruction)]
     vmax = max(s.max() for s in specs)
     fig, axes = _subplots(2, title)
     extent = (0, len(original) / sample_rate, 0, sample_rate / 2000)
     for ax, spec, name in zip(axes, specs, ("original", "reconstruction")):
-        im = ax.imshow(spec, origin="lower", aspect="auto", extent=extent, vmin=vmax - 90, vmax=vmax, cmap="magma")
+        im = ax.imshow(
+            spec,
+            origin="lower",
+            aspect="auto",
+            extent=extent,
+            vmin=vmax - 90,
+            vmax=vmax,
+            cmap="magma",
+        )
         ax.set_title(name)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("frequency (kHz)")
@@ -374,15 +440,26 @@ def plot_spectrograms(original: np.ndarray, reconstruction: np.ndarray, sample_r
     return fig
 
 
-def plot_mfcc(original: np.ndarray, reconstruction: np.ndarray, sample_rate: int, title: str | None = None,
-              n_mfcc: int = 13):
+def plot_mfcc(
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    sample_rate: int,
+    title: str | None = None,
+    n_mfcc: int = 13,
+):
     """Fig. 5: MFCCs (``metrics.mfcc``) of original and reconstruction, and their difference."""
     c, c_hat = M.mfcc(original, sample_rate, n_mfcc), M.mfcc(reconstruction, sample_rate, n_mfcc)
     fig, axes = _subplots(3, title)
     extent = (0, len(original) / sample_rate, -0.5, n_mfcc - 0.5)
-    lim = np.abs(np.concatenate([c[1:], c_hat[1:]])).max()  # c0 (log energy) is far larger: let it saturate
-    for ax, m, name in zip(axes, (c, c_hat, c_hat - c), ("original", "reconstruction", "difference")):
-        im = ax.imshow(m, origin="lower", aspect="auto", extent=extent, vmin=-lim, vmax=lim, cmap="coolwarm")
+    lim = np.abs(
+        np.concatenate([c[1:], c_hat[1:]])
+    ).max()  # c0 (log energy) is far larger: let it saturate
+    for ax, m, name in zip(
+        axes, (c, c_hat, c_hat - c), ("original", "reconstruction", "difference")
+    ):
+        im = ax.imshow(
+            m, origin="lower", aspect="auto", extent=extent, vmin=-lim, vmax=lim, cmap="coolwarm"
+        )
         ax.set_title(name)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("MFCC index")
@@ -390,13 +467,23 @@ def plot_mfcc(original: np.ndarray, reconstruction: np.ndarray, sample_rate: int
     return fig
 
 
-def save_figures(out_dir: str | os.PathLike, stem: str, original: np.ndarray, reconstruction: np.ndarray,
-                 sample_rate: int, title: str) -> list[Path]:
+def save_figures(
+    out_dir: str | os.PathLike,
+    stem: str,
+    original: np.ndarray,
+    reconstruction: np.ndarray,
+    sample_rate: int,
+    title: str,
+) -> list[Path]:
     """Write ``{stem}_{mfcc,waveform,spectrogram}.png`` into ``out_dir`` (atomically); return the paths."""
     import matplotlib.pyplot as plt
 
     paths = []
-    for kind, plot in (("mfcc", plot_mfcc), ("waveform", plot_waveforms), ("spectrogram", plot_spectrograms)):
+    for kind, plot in (
+        ("mfcc", plot_mfcc),
+        ("waveform", plot_waveforms),
+        ("spectrogram", plot_spectrograms),
+    ):
         fig = plot(original, reconstruction, sample_rate, title)
         path = Path(out_dir) / f"{stem}_{kind}.png"
         with atomic_path(path) as tmp:
@@ -412,16 +499,43 @@ def save_figures(out_dir: str | os.PathLike, stem: str, original: np.ndarray, re
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Evaluate a DAC model per domain and bitrate, with Opus/MP3 baselines.")
-    p.add_argument("--weights", required=True, help="a DAC.save file or an official descript-audio-codec weights.pth")
+    p = argparse.ArgumentParser(
+        description="Evaluate a DAC model per domain and bitrate, with Opus/MP3 baselines."
+    )
+    p.add_argument(
+        "--weights",
+        required=True,
+        help="a DAC.save file or an official descript-audio-codec weights.pth",
+    )
     p.add_argument("--data", required=True, help="folder of domain subfolders holding audio files")
-    p.add_argument("--out", required=True, help="output folder for metrics.csv, metrics.md, per_clip.csv, figures/")
-    p.add_argument("--n-quantizers", type=int, nargs="+", default=None, help="numbers of codebooks (default: 1..N_q)")
-    p.add_argument("--clips", type=int, default=None, help="at most this many clips per domain (default: all)")
-    p.add_argument("--max-seconds", type=float, default=10.0, help="cut each clip to this length (default 10 s)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output folder for metrics.csv, metrics.md, per_clip.csv, figures/",
+    )
+    p.add_argument(
+        "--n-quantizers",
+        type=int,
+        nargs="+",
+        default=None,
+        help="numbers of codebooks (default: 1..N_q)",
+    )
+    p.add_argument(
+        "--clips", type=int, default=None, help="at most this many clips per domain (default: all)"
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=10.0,
+        help="cut each clip to this length (default 10 s)",
+    )
     p.add_argument("--baselines", default="", help="comma-separated: opus,mp3 (needs ffmpeg)")
-    p.add_argument("--figures", type=int, default=1, help="clips per domain to draw figures for (default 1)")
-    p.add_argument("--visqol", action="store_true", help="add ViSQOL MOS-LQO (needs pip install visqol-python)")
+    p.add_argument(
+        "--figures", type=int, default=1, help="clips per domain to draw figures for (default 1)"
+    )
+    p.add_argument(
+        "--visqol", action="store_true", help="add ViSQOL MOS-LQO (needs pip install visqol-python)"
+    )
     p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: CUDA when present)")
     return p.parse_args(argv)
 
@@ -435,8 +549,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model = DAC.load(args.weights)
         device = torch.device(args.device) if args.device else default_device()
-        result = evaluate(model.to(device), args.data, args.n_quantizers, baselines, args.clips, args.max_seconds,
-                          visqol=args.visqol, device=device, progress=True)
+        result = evaluate(
+            model.to(device),
+            args.data,
+            args.n_quantizers,
+            baselines,
+            args.clips,
+            args.max_seconds,
+            visqol=args.visqol,
+            device=device,
+            progress=True,
+        )
     except (ValueError, RuntimeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -452,10 +575,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         for clip in clips:
             recon = reconstruct(model.eval(), clip.audio, [k], device)[0][k]
             stem = clip.name if clip.name.startswith(clip.domain) else f"{clip.domain}_{clip.name}"
-            save_figures(out / "figures", f"{stem}_nq{k}", clip.audio, recon, model.sample_rate,
-                         f"{clip.domain}/{clip.name}, {k} codebooks ({model.bitrate(k) / 1000:.2f} kbps)")
+            save_figures(
+                out / "figures",
+                f"{stem}_nq{k}",
+                clip.audio,
+                recon,
+                model.sample_rate,
+                f"{clip.domain}/{clip.name}, {k} codebooks ({model.bitrate(k) / 1000:.2f} kbps)",
+            )
     print(table)
-    print(f"wrote {out / 'metrics.csv'}, {out / 'metrics.md'}, {out / 'per_clip.csv'} and figures in {out / 'figures'}")
+    print(
+        f"wrote {out / 'metrics.csv'}, {out / 'metrics.md'}, {out / 'per_clip.csv'} and figures in {out / 'figures'}"
+    )
     return 0
 
 

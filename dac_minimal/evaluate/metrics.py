@@ -56,7 +56,9 @@ def _to_numpy(x: ArrayLike, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold real samples, got dtype {x.dtype}")
         x = x.astype(np.float64)
     else:
-        raise ValueError(f"{name} must be a NumPy array or torch tensor shaped (..., T), got {type(x).__name__}")
+        raise ValueError(
+            f"{name} must be a NumPy array or torch tensor shaped (..., T), got {type(x).__name__}"
+        )
     if x.ndim == 0:
         raise ValueError(f"{name} must be shaped (..., T), got a scalar")
     if x.shape[-1] == 0 or x.size == 0:
@@ -75,7 +77,9 @@ def _pair(estimate: ArrayLike, reference: ArrayLike) -> tuple[np.ndarray, np.nda
             "trim or align them first (e.g. model.decode(z, length=T))"
         )
     if est.shape != ref.shape:
-        raise ValueError(f"shape mismatch: estimate {tuple(est.shape)} vs reference {tuple(ref.shape)}")
+        raise ValueError(
+            f"shape mismatch: estimate {tuple(est.shape)} vs reference {tuple(ref.shape)}"
+        )
     return est, ref
 
 
@@ -84,7 +88,9 @@ def _out(values: np.ndarray) -> float | np.ndarray:
     return float(values) if values.ndim == 0 else values
 
 
-def _ratio_db(signal_energy: np.ndarray, noise_energy: np.ndarray, identical: np.ndarray) -> np.ndarray:
+def _ratio_db(
+    signal_energy: np.ndarray, noise_energy: np.ndarray, identical: np.ndarray
+) -> np.ndarray:
     """``10 log10(signal / noise)`` with the edge cases of the module docstring: identical → +inf,
     otherwise a zero signal energy → -inf (this also covers 0/0 for non-identical inputs)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -120,7 +126,9 @@ def snr_db(estimate: ArrayLike, reference: ArrayLike) -> float | np.ndarray:
     return _out(_ratio_db(np.sum(ref**2, axis=-1), np.sum((ref - est) ** 2, axis=-1), identical))
 
 
-def si_sdr_db(estimate: ArrayLike, reference: ArrayLike, zero_mean: bool = False) -> float | np.ndarray:
+def si_sdr_db(
+    estimate: ArrayLike, reference: ArrayLike, zero_mean: bool = False
+) -> float | np.ndarray:
     """Scale-invariant signal-to-distortion ratio in dB per item (Le Roux et al., 2019).
 
     Project x̂ onto x: ``α = ⟨x̂, x⟩ / ‖x‖²``, target ``s = α x``, distortion ``e = x̂ − s``;
@@ -134,10 +142,14 @@ def si_sdr_db(estimate: ArrayLike, reference: ArrayLike, zero_mean: bool = False
         ref = ref - ref.mean(axis=-1, keepdims=True)
     ref_energy = np.sum(ref**2, axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(ref_energy > 0, np.sum(est * ref, axis=-1, keepdims=True) / ref_energy, 0.0)
+        alpha = np.where(
+            ref_energy > 0, np.sum(est * ref, axis=-1, keepdims=True) / ref_energy, 0.0
+        )
     target = alpha * ref
     distortion = est - target
-    identical = np.all(est == ref, axis=-1) | (np.all(distortion == 0, axis=-1) & np.any(target != 0, axis=-1))
+    identical = np.all(est == ref, axis=-1) | (
+        np.all(distortion == 0, axis=-1) & np.any(target != 0, axis=-1)
+    )
     return _out(_ratio_db(np.sum(target**2, axis=-1), np.sum(distortion**2, axis=-1), identical))
 
 
@@ -153,7 +165,9 @@ def _mel_loss(sample_rate: int):
     return MultiScaleMelLoss(sample_rate=sample_rate)
 
 
-def mel_distance(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 44100) -> float | np.ndarray:
+def mel_distance(
+    estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 44100
+) -> float | np.ndarray:
     """The training mel loss per item: ``MultiScaleMelLoss()(x̂, x)`` with the official settings.
 
     Sum over 7 scales (windows 32…2048, 5…320 mels) of the mean |log10 mel(x̂) − log10 mel(x)|,
@@ -167,16 +181,25 @@ def mel_distance(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 4
         raise ValueError(f"mel_distance needs at least {loss.min_length} samples, got {T}")
     flat_est, flat_ref = est.reshape(-1, 1, 1, T), ref.reshape(-1, 1, 1, T)
     with torch.no_grad():
-        values = [float(loss(torch.from_numpy(a).float(), torch.from_numpy(b).float()))
-                  for a, b in zip(flat_est, flat_ref)]
+        values = [
+            float(loss(torch.from_numpy(a).float(), torch.from_numpy(b).float()))
+            for a, b in zip(flat_est, flat_ref)
+        ]
     return _out(np.array(values).reshape(est.shape[:-1]))
 
 
 def _stft_mag(x: np.ndarray, window: int, hop: int) -> np.ndarray:
     """``|STFT|`` of ``(N, T)`` float64 → ``(N, 1 + window/2, frames)``; Hann, centred, reflect-padded."""
     xt = torch.from_numpy(x)
-    spec = torch.stft(xt, window, hop, window=torch.hann_window(window, dtype=torch.float64),
-                      center=True, pad_mode="reflect", return_complex=True)
+    spec = torch.stft(
+        xt,
+        window,
+        hop,
+        window=torch.hann_window(window, dtype=torch.float64),
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
     return spec.abs().numpy()
 
 
@@ -201,7 +224,9 @@ def stft_distance(
     T = est.shape[-1]
     longest = max(w for w, _ in resolutions)
     if T <= longest // 2:
-        raise ValueError(f"stft_distance needs more than {longest // 2} samples for a {longest}-sample window, got {T}")
+        raise ValueError(
+            f"stft_distance needs more than {longest // 2} samples for a {longest}-sample window, got {T}"
+        )
     flat_est, flat_ref = est.reshape(-1, T), ref.reshape(-1, T)
     total = np.zeros(len(flat_est))
     for window, hop in resolutions:
@@ -210,13 +235,20 @@ def stft_distance(
         den = np.sqrt(np.sum(s**2, axis=(-2, -1)))
         with np.errstate(divide="ignore", invalid="ignore"):
             sc = np.where(num == 0, 0.0, num / den)
-        log_l1 = np.mean(np.abs(np.log(np.maximum(s_hat, eps)) - np.log(np.maximum(s, eps))), axis=(-2, -1))
+        log_l1 = np.mean(
+            np.abs(np.log(np.maximum(s_hat, eps)) - np.log(np.maximum(s, eps))), axis=(-2, -1)
+        )
         total += sc + log_l1
     return _out((total / len(resolutions)).reshape(est.shape[:-1]))
 
 
 def mfcc(
-    x: ArrayLike, sample_rate: int = 44100, n_mfcc: int = 13, n_fft: int = 2048, hop_length: int = 512, n_mels: int = 128
+    x: ArrayLike,
+    sample_rate: int = 44100,
+    n_mfcc: int = 13,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    n_mels: int = 128,
 ) -> np.ndarray:
     """MFCCs of ``(..., T)`` with librosa: ``(..., n_mfcc, frames)``.
 
@@ -227,8 +259,12 @@ def mfcc(
 
     audio = _to_numpy(x, "audio")
     # One item at a time: librosa's 80 dB floor is taken from the peak of the whole array it is given.
-    flat = [librosa.feature.mfcc(y=a, sr=sample_rate, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
-            for a in audio.reshape(-1, audio.shape[-1])]
+    flat = [
+        librosa.feature.mfcc(
+            y=a, sr=sample_rate, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
+        )
+        for a in audio.reshape(-1, audio.shape[-1])
+    ]
     return np.stack(flat).reshape(*audio.shape[:-1], *flat[0].shape)
 
 
@@ -266,7 +302,9 @@ def visqol_available() -> bool:
     return True
 
 
-def visqol_score(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 44100, mode: str = "audio") -> float:
+def visqol_score(
+    estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 44100, mode: str = "audio"
+) -> float:
     """ViSQOL MOS-LQO (1 = bad … 5 = excellent) of a 1-D reconstruction, via ``visqol-python``.
 
     ``mode="audio"`` resamples both to 48 kHz (music and general sound), ``"speech"`` to 16 kHz.
@@ -276,7 +314,9 @@ def visqol_score(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 4
     try:
         from visqol import VisqolApi
     except ImportError:
-        raise ImportError("visqol_score needs the optional package visqol-python: pip install visqol-python") from None
+        raise ImportError(
+            "visqol_score needs the optional package visqol-python: pip install visqol-python"
+        ) from None
     if mode not in ("audio", "speech"):
         raise ValueError(f"mode must be 'audio' or 'speech', got {mode!r}")
     est, ref = _pair(estimate, reference)
@@ -289,9 +329,13 @@ def visqol_score(estimate: ArrayLike, reference: ArrayLike, sample_rate: int = 4
     api = VisqolApi()
     api.create(mode=mode)
     try:
-        result = api.measure_from_arrays(ref.astype(np.float64), est.astype(np.float64), sample_rate=rate)
+        result = api.measure_from_arrays(
+            ref.astype(np.float64), est.astype(np.float64), sample_rate=rate
+        )
     except ValueError as err:  # e.g. a clip shorter than one ViSQOL patch
-        raise ValueError(f"ViSQOL cannot score this clip (it needs about 1.5 s or more): {err}") from None
+        raise ValueError(
+            f"ViSQOL cannot score this clip (it needs about 1.5 s or more): {err}"
+        ) from None
     return float(result.moslqo)
 
 
@@ -318,13 +362,17 @@ def _codes_list(codes: ArrayLike | Iterable[ArrayLike]) -> list[np.ndarray]:
             c = c.detach().cpu().numpy()
         if not isinstance(c, np.ndarray) or c.dtype.kind not in "iu":
             kind = c.dtype if isinstance(c, np.ndarray) else type(c).__name__
-            raise ValueError(f"codes must be integer arrays or tensors shaped (n_q, S) or (B, n_q, S), got {kind}")
+            raise ValueError(
+                f"codes must be integer arrays or tensors shaped (n_q, S) or (B, n_q, S), got {kind}"
+            )
         if c.ndim == 2:
             out.append(c.astype(np.int64))
         elif c.ndim == 3:
             out.extend(c.astype(np.int64))
         else:
-            raise ValueError(f"codes must be shaped (n_q, S) or (B, n_q, S), got shape {tuple(c.shape)}")
+            raise ValueError(
+                f"codes must be shaped (n_q, S) or (B, n_q, S), got shape {tuple(c.shape)}"
+            )
     return out
 
 
@@ -341,7 +389,9 @@ class CodebookStats:
 
     def __init__(self, n_codebooks: int, codebook_size: int):
         if n_codebooks < 1 or codebook_size < 1:
-            raise ValueError(f"n_codebooks and codebook_size must be positive, got {n_codebooks}, {codebook_size}")
+            raise ValueError(
+                f"n_codebooks and codebook_size must be positive, got {n_codebooks}, {codebook_size}"
+            )
         self.codebook_size = int(codebook_size)
         self.counts = np.zeros((n_codebooks, codebook_size), dtype=np.int64)
 
@@ -353,9 +403,13 @@ class CodebookStats:
         """Add codes ``(n_q, S)``, ``(B, n_q, S)`` or a list of those (frames S may differ)."""
         for c in _codes_list(codes):
             if c.shape[0] > self.n_codebooks:
-                raise ValueError(f"codes have {c.shape[0]} codebooks, these stats hold {self.n_codebooks}")
+                raise ValueError(
+                    f"codes have {c.shape[0]} codebooks, these stats hold {self.n_codebooks}"
+                )
             if c.size and (c.min() < 0 or c.max() >= self.codebook_size):
-                raise ValueError(f"codes must lie in 0..{self.codebook_size - 1}, got {c.min()}..{c.max()}")
+                raise ValueError(
+                    f"codes must lie in 0..{self.codebook_size - 1}, got {c.min()}..{c.max()}"
+                )
             for q, row in enumerate(c):
                 self.counts[q] += np.bincount(row, minlength=self.codebook_size)
         return self
@@ -393,7 +447,9 @@ def _stats(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> Codebo
     return CodebookStats(n_q.pop(), codebook_size).update(items)
 
 
-def codebook_utilization(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> CodebookUtilization:
+def codebook_utilization(
+    codes: ArrayLike | Iterable[ArrayLike], codebook_size: int
+) -> CodebookUtilization:
     """Share of the ``codebook_size`` entries used at least once over all ``codes``, per codebook and mean.
 
     ``codes``: ``(n_q, S)``, ``(B, n_q, S)`` or a list of those (one per clip of an evaluation set).
@@ -418,7 +474,20 @@ def max_entropy_bits(codebook_size: int) -> float:
 
 
 __all__ = [
-    "STFT_RESOLUTIONS", "CodebookStats", "CodebookUtilization", "codebook_entropy_bits", "codebook_perplexity",
-    "codebook_utilization", "max_entropy_bits", "mel_distance", "mfcc", "mfcc_distance", "mse", "si_sdr_db",
-    "snr_db", "stft_distance", "visqol_available", "visqol_score",
+    "STFT_RESOLUTIONS",
+    "CodebookStats",
+    "CodebookUtilization",
+    "codebook_entropy_bits",
+    "codebook_perplexity",
+    "codebook_utilization",
+    "max_entropy_bits",
+    "mel_distance",
+    "mfcc",
+    "mfcc_distance",
+    "mse",
+    "si_sdr_db",
+    "snr_db",
+    "stft_distance",
+    "visqol_available",
+    "visqol_score",
 ]

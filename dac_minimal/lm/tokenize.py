@@ -55,7 +55,9 @@ def tokenize_audio(
     if isinstance(audio, np.ndarray):
         audio = torch.from_numpy(np.ascontiguousarray(audio))
     if not isinstance(audio, torch.Tensor):
-        raise ValueError(f"audio must be a NumPy array or torch.Tensor shaped (T,), got {type(audio).__name__}")
+        raise ValueError(
+            f"audio must be a NumPy array or torch.Tensor shaped (T,), got {type(audio).__name__}"
+        )
     if audio.ndim != 1:
         raise ValueError(f"audio must be mono, shaped (T,), got shape {tuple(audio.shape)}")
     if audio.numel() == 0:
@@ -66,12 +68,16 @@ def tokenize_audio(
         raise ValueError("audio holds NaN or infinite samples")
     if chunk_seconds is not None and not chunk_seconds > 0:
         raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
-    chunk_frames = None if chunk_seconds is None else max(1, round(chunk_seconds * model.frame_rate))
+    chunk_frames = (
+        None if chunk_seconds is None else max(1, round(chunk_seconds * model.frame_rate))
+    )
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            codes = encode_chunked(model, audio.float()[None], n_quantizers, chunk_frames)  # (1, n_q, S)
+            codes = encode_chunked(
+                model, audio.float()[None], n_quantizers, chunk_frames
+            )  # (1, n_q, S)
     finally:
         model.train(was_training)
     return codes[0]
@@ -102,21 +108,38 @@ def tokenize_folder(
     return clips
 
 
-def save_tokens(path: str | os.PathLike, clips: list[TokenizedClip], sample_rate: int, hop_length: int,
-                codebook_size: int) -> Path:
+def save_tokens(
+    path: str | os.PathLike,
+    clips: list[TokenizedClip],
+    sample_rate: int,
+    hop_length: int,
+    codebook_size: int,
+) -> Path:
     """Write ``clips`` atomically: tensors and plain types only, so ``load_tokens`` runs no code."""
     if not clips:
         raise ValueError("no clips to save")
     for clip in clips:
         if clip.codes.ndim != 2 or clip.codes.is_floating_point():
-            raise ValueError(f"clip {clip.domain}/{clip.name}: codes must be integer (n_q, S), "
-                             f"got {clip.codes.dtype} {tuple(clip.codes.shape)}")
+            raise ValueError(
+                f"clip {clip.domain}/{clip.name}: codes must be integer (n_q, S), "
+                f"got {clip.codes.dtype} {tuple(clip.codes.shape)}"
+            )
     data = {
-        "format": TOKENS_FORMAT, "sample_rate": int(sample_rate), "hop_length": int(hop_length),
+        "format": TOKENS_FORMAT,
+        "sample_rate": int(sample_rate),
+        "hop_length": int(hop_length),
         "codebook_size": int(codebook_size),
-        "clips": [{"domain": c.domain, "name": c.name, "num_samples": int(c.num_samples),
-                   "codes": c.codes.detach().cpu().to(torch.int16 if codebook_size <= 2**15 else torch.int64)}
-                  for c in clips],
+        "clips": [
+            {
+                "domain": c.domain,
+                "name": c.name,
+                "num_samples": int(c.num_samples),
+                "codes": c.codes.detach()
+                .cpu()
+                .to(torch.int16 if codebook_size <= 2**15 else torch.int64),
+            }
+            for c in clips
+        ],
     }
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
@@ -133,12 +156,18 @@ def load_tokens(path: str | os.PathLike) -> tuple[list[TokenizedClip], dict]:
     except ValueError as err:
         raise ValueError(f"not a readable token file: {err}") from None
     if data.get("format") != TOKENS_FORMAT:
-        raise ValueError(f"{path} is not a dac-minimal token file (expected format {TOKENS_FORMAT!r})")
+        raise ValueError(
+            f"{path} is not a dac-minimal token file (expected format {TOKENS_FORMAT!r})"
+        )
     info = {k: int(data[k]) for k in ("sample_rate", "hop_length", "codebook_size")}
     clips = []
     for c in data["clips"]:
         codes = c["codes"].long()
-        if codes.ndim != 2 or (codes.numel() and (codes.min() < 0 or codes.max() >= info["codebook_size"])):
-            raise ValueError(f"{path}: clip {c['domain']}/{c['name']} holds codes outside [0, {info['codebook_size']})")
+        if codes.ndim != 2 or (
+            codes.numel() and (codes.min() < 0 or codes.max() >= info["codebook_size"])
+        ):
+            raise ValueError(
+                f"{path}: clip {c['domain']}/{c['name']} holds codes outside [0, {info['codebook_size']})"
+            )
         clips.append(TokenizedClip(c["domain"], c["name"], codes, int(c["num_samples"])))
     return clips, info

@@ -90,7 +90,9 @@ class LMConfig:
         if self.layout not in LAYOUTS:
             raise ValueError(f"LMConfig.layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.n_embd % self.n_head:
-            raise ValueError(f"LMConfig.n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+            raise ValueError(
+                f"LMConfig.n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"LMConfig.dropout must be in [0, 1), got {self.dropout}")
         # Sampling re-primes the cache with block_size // 2 steps, which must hold a whole frame.
@@ -109,7 +111,9 @@ class LMConfig:
     @property
     def vocab_size(self) -> int:
         """Input vocabulary per channel: K codes + pad/BOS (delay), n_q·K codes + BOS (flatten)."""
-        return self.codebook_size + 1 if self.layout == "delay" else self.n_q * self.codebook_size + 1
+        return (
+            self.codebook_size + 1 if self.layout == "delay" else self.n_q * self.codebook_size + 1
+        )
 
     @property
     def special_token(self) -> int:
@@ -131,7 +135,9 @@ class LMConfig:
 # ----------------------------------------------------------------------------- input checks
 
 
-def check_codes(codes: torch.Tensor, n_q: int | None, codebook_size: int, name: str = "codes") -> torch.Tensor:
+def check_codes(
+    codes: torch.Tensor, n_q: int | None, codebook_size: int, name: str = "codes"
+) -> torch.Tensor:
     """Check that ``codes`` is an integer ``(B, n_q, S)`` tensor with values in [0, K); return int64.
 
     ``n_q=None`` accepts any number of codebooks. Raises ``ValueError`` naming the problem.
@@ -178,7 +184,9 @@ def undo_delay_pattern(delayed: torch.Tensor) -> torch.Tensor:
     n_q, L = delayed.shape[1:]
     S = L - n_q + 1
     if S < 0:
-        raise ValueError(f"a delayed sequence with n_q={n_q} needs at least {n_q - 1} steps, got {L}")
+        raise ValueError(
+            f"a delayed sequence with n_q={n_q} needs at least {n_q - 1} steps, got {L}"
+        )
     return torch.stack([delayed[:, k, k : k + S] for k in range(n_q)], dim=1)
 
 
@@ -255,7 +263,9 @@ class KVCache:
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.length = 0
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Store ``(B, H, T, hd)`` new keys/values after the cached ones; return all of them."""
         end = self.length + k.shape[2]
         self.k[layer, :, :, self.length : end] = k
@@ -274,7 +284,9 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd)
         self.resid_drop = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
         """``(B, T, D)`` -> ``(B, T, D)``; with ``cache``, the T positions follow the cached ones."""
         B, T, D = x.shape
         q, k, v = self.qkv(x).split(D, dim=2)
@@ -318,7 +330,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x), cache, layer)
         return x + self.mlp(self.ln_2(x))
 
@@ -346,7 +360,11 @@ class CodecLM(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(D)
-        self.heads = nn.ModuleList(nn.Linear(D, K, bias=False) for _ in range(C)) if config.layout == "delay" else None
+        self.heads = (
+            nn.ModuleList(nn.Linear(D, K, bias=False) for _ in range(C))
+            if config.layout == "delay"
+            else None
+        )
         self.apply(self._init_weights)
         # GPT-2: scale residual projections so the residual stream's variance does not grow with depth.
         for name, p in self.named_parameters():
@@ -373,7 +391,9 @@ class CodecLM(nn.Module):
         """Steps ``(B, C, T)`` at positions offset..offset+T-1 -> ``(B, T, D)`` (tokens + positions)."""
         C, T = inputs.shape[1], inputs.shape[2]
         if C != self.config.channels:
-            raise ValueError(f"inputs have {C} channels, the {self.config.layout} layout needs {self.config.channels}")
+            raise ValueError(
+                f"inputs have {C} channels, the {self.config.layout} layout needs {self.config.channels}"
+            )
         if offset + T > self.config.block_size:
             raise ValueError(f"{offset + T} positions exceed block_size={self.config.block_size}")
         x = sum(self.tok_emb[c](inputs[:, c]) for c in range(C))
@@ -438,8 +458,12 @@ def _check_sampling(temperature: float, top_k: int | None, codebook_size: int) -
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
         raise ValueError(f"temperature must be a number > 0, got {temperature!r}")  # noqa: TRY004
     if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be finite and > 0 (use top_k=1 for greedy), got {temperature}")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= codebook_size):
+        raise ValueError(
+            f"temperature must be finite and > 0 (use top_k=1 for greedy), got {temperature}"
+        )
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= codebook_size
+    ):
         raise ValueError(f"top_k must be None or an int in [1, {codebook_size}], got {top_k!r}")
 
 
@@ -571,7 +595,10 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
     # Decay matrices and embeddings only; decaying gains and biases just fights LayerNorm.
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
 
 
@@ -601,12 +628,16 @@ def train_lm(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     window = cfg.block_size if window is None else window
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= cfg.block_size:
-        raise ValueError(f"window must be an int in [1, block_size={cfg.block_size}], got {window!r}")
+        raise ValueError(
+            f"window must be an int in [1, block_size={cfg.block_size}], got {window!r}"
+        )
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
 
     device = model.pos_emb.weight.device
-    seqs = [_with_bos(codes_to_stream(c[None], cfg), cfg)[0].to(device) for c in clips]  # (C, L_i + 1)
+    seqs = [
+        _with_bos(codes_to_stream(c[None], cfg), cfg)[0].to(device) for c in clips
+    ]  # (C, L_i + 1)
     weights = torch.tensor([float(s.shape[1]) for s in seqs])
     gen = torch.Generator().manual_seed(seed)
     opt = _optimizer(model, lr, weight_decay)
@@ -628,7 +659,9 @@ def train_lm(
             inputs[row, :, : chunk.shape[1] - 1] = chunk[:, :-1]
             targets[row, :, : chunk.shape[1] - 1] = chunk[:, 1:]
         logits = model.forward_stream(inputs)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), _local_targets(targets, cfg).reshape(-1))
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), _local_targets(targets, cfg).reshape(-1)
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -641,7 +674,9 @@ def train_lm(
 
 
 @torch.no_grad()
-def evaluate_lm(model: CodecLM, codes: torch.Tensor | Sequence[torch.Tensor], batch_size: int = 32) -> float:
+def evaluate_lm(
+    model: CodecLM, codes: torch.Tensor | Sequence[torch.Tensor], batch_size: int = 32
+) -> float:
     """Mean cross-entropy in nats per code over every code of ``codes``.
 
     Each clip's stream is cut into consecutive windows of ``block_size`` steps (a multiple of n_q
@@ -661,12 +696,16 @@ def evaluate_lm(model: CodecLM, codes: torch.Tensor | Sequence[torch.Tensor], ba
         by_length.setdefault(c.shape[1], []).append(c)
     for group in by_length.values():
         for b in range(0, len(group), batch_size):
-            seq = _with_bos(codes_to_stream(torch.stack(group[b : b + batch_size]).to(device), cfg), cfg)
+            seq = _with_bos(
+                codes_to_stream(torch.stack(group[b : b + batch_size]).to(device), cfg), cfg
+            )
             for w in range(0, seq.shape[2] - 1, window):
                 chunk = seq[:, :, w : w + window + 1]
                 logits = model.forward_stream(chunk[:, :, :-1])
                 targets = _local_targets(chunk[:, :, 1:], cfg).reshape(-1)
-                total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, reduction="sum").item()
+                total += F.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), targets, reduction="sum"
+                ).item()
                 count += int((targets != IGNORE).sum())
     model.train(was_training)
     return total / count
@@ -683,7 +722,11 @@ def unigram_cross_entropy(
     ``train_codes`` with add-one smoothing, so unseen codes cost log(N_k + K) nats instead of
     infinity. The baseline an LM must beat: it knows how often each code occurs, nothing of order.
     """
-    probe = train_codes if isinstance(train_codes, (torch.Tensor, np.ndarray)) else next(iter(train_codes), None)
+    probe = (
+        train_codes
+        if isinstance(train_codes, (torch.Tensor, np.ndarray))
+        else next(iter(train_codes), None)
+    )
     if probe is None:
         raise ValueError("train_codes is empty")
     if isinstance(codebook_size, bool) or not isinstance(codebook_size, int) or codebook_size < 1:

@@ -96,7 +96,7 @@ SOURCES = {
         license="academic use only (access is requested on Zenodo)",
         size="4.7 GB",
         note="Zenodo serves it only to accounts granted access: request it on the homepage, then download "
-             "in a browser.",
+        "in a browser.",
     ),
 }
 MUSDB18_BYTES = 4_684_228_845
@@ -135,7 +135,9 @@ def _checksum_ok(path: Path, source: Source) -> tuple[bool, str]:
     return True, "no checksum known"
 
 
-def download(source: Source, cache_dir: str | os.PathLike | None = None, timeout: float = 60.0) -> Path:
+def download(
+    source: Source, cache_dir: str | os.PathLike | None = None, timeout: float = 60.0
+) -> Path:
     """Download ``source`` into ``cache_dir`` (resuming a partial ``.part`` file); return the archive path.
 
     An archive already in the cache (downloaded earlier, or by hand) is checked and reused. The
@@ -150,24 +152,37 @@ def download(source: Source, cache_dir: str | os.PathLike | None = None, timeout
         ok, what = _checksum_ok(final, source)
         if ok:
             return final
-        raise DownloadError(f"{final} is damaged or a different file: {what}. Delete it and run again.")
+        raise DownloadError(
+            f"{final} is damaged or a different file: {what}. Delete it and run again."
+        )
     part = final.with_name(final.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": "dac-minimal"}
     if have:
         headers["Range"] = f"bytes={have}-"
     try:
-        with urllib.request.urlopen(urllib.request.Request(source.url, headers=headers), timeout=timeout) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(source.url, headers=headers), timeout=timeout
+        ) as resp:
             if resp.headers.get("Content-Type", "").startswith("text/html"):
                 # Zenodo answers a restricted file with a login page, not an error code.
-                raise _by_hand(source, cache_dir, "the server sent a web page instead of the file "
-                                                  "(is access restricted?)")
+                raise _by_hand(
+                    source,
+                    cache_dir,
+                    "the server sent a web page instead of the file (is access restricted?)",
+                )
             resumed = have > 0 and getattr(resp, "status", 200) == 206
             total = int(resp.headers.get("Content-Length") or 0) + (have if resumed else 0)
-            with open(part, "ab" if resumed else "wb") as f, tqdm(
-                total=total or None, initial=have if resumed else 0, unit="B", unit_scale=True,
-                desc=source.filename,
-            ) as bar:
+            with (
+                open(part, "ab" if resumed else "wb") as f,
+                tqdm(
+                    total=total or None,
+                    initial=have if resumed else 0,
+                    unit="B",
+                    unit_scale=True,
+                    desc=source.filename,
+                ) as bar,
+            ):
                 for chunk in iter(lambda: resp.read(1 << 20), b""):
                     f.write(chunk)
                     bar.update(len(chunk))
@@ -176,12 +191,16 @@ def download(source: Source, cache_dir: str | os.PathLike | None = None, timeout
             raise _by_hand(source, cache_dir, f"HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
-        raise _by_hand(source, cache_dir, f"network error ({reason}); partial data is kept in {part}") from None
+        raise _by_hand(
+            source, cache_dir, f"network error ({reason}); partial data is kept in {part}"
+        ) from None
     ok, what = _checksum_ok(part, source)
     if not ok:
         part.unlink()
-        raise DownloadError(f"{source.filename} failed its check: {what}; the partial file was deleted, "
-                            f"run again to download it afresh")
+        raise DownloadError(
+            f"{source.filename} failed its check: {what}; the partial file was deleted, "
+            f"run again to download it afresh"
+        )
     os.replace(part, final)
     return final
 
@@ -214,7 +233,9 @@ def extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
             else:
                 for m in tf.getmembers():
                     target = (root / m.name).resolve()
-                    link_ok = not (m.issym() or m.islnk()) or (target.parent / m.linkname).resolve().is_relative_to(root)
+                    link_ok = not (m.issym() or m.islnk()) or (
+                        target.parent / m.linkname
+                    ).resolve().is_relative_to(root)
                     if not target.is_relative_to(root) or not link_ok:
                         raise ValueError(f"{archive} holds an entry outside its folder: {m.name!r}")
                 tf.extractall(dest)
@@ -280,15 +301,33 @@ def convert_stem(src: str | os.PathLike, dst: str | os.PathLike, ffmpeg: str | N
         )
     dst = Path(dst)
     with atomic_path(dst) as tmp:
-        cmd = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(src), "-map", "0:a:0",
-               "-ar", "44100", "-c:a", "flac", "-f", "flac", str(tmp)]
+        cmd = [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-map",
+            "0:a:0",
+            "-ar",
+            "44100",
+            "-c:a",
+            "flac",
+            "-f",
+            "flac",
+            str(tmp),
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"ffmpeg could not decode {src}: {result.stderr.strip()}")
     return dst
 
 
-def layout_musdb(extracted: str | os.PathLike, out: str | os.PathLike, ffmpeg: str | None = None) -> int:
+def layout_musdb(
+    extracted: str | os.PathLike, out: str | os.PathLike, ffmpeg: str | None = None
+) -> int:
     """Decode MUSDB18 mixtures: ``train/*.stem.mp4`` -> ``out/train/music/musdb18/*.flac``, test -> valid.
 
     Tracks already converted are skipped, so an interrupted run resumes.
@@ -307,8 +346,11 @@ def layout_musdb(extracted: str | os.PathLike, out: str | os.PathLike, ffmpeg: s
 LAYOUTS = {"daps": layout_daps, "vctk": layout_vctk, "musdb18": layout_musdb}
 
 
-def prepare(out: str | os.PathLike, names: Sequence[str] = ("daps", "vctk", "musdb18"),
-            cache_dir: str | os.PathLike | None = None) -> dict[str, int]:
+def prepare(
+    out: str | os.PathLike,
+    names: Sequence[str] = ("daps", "vctk", "musdb18"),
+    cache_dir: str | os.PathLike | None = None,
+) -> dict[str, int]:
     """Download, extract and lay out each corpus in ``names`` under ``out``; return files per corpus.
 
     Archives stay in ``cache_dir``; extracted trees in ``cache_dir/extracted/<name>`` (the speech
@@ -328,10 +370,17 @@ def prepare(out: str | os.PathLike, names: Sequence[str] = ("daps", "vctk", "mus
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Download and lay out DAPS, VCTK and MUSDB18 for a full run.")
-    parser.add_argument("--out", default="data/full", help="layout folder (train/ and valid/ inside)")
-    parser.add_argument("--cache", default=None, help="archive cache (default: $DAC_MINIMAL_CACHE or "
-                                                     "~/.cache/dac_minimal)")
+    parser = argparse.ArgumentParser(
+        description="Download and lay out DAPS, VCTK and MUSDB18 for a full run."
+    )
+    parser.add_argument(
+        "--out", default="data/full", help="layout folder (train/ and valid/ inside)"
+    )
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="archive cache (default: $DAC_MINIMAL_CACHE or ~/.cache/dac_minimal)",
+    )
     parser.add_argument("--only", nargs="+", default=list(SOURCES), choices=sorted(SOURCES))
     args = parser.parse_args(argv)
     try:
@@ -340,7 +389,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(str(err)) from None
     for name, n in counts.items():
         print(f"{name}: {n} files")
-    print(f"layout ready in {args.out}; put general sound (e.g. FSD50K) in {Path(args.out) / 'train' / 'general'}")
+    print(
+        f"layout ready in {args.out}; put general sound (e.g. FSD50K) in {Path(args.out) / 'train' / 'general'}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,21 +33,47 @@ def _fmt_rate(hz: float) -> str:
     return f"{hz / 1000:g} kHz" if hz >= 1000 else f"{hz:g} Hz"
 
 
-def _box(ax: Axes, x: float, y: float, text: str, colour: str, width: float = BOX_WIDTH, height: float = 1.0) -> None:
+def _box(
+    ax: Axes,
+    x: float,
+    y: float,
+    text: str,
+    colour: str,
+    width: float = BOX_WIDTH,
+    height: float = 1.0,
+) -> None:
     """A rounded box of ``width`` x ``height`` (data units) centred on (x, y), labelled ``text``."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.02,rounding_size=0.08",
-                                facecolor=colour, edgecolor="#444444", linewidth=0.8))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=colour,
+            edgecolor="#444444",
+            linewidth=0.8,
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=7.2, linespacing=1.25)
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
     from matplotlib.patches import FancyArrowPatch
 
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=8,
-                                 linewidth=0.8, color="#444444", shrinkA=0, shrinkB=0))
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=8,
+            linewidth=0.8,
+            color="#444444",
+            shrinkA=0,
+            shrinkB=0,
+        )
+    )
 
 
 def _row(ax: Axes, xs: Sequence[float], y: float, half_width: float = BOX_WIDTH / 2) -> None:
@@ -97,21 +123,47 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
     stride_product = 1
     for i, stride in enumerate(enc_rates):
         stride_product *= stride
-        _box(ax, xs[2 + i], y_top,
-             f"Enc block {i + 1}\nstride {stride}\n{dim} → {2 * dim}\nT/{stride_product}", ENCODER_COLOUR)
+        _box(
+            ax,
+            xs[2 + i],
+            y_top,
+            f"Enc block {i + 1}\nstride {stride}\n{dim} → {2 * dim}\nT/{stride_product}",
+            ENCODER_COLOUR,
+        )
         dim *= 2
-    _box(ax, xs[-2], y_top, f"Snake +\nConv k3\n{dim} → {config.latent_dim}\nT/{hop}", ENCODER_COLOUR)
-    _box(ax, xs[-1], y_top, f"latent z\nD = {config.latent_dim}\n{frame_rate:.2f}\nframes/s", IO_COLOUR)
+    _box(
+        ax, xs[-2], y_top, f"Snake +\nConv k3\n{dim} → {config.latent_dim}\nT/{hop}", ENCODER_COLOUR
+    )
+    _box(
+        ax,
+        xs[-1],
+        y_top,
+        f"latent z\nD = {config.latent_dim}\n{frame_rate:.2f}\nframes/s",
+        IO_COLOUR,
+    )
     _row(ax, xs, y_top)
-    ax.text(xs[1] - BOX_WIDTH / 2, y_top + 0.58, "encoder: residual units (dilations 1, 3, 9) + strided conv per block",
-            ha="left", va="bottom", fontsize=7.5, color="#1c4587")
+    ax.text(
+        xs[1] - BOX_WIDTH / 2,
+        y_top + 0.58,
+        "encoder: residual units (dilations 1, 3, 9) + strided conv per block",
+        ha="left",
+        va="bottom",
+        fontsize=7.5,
+        color="#1c4587",
+    )
 
     # ---- quantizer at the turn
     x_q = xs[-1] + 1.15
-    _box(ax, x_q, (y_top + y_bottom) / 2,
-         f"RVQ\n$N_q$ = {config.n_codebooks}\ncodebooks\nK = {config.codebook_size}\n"
-         f"({bits:g} bits each)\nd = {config.codebook_dim}",
-         QUANTIZER_COLOUR, width=1.0, height=1.95)
+    _box(
+        ax,
+        x_q,
+        (y_top + y_bottom) / 2,
+        f"RVQ\n$N_q$ = {config.n_codebooks}\ncodebooks\nK = {config.codebook_size}\n"
+        f"({bits:g} bits each)\nd = {config.codebook_dim}",
+        QUANTIZER_COLOUR,
+        width=1.0,
+        height=1.95,
+    )
     _arrow(ax, (xs[-1] + BOX_WIDTH / 2, y_top), (x_q - 0.5, y_top))
 
     # ---- decoder: bottom row, right to left
@@ -123,15 +175,28 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
     for i, stride in enumerate(dec_rates):
         remaining //= stride
         length = "T" if remaining == 1 else f"T/{remaining}"
-        _box(ax, xs_dec[1 + i], y_bottom,
-             f"Dec block {i + 1}\nstride {stride}\n{cdim} → {cdim // 2}\n{length}", DECODER_COLOUR)
+        _box(
+            ax,
+            xs_dec[1 + i],
+            y_bottom,
+            f"Dec block {i + 1}\nstride {stride}\n{cdim} → {cdim // 2}\n{length}",
+            DECODER_COLOUR,
+        )
         cdim //= 2
     _box(ax, xs_dec[-2], y_bottom, f"Snake +\nConv k7\n{cdim} → 1\ntanh", DECODER_COLOUR)
-    _box(ax, xs_dec[-1], y_bottom, f"output x̂\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR)
+    _box(
+        ax, xs_dec[-1], y_bottom, f"output x̂\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR
+    )
     _row(ax, xs_dec, y_bottom)
-    ax.text(xs_dec[0] + BOX_WIDTH / 2, y_bottom - 0.58,
-            "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
-            ha="right", va="top", fontsize=7.5, color="#274e13")
+    ax.text(
+        xs_dec[0] + BOX_WIDTH / 2,
+        y_bottom - 0.58,
+        "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="#274e13",
+    )
 
     left, right = min(xs[0], xs_dec[-1]) - 0.55, x_q + 0.75
     ax.set_xlim(left, right)
@@ -139,13 +204,19 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
     fig.suptitle(
         f"DAC at {config.sample_rate} Hz: hop {hop} = {' × '.join(map(str, enc_rates))} samples, "
         f"{frame_rate:.2f} frames/s, {config.n_codebooks} × {bits:g} bits → {bitrate / 1000:.2f} kbps",
-        fontsize=9.5, y=0.97)
+        fontsize=9.5,
+        y=0.97,
+    )
     return fig
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Draw the codec's block diagram from a preset config.")
-    parser.add_argument("--out", default="chapters/figures/architecture.png", help="PNG file to write")
+    parser = argparse.ArgumentParser(
+        description="Draw the codec's block diagram from a preset config."
+    )
+    parser.add_argument(
+        "--out", default="chapters/figures/architecture.png", help="PNG file to write"
+    )
     parser.add_argument("--preset", default="44khz", choices=sorted(PRESETS))
     parser.add_argument("--dpi", type=int, default=110)
     args = parser.parse_args(argv)

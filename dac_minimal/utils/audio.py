@@ -39,7 +39,11 @@ def find_audio_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
     found = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS and not any(p.startswith(".") for p in rel.parts):
+        if (
+            path.is_file()
+            and path.suffix.lower() in AUDIO_EXTENSIONS
+            and not any(p.startswith(".") for p in rel.parts)
+        ):
             found.append((rel.parts[0] if len(rel.parts) > 1 else root.name, path))
     if not found:
         raise ValueError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
@@ -91,7 +95,9 @@ def save_audio(path: str | os.PathLike, audio: np.ndarray | torch.Tensor, sample
     return path
 
 
-def resample(audio: np.ndarray | torch.Tensor, orig_sr: int, target_sr: int) -> np.ndarray | torch.Tensor:
+def resample(
+    audio: np.ndarray | torch.Tensor, orig_sr: int, target_sr: int
+) -> np.ndarray | torch.Tensor:
     """Resample along the last axis with a high-quality band-limited resampler (librosa/soxr).
 
     Accepts NumPy arrays or torch tensors of any leading shape and returns the same type.
@@ -103,9 +109,13 @@ def resample(audio: np.ndarray | torch.Tensor, orig_sr: int, target_sr: int) -> 
     import librosa  # imported lazily: numba start-up costs a second
 
     if isinstance(audio, torch.Tensor):
-        out = librosa.resample(audio.detach().cpu().float().numpy(), orig_sr=orig_sr, target_sr=target_sr)
+        out = librosa.resample(
+            audio.detach().cpu().float().numpy(), orig_sr=orig_sr, target_sr=target_sr
+        )
         return torch.from_numpy(np.ascontiguousarray(out)).to(audio.device)
-    return librosa.resample(np.asarray(audio, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr)
+    return librosa.resample(
+        np.asarray(audio, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr
+    )
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
@@ -114,7 +124,9 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
 
 
 #: ``torch.compiler.is_compiling`` (torch >= 2.3) or its older home.
-_is_compiling = getattr(torch.compiler, "is_compiling", None) or (lambda: torch._dynamo.is_compiling())
+_is_compiling = getattr(torch.compiler, "is_compiling", None) or (
+    lambda: torch._dynamo.is_compiling()
+)
 _FINITE_CHECKS: contextvars.ContextVar[bool] = contextvars.ContextVar("finite_checks", default=True)
 
 
@@ -143,7 +155,9 @@ def check_waveform(x: torch.Tensor, name: str = "audio", min_length: int = 1) ->
         raise ValueError(f"{name} must be a torch.Tensor shaped (B, 1, T), got {type(x).__name__}")
     if x.ndim != 3:
         hint = " (add dimensions with x[None, None] or x.unsqueeze(1))" if x.ndim < 3 else ""
-        raise ValueError(f"{name} must have shape (B, 1, T), got rank {x.ndim} shape {tuple(x.shape)}{hint}")
+        raise ValueError(
+            f"{name} must have shape (B, 1, T), got rank {x.ndim} shape {tuple(x.shape)}{hint}"
+        )
     if x.shape[1] != 1:
         raise ValueError(
             f"{name} must be mono with shape (B, 1, T), got {x.shape[1]} channels; "
