@@ -39,7 +39,7 @@ from dac_minimal.layers import compile_snakes
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from dac_minimal.model import PRESETS
 from dac_minimal.train import CodecForward, discriminator_preset_for
-from dac_minimal.utils.audio import skip_finite_checks
+from dac_minimal.utils.checks import skip_finite_checks
 
 
 def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool = False) -> None:

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from dac_minimal.loss import at_least_fp32
-from dac_minimal.utils.audio import check_waveform
+from dac_minimal.utils.checks import check_waveform
 
 #: Band edges as fractions of the n_fft/2 + 1 STFT bins (report §4.3).
 BANDS: tuple[tuple[float, float], ...] = (

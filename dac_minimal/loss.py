@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dac_minimal.utils.audio import check_waveform
+from dac_minimal.utils.checks import check_waveform
 
 GANKind = Literal["lsgan", "hinge", "bce"]
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from dac_minimal.layers import ResidualUnit, WNConv1d, WNConvTranspose1d, activation, init_weights
 from dac_minimal.quantize import ResidualVectorQuantize
-from dac_minimal.utils.audio import check_waveform
+from dac_minimal.utils.checks import check_waveform
 
 
 @dataclass

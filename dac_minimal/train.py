@@ -62,7 +62,8 @@ from dac_minimal.loss import (
 )
 from dac_minimal.model import DAC, PRESETS, ForwardOutput
 from dac_minimal.quantize import CodeReviver
-from dac_minimal.utils.audio import save_audio, skip_finite_checks
+from dac_minimal.utils.audio import save_audio
+from dac_minimal.utils.checks import skip_finite_checks
 from dac_minimal.utils.files import atomic_path, default_device
 
 #: Format tag of a training checkpoint (``latest.pt``); ``DAC.save`` files carry ``MODEL_FORMAT``.

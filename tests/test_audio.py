@@ -3,7 +3,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from dac_minimal.utils.audio import check_waveform, load_audio, resample, save_audio, to_mono
+from dac_minimal.utils.audio import load_audio, resample, save_audio, to_mono
+from dac_minimal.utils.checks import check_waveform
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -6,7 +6,7 @@ import torch
 from dac_minimal import DAC, DACConfig, Discriminator, MultiScaleMelLoss, count_parameters
 from dac_minimal.model import PRESETS
 from dac_minimal.train import CodecForward
-from dac_minimal.utils.audio import skip_finite_checks
+from dac_minimal.utils.checks import skip_finite_checks
 
 
 def test_full_model_parameter_counts_match_the_official_model():

@@ -10,10 +10,7 @@ when read from files and ``(B, 1, T)`` when fed to the model.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -121,55 +118,3 @@ def resample(
 def to_mono(audio: np.ndarray) -> np.ndarray:
     """Average the channels of a ``(C, T)`` array into ``(1, T)``."""
     return audio.mean(axis=0, keepdims=True)
-
-
-#: ``torch.compiler.is_compiling`` (torch >= 2.3) or its older home.
-_is_compiling = getattr(torch.compiler, "is_compiling", None) or (
-    lambda: torch._dynamo.is_compiling()
-)
-_FINITE_CHECKS: contextvars.ContextVar[bool] = contextvars.ContextVar("finite_checks", default=True)
-
-
-@contextlib.contextmanager
-def skip_finite_checks() -> Iterator[None]:
-    """Inside this block ``check_waveform`` checks types and shapes only, not the samples' values.
-
-    The NaN/inf scan reads a result back from the device: on a GPU that is a sync, which stalls the host
-    until every queued kernel has run. The trainer runs its steps in this block and checks its losses and
-    gradient norms instead (a non-finite input makes a non-finite loss).
-    """
-    token = _FINITE_CHECKS.set(False)
-    try:
-        yield
-    finally:
-        _FINITE_CHECKS.reset(token)
-
-
-def check_waveform(x: torch.Tensor, name: str = "audio", min_length: int = 1) -> None:
-    """Raise ``ValueError`` unless ``x`` is a finite float waveform shaped ``(B, 1, T)``, T >= min_length.
-
-    The finiteness scan is skipped inside ``skip_finite_checks()`` and while ``torch.compile`` traces
-    (a value read back from the tensor would split the compiled graph in two); the other checks always run.
-    """
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor shaped (B, 1, T), got {type(x).__name__}")
-    if x.ndim != 3:
-        hint = " (add dimensions with x[None, None] or x.unsqueeze(1))" if x.ndim < 3 else ""
-        raise ValueError(
-            f"{name} must have shape (B, 1, T), got rank {x.ndim} shape {tuple(x.shape)}{hint}"
-        )
-    if x.shape[1] != 1:
-        raise ValueError(
-            f"{name} must be mono with shape (B, 1, T), got {x.shape[1]} channels; "
-            "encode stereo one channel at a time (fold channels into the batch)"
-        )
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point waveform, got dtype {x.dtype}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} has an empty batch")
-    if x.shape[-1] < min_length:
-        raise ValueError(f"{name} is too short: {x.shape[-1]} samples, need at least {min_length}")
-    if _is_compiling() or not _FINITE_CHECKS.get():
-        return
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} holds NaN or infinite samples")
