@@ -49,7 +49,7 @@ def layer(name: str) -> int:
 
 
 def imports(path: Path) -> tuple[set[str], set[str]]:
-    """``(module-level, inside functions)`` imports of package modules, as names like ``codec.dacm``."""
+    """``(module-level, in functions)`` imports of package modules, named like ``codec.dacm``."""
     tree = ast.parse(path.read_text())
     top: set[str] = set()
     inner: set[str] = set()
