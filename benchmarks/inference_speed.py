@@ -1,16 +1,17 @@
 """CPU inference speed and memory of the codec.
 
-1. Speed: encode + decode of 10 s of 44.1 kHz audio on 2 threads, for our model as built for training
-   (weight norm recomputed every call, eager Snake), after ``prepare_for_inference()`` (weight norm folded,
-   Snake in one ``addcmul``), after ``prepare_for_inference(compile=True)`` (Snake fused by torch.compile),
-   and, when the official ``dac`` package is importable in this environment, the official model with the
-   same weights. Times are the best of ``--repeats`` runs after one warm-up run; printed as ratios.
-2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and decompress
-   a 10-minute file in chunks versus a 10-second one.
+1. Speed: encode + decode of 10 s of 44.1 kHz audio on 2 threads, for our model as built for
+   training (weight norm recomputed every call, eager Snake), after ``prepare_for_inference()``
+   (weight norm folded, Snake in one ``addcmul``), after ``prepare_for_inference(compile=True)``
+   (Snake fused by torch.compile), and, when the official ``dac`` package is importable in this
+   environment, the official model with the same weights. Times are the best of ``--repeats`` runs
+   after one warm-up run; printed as ratios.
+2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and
+   decompress a 10-minute file in chunks versus a 10-second one.
 
-    .venv/bin/python benchmarks/inference_speed.py                      # full 44.1 kHz model, random weights
-    .venv/bin/python benchmarks/inference_speed.py --preset tiny        # quick
-    .venv/bin/python benchmarks/inference_speed.py --weights weights.pth  # e.g. the official weights
+    .venv/bin/python benchmarks/inference_speed.py                        # 44.1 kHz, random weights
+    .venv/bin/python benchmarks/inference_speed.py --preset tiny          # quick
+    .venv/bin/python benchmarks/inference_speed.py --weights weights.pth  # e.g. official weights
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def speed(args) -> None:
     base = make_model(args)
     x = test_signal(args.seconds, base.sample_rate)
     print(
-        f"speed: {args.seconds:g} s at {base.sample_rate} Hz, preset/weights {args.weights or args.preset}, "
+        f"speed: {args.seconds:g} s at {base.sample_rate} Hz, "
+        f"preset/weights {args.weights or args.preset}, "
         f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
@@ -126,7 +128,8 @@ def speed(args) -> None:
         variants["official descript-audio-codec"] = official
     else:
         print(
-            "  (the official package is not importable in this environment: official timing skipped)"
+            "  (the official package is not importable in this environment: "
+            "official timing skipped)"
         )
     results, reference = {}, None
     for name, fn in variants.items():
@@ -148,7 +151,7 @@ def speed(args) -> None:
 
 
 def memory_case(args) -> None:
-    """Run in a child process: compress + decompress ``--memory-case`` minutes of audio, print peak RSS as JSON."""
+    """Child process: compress + decompress ``--memory-case`` minutes, print peak RSS as JSON."""
     torch.set_num_threads(args.threads)
     model = DAC.from_preset(args.memory_preset).eval().prepare_for_inference()
     x = test_signal(args.memory_case * 60, model.sample_rate)[0]
@@ -174,8 +177,9 @@ def memory_case(args) -> None:
 
 def memory(args) -> None:
     print(
-        f"memory: compress + decompress with the {args.memory_preset} model, {args.memory_threads} thread(s), "
-        "peak RSS of a fresh process; 'working' = peak − (model + input signal) − the decoded output buffer"
+        f"memory: compress + decompress with the {args.memory_preset} model, "
+        f"{args.memory_threads} thread(s), peak RSS of a fresh process; "
+        "'working' = peak − (model + input signal) − the decoded output buffer"
     )
     cases = (
         (10 / 60, args.chunk_seconds, "10 s, chunked"),
@@ -204,8 +208,9 @@ def memory(args) -> None:
         working = r["peak_mb"] - r["before_mb"] - r["output_mb"]
         chunks = f"{chunk_seconds:g}-s chunks" if chunk_seconds else "no chunks"
         print(
-            f"  {label:16s} ({chunks:11s}): peak {r['peak_mb']:6.0f} MB, working {working:6.0f} MB, "
-            f"output {r['output_mb']:4.0f} MB; {r['seconds']:4.0f} s; file {r['file_bytes'] / 1000:.0f} kB",
+            f"  {label:16s} ({chunks:11s}): peak {r['peak_mb']:6.0f} MB, "
+            f"working {working:6.0f} MB, output {r['output_mb']:4.0f} MB; "
+            f"{r['seconds']:4.0f} s; file {r['file_bytes'] / 1000:.0f} kB",
             flush=True,
         )
 

@@ -1,15 +1,17 @@
-"""Numerical parity with the official ``descript-audio-codec`` package, on the same random-weight checkpoint.
+"""Numerical parity with the official ``descript-audio-codec`` package, on one random checkpoint.
 
-    python benchmarks/official_parity.py --setup      # once: a separate venv with the official package (~7 GB)
-    python benchmarks/official_parity.py              # build an official checkpoint, compare, print max differences
+    python benchmarks/official_parity.py --setup  # once: a venv with the official package (~7 GB)
+    python benchmarks/official_parity.py          # official checkpoint, compare, max differences
 
-The official package needs torch 2.9.1 with torchaudio 2.9 (its audiotools dependency), which cannot share a venv
-with our CPU torch, so it lives in its own venv (``--venv``, default ``~/.cache/dac_minimal/official-venv``) and runs
-in a subprocess. That process builds ``dac.DAC()`` with random weights (Snake α and codebooks randomised too), saves
-it the official way (``model.save(path, package=False)``: ``state_dict`` + ``metadata.kwargs``, weight norm as
-``weight_g``/``weight_v``) and writes its outputs for a fixed signal. This process loads the same file with
-``DAC.load`` and compares codes (must be identical) and audio (bar: max |difference| <= 1e-4) for encode, decode
-and decoding from the first k codebooks. Not part of CI (the official install is gigabytes).
+The official package needs torch 2.9.1 with torchaudio 2.9 (its audiotools dependency), which
+cannot share a venv with our CPU torch, so it lives in its own venv (``--venv``, default
+``~/.cache/dac_minimal/official-venv``) and runs in a subprocess. That process builds
+``dac.DAC()`` with random weights (Snake α and codebooks randomised too), saves it the official
+way (``model.save(path, package=False)``: ``state_dict`` + ``metadata.kwargs``, weight norm as
+``weight_g``/``weight_v``) and writes its outputs for a fixed signal. This process loads the same
+file with ``DAC.load`` and compares codes (must be identical) and audio (bar: max |difference|
+<= 1e-4) for encode, decode and decoding from the first k codebooks. Not part of CI (the
+official install is gigabytes).
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ SUBSETS = (1, 4)
 OFFICIAL_SIDE = r"""
 import sys, numpy as np, torch, dac
 ckpt, out, preset, subsets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-kwargs = {"44khz": {}, "16khz": dict(sample_rate=16000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2],
-          n_codebooks=12)}[preset]
+kwargs = {
+    "44khz": {},
+    "16khz": dict(
+        sample_rate=16000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2], n_codebooks=12
+    ),
+}[preset]
 torch.manual_seed(0)
 model = dac.DAC(**kwargs)
 with torch.no_grad():
@@ -44,7 +50,8 @@ model.save(ckpt, package=False)
 sr = model.sample_rate
 t = np.arange(sr + 123) / sr
 rng = np.random.default_rng(0)
-x = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)[None, None]
+x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(t.size)
+x = x.astype(np.float32)[None, None]
 with torch.no_grad():
     xp = model.preprocess(torch.from_numpy(x), sr)
     z, codes, latents, _, _ = model.encode(xp)
@@ -66,8 +73,9 @@ def setup(venv: Path) -> None:
 def max_diff(ours: np.ndarray, official: np.ndarray, tail: int) -> float:
     """Max |difference| over the common length, minus ``tail`` samples at the end.
 
-    The 16/24 kHz decoders have an odd stride; the official one returns 8 samples fewer than frames · hop and we add
-    ``output_padding`` to keep the length, which changes only the last decoder receptive field's worth of samples.
+    The 16/24 kHz decoders have an odd stride; the official one returns 8 samples fewer than
+    frames · hop and we add ``output_padding`` to keep the length, which changes only the last
+    decoder receptive field's worth of samples.
     """
     n = min(ours.shape[-1], official.shape[-1]) - tail
     return float(np.abs(ours[..., :n] - official[..., :n]).max())

@@ -4,8 +4,8 @@
     python benchmarks/time_chapters.py --smoke    # CI size (DAC_BOOK_SMOKE=1)
     python benchmarks/time_chapters.py chapters/02_snake.ipynb
 
-Bars (issue 4): each chapter <= 90 s on a 2-core CPU, chapters 1-7 together <= 8 minutes. The executed notebooks are
-thrown away: outputs are never committed.
+Bars (issue 4): each chapter <= 90 s on a 2-core CPU, chapters 1-7 together <= 8 minutes. The
+executed notebooks are thrown away: outputs are never committed.
 """
 
 from __future__ import annotations
@@ -51,9 +51,8 @@ def main() -> None:
         os.environ.pop("DAC_BOOK_SMOKE", None)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     total, over = 0.0, []
-    print(
-        f"{'chapter':40s} {'seconds':>8s}  ({'smoke' if args.smoke else 'reading'} size, {os.cpu_count()} CPUs)"
-    )
+    size = "smoke" if args.smoke else "reading"
+    print(f"{'chapter':40s} {'seconds':>8s}  ({size} size, {os.cpu_count()} CPUs)")
     for nb in notebooks:
         seconds = run(nb, args.timeout)
         total += seconds

@@ -18,8 +18,9 @@ def tiny() -> DAC:
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_thread():
-    """One torch thread per test process: the suite's models are tiny, and on a shared 2-core machine
-    two threads per process made small convolutions and STFTs 10-100x slower (oversubscription)."""
+    """One torch thread per test process: the suite's models are tiny, and on a shared 2-core
+    machine two threads per process made small convolutions and STFTs 10-100x slower
+    (oversubscription)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

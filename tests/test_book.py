@@ -1,4 +1,4 @@
-"""The book's notebooks: every chapter is a py:percent + ipynb pair, in sync, committed without outputs.
+"""The book's notebooks: each chapter is a py:percent + ipynb pair, in sync, without outputs.
 
 (nbval executes the notebooks themselves: `pytest chapters --nbval-lax`.)
 """

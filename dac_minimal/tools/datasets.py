@@ -48,7 +48,7 @@ from dac_minimal.utils.files import atomic_path
 
 
 class DownloadError(RuntimeError):
-    """A corpus could not be fetched; the message says what to download by hand and where to put it."""
+    """A corpus could not be fetched; the message says what to download by hand, and where to."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ SOURCES = {
         homepage="https://zenodo.org/records/1117372",
         license="academic use only (access is requested on Zenodo)",
         size="4.7 GB",
-        note="Zenodo serves it only to accounts granted access: request it on the homepage, then download "
-        "in a browser.",
+        note="Zenodo serves it only to accounts granted access: request it on the homepage, "
+        "then download in a browser.",
     ),
 }
 MUSDB18_BYTES = 4_684_228_845
@@ -113,15 +113,16 @@ def default_cache() -> Path:
 def _by_hand(source: Source, cache_dir: Path, reason: str) -> DownloadError:
     return DownloadError(
         f"could not download {source.name}: {reason}.\n"
-        f"Download {source.filename} ({source.size}, {source.license}) by hand from {source.homepage}\n"
+        f"Download {source.filename} ({source.size}, {source.license}) by hand from "
+        f"{source.homepage}\n"
         f"  ({source.url})\n"
-        f"and put it at {cache_dir / source.filename}, then run this again; it will be used as it is."
-        + (f"\nNote: {source.note}" if source.note else "")
+        f"and put it at {cache_dir / source.filename}, then run this again; "
+        f"it will be used as it is." + (f"\nNote: {source.note}" if source.note else "")
     )
 
 
 def _checksum_ok(path: Path, source: Source) -> tuple[bool, str]:
-    """Check ``path`` against the source's checksum (or size); returns ``(ok, what was compared)``."""
+    """Check ``path`` against the source's checksum (or size); return ``(ok, what was checked)``."""
     if source.md5 or source.sha256:
         algo, expected = ("sha256", source.sha256) if source.sha256 else ("md5", source.md5)
         h = hashlib.new(algo)
@@ -135,27 +136,12 @@ def _checksum_ok(path: Path, source: Source) -> tuple[bool, str]:
     return True, "no checksum known"
 
 
-def download(
-    source: Source, cache_dir: str | os.PathLike | None = None, timeout: float = 60.0
-) -> Path:
-    """Download ``source`` into ``cache_dir`` (resuming a partial ``.part`` file); return the archive path.
+def _fetch(source: Source, cache_dir: Path, part: Path, timeout: float) -> None:
+    """Append the bytes of ``source.url`` to ``part``, resuming from its size with a Range request.
 
-    An archive already in the cache (downloaded earlier, or by hand) is checked and reused. The
-    bytes go to ``<file>.part``; an interrupted run continues from there with an HTTP Range
-    request (a server that ignores it makes us start over). Only a complete, verified file is
-    renamed to its final name. Raises ``DownloadError`` with instructions when anything fails.
+    A server that answers 200 instead of 206 ignores the range, so the file starts over. Raises
+    ``DownloadError`` (via ``_by_hand``) when the server sends a web page or the network fails.
     """
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    final = cache_dir / source.filename
-    if final.is_file():
-        ok, what = _checksum_ok(final, source)
-        if ok:
-            return final
-        raise DownloadError(
-            f"{final} is damaged or a different file: {what}. Delete it and run again."
-        )
-    part = final.with_name(final.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": "dac-minimal"}
     if have:
@@ -194,6 +180,30 @@ def download(
         raise _by_hand(
             source, cache_dir, f"network error ({reason}); partial data is kept in {part}"
         ) from None
+
+
+def download(
+    source: Source, cache_dir: str | os.PathLike | None = None, timeout: float = 60.0
+) -> Path:
+    """Download ``source`` into ``cache_dir`` (resuming a partial ``.part`` file); return its path.
+
+    An archive already in the cache (downloaded earlier, or by hand) is checked and reused. The
+    bytes go to ``<file>.part``; an interrupted run continues from there with an HTTP Range
+    request (a server that ignores it makes us start over). Only a complete, verified file is
+    renamed to its final name. Raises ``DownloadError`` with instructions when anything fails.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    final = cache_dir / source.filename
+    if final.is_file():
+        ok, what = _checksum_ok(final, source)
+        if ok:
+            return final
+        raise DownloadError(
+            f"{final} is damaged or a different file: {what}. Delete it and run again."
+        )
+    part = final.with_name(final.name + ".part")
+    _fetch(source, cache_dir, part, timeout)
     ok, what = _checksum_ok(part, source)
     if not ok:
         part.unlink()
@@ -265,8 +275,9 @@ def _audio_files(root: Path, pattern: str) -> list[Path]:
 def layout_daps(extracted: str | os.PathLike, out: str | os.PathLike) -> int:
     """Link DAPS's ``clean/*.wav`` (44.1 kHz studio speech) into ``out/{train,valid}/speech/daps``.
 
-    Speakers F10 and M10 go to ``valid``; file names start with the speaker (``f10_script1_clean.wav``).
-    Returns how many files were laid out; raises ``ValueError`` when none is found.
+    Speakers F10 and M10 go to ``valid``; file names start with the speaker
+    (``f10_script1_clean.wav``). Returns how many files were laid out; raises ``ValueError`` when
+    none is found.
     """
     files = [p for p in _audio_files(Path(extracted), "*.wav") if p.parent.name == "clean"]
     if not files:
@@ -278,9 +289,10 @@ def layout_daps(extracted: str | os.PathLike, out: str | os.PathLike) -> int:
 
 
 def layout_vctk(extracted: str | os.PathLike, out: str | os.PathLike, mic: str = "mic1") -> int:
-    """Link VCTK 0.92's ``wav48_silence_trimmed/pNNN/*_{mic}.flac`` into ``out/train/speech/vctk/pNNN``.
+    """Link VCTK 0.92's ``wav48_silence_trimmed/pNNN/*_{mic}.flac`` into ``out/train/speech/vctk``.
 
-    VCTK 0.92 recorded every sentence with two microphones; one (``mic1`` by default) is enough.
+    Each speaker keeps its folder (``out/train/speech/vctk/pNNN``). VCTK 0.92 recorded every
+    sentence with two microphones; one (``mic1`` by default) is enough.
     """
     files = _audio_files(Path(extracted), f"*_{mic}.flac")
     if not files:
@@ -328,8 +340,9 @@ def convert_stem(src: str | os.PathLike, dst: str | os.PathLike, ffmpeg: str | N
 def layout_musdb(
     extracted: str | os.PathLike, out: str | os.PathLike, ffmpeg: str | None = None
 ) -> int:
-    """Decode MUSDB18 mixtures: ``train/*.stem.mp4`` -> ``out/train/music/musdb18/*.flac``, test -> valid.
+    """Decode MUSDB18 mixtures: ``train/*.stem.mp4`` -> ``out/train/music/musdb18/*.flac``.
 
+    The ``test`` tracks go to ``out/valid/music/musdb18`` in the same way.
     Tracks already converted are skipped, so an interrupted run resumes.
     """
     files = _audio_files(Path(extracted), "*.stem.mp4")
@@ -351,7 +364,7 @@ def prepare(
     names: Sequence[str] = ("daps", "vctk", "musdb18"),
     cache_dir: str | os.PathLike | None = None,
 ) -> dict[str, int]:
-    """Download, extract and lay out each corpus in ``names`` under ``out``; return files per corpus.
+    """Download, extract and lay out each corpus in ``names`` under ``out``; count files per corpus.
 
     Archives stay in ``cache_dir``; extracted trees in ``cache_dir/extracted/<name>`` (the speech
     links point there, so keep it). ``out/train/general`` is left for you to fill.
@@ -389,9 +402,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(str(err)) from None
     for name, n in counts.items():
         print(f"{name}: {n} files")
-    print(
-        f"layout ready in {args.out}; put general sound (e.g. FSD50K) in {Path(args.out) / 'train' / 'general'}"
-    )
+    general = Path(args.out) / "train" / "general"
+    print(f"layout ready in {args.out}; put general sound (e.g. FSD50K) in {general}")
 
 
 if __name__ == "__main__":
