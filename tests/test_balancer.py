@@ -7,7 +7,7 @@ from dac_minimal.evaluate.balancer import Balancer
 
 
 def _problem(seed=0, batch=3):
-    """A tiny 'generator' (one linear layer) and three losses of very different scales on its output."""
+    """A tiny 'generator' (one linear layer) and three losses of very different scales on it."""
     g = torch.Generator().manual_seed(seed)
     net = torch.nn.Linear(8, 16)
     with torch.no_grad():
@@ -65,7 +65,8 @@ def test_ema_follows_the_bias_corrected_formula():
             num = sum(beta ** (t - 1 - k) * history[k][name] for k in range(t))
             den = sum(beta ** (t - 1 - k) for k in range(t))
             assert bal.ema[name] == pytest.approx(num / den, rel=1e-6)
-    # The norms did change, so a wrong (e.g. un-decayed or last-only) average would have failed above.
+    # The norms did change, so a wrong (e.g. un-decayed or last-only) average would have failed
+    # above.
     assert history[0]["small"] != pytest.approx(history[-1]["small"], rel=1e-3)
     assert bal.steps == 4
 

@@ -1,4 +1,7 @@
-"""Opus and MP3 round trips through ffmpeg: aligned, trimmed, at the bitrate asked for (skipped without ffmpeg)."""
+"""Opus and MP3 round trips through ffmpeg: aligned, trimmed, at the bitrate asked for.
+
+Skipped without ffmpeg.
+"""
 
 import numpy as np
 import pytest

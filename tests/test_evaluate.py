@@ -1,4 +1,7 @@
-"""The evaluation command on a tiny model and a few generated clips: numbers recomputed independently."""
+"""The evaluation command on a tiny model and a few generated clips.
+
+Every number is recomputed independently.
+"""
 
 import math
 
@@ -108,7 +111,7 @@ def test_in_memory_clips_and_mode_restored(setup):
 
 def test_tables_round_trip_and_markdown(result, tmp_path):
     path = E.write_csv(tmp_path / "m.csv", result.rows)
-    back = E.read_csv(path)
+    back = E.read_table(path)
     assert len(back) == len(result.rows)
     for a, b in zip(back, result.rows):
         for k, v in b.items():
@@ -162,12 +165,12 @@ def test_command_line_writes_tables_and_figures(setup, tmp_path, capsys):
         ]
     )
     assert code == 0
-    rows = E.read_csv(out / "metrics.csv")
+    rows = E.read_table(out / "metrics.csv")
     assert [(r["domain"], r["system"], r["n_q"], r["clips"]) for r in rows] == [
         ("music", "dac", 2, 1)
     ]
     assert (out / "metrics.md").read_text().count("\n| ") == 1 + len(rows)
-    assert [r["clip"] for r in E.read_csv(out / "per_clip.csv")] == ["music_000"]
+    assert [r["clip"] for r in E.read_table(out / "per_clip.csv")] == ["music_000"]
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert pngs == [f"music_000_nq2_{kind}.png" for kind in ("mfcc", "spectrogram", "waveform")]
     assert all((out / "figures" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
@@ -202,14 +205,18 @@ def test_baseline_rows_at_matching_bitrate(setup):
     ]
     for r in rows:
         if r["system"] != "dac":
-            # near the model's 7.75 kbps, measured from the packets (MP3's priming frames weigh on a 0.3 s clip)
+            # near the model's 7.75 kbps, measured from the packets (MP3's priming frames weigh
+            # on a 0.3 s clip)
             assert 4 < r["kbps"] < 16
             assert math.isnan(r["codebook_utilization"])
             assert np.isfinite(r["snr_db"]) and r["mel_distance"] > 0
 
 
 def test_visqol_column(setup, monkeypatch):
-    """The plumbing only (visqol_score itself is tested in test_metrics): a stand-in scorer fills the column."""
+    """The plumbing only: a stand-in scorer fills the column.
+
+    ``visqol_score`` itself is tested in test_metrics.
+    """
     _, model = setup
     clip = {
         "music": [toy_clip("music", seconds=0.2, seed=1), toy_clip("music", seconds=0.2, seed=2)]

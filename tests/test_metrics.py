@@ -1,4 +1,7 @@
-"""Every metric against an independent computation (hand formulas, NumPy, librosa, SciPy), plus edge cases."""
+"""Every metric against an independent computation (hand formulas, NumPy, librosa, SciPy).
+
+Plus the edge cases of the metrics module's docstring and its bad-input errors.
+"""
 
 import math
 
@@ -27,9 +30,6 @@ def pair():
     )
     x_hat = 0.9 * x + 0.02 * rng.standard_normal(len(t))
     return x_hat, x
-
-
-# ------------------------------------------------------------------ sample-by-sample metrics
 
 
 def test_mse_and_snr_by_hand():
@@ -88,9 +88,6 @@ def test_torch_and_numpy_inputs_agree(pair):
         )
 
 
-# ------------------------------------------------------------------ spectral distances
-
-
 def _librosa_mel_loss(x_hat: np.ndarray, x: np.ndarray) -> float:
     total = 0.0
     for w, m in zip((32, 64, 128, 256, 512, 1024, 2048), (5, 10, 20, 40, 80, 160, 320)):
@@ -118,7 +115,8 @@ def test_mel_distance_is_the_training_loss_and_matches_librosa(pair):
     expected = _librosa_mel_loss(
         x_hat.astype(np.float32).astype(np.float64), x.astype(np.float32).astype(np.float64)
     )
-    # the loss runs in float32 on float32 samples; the mean of many |differences| still agrees to 1e-6
+    # the loss runs in float32 on float32 samples; the mean of many |differences| still agrees
+    # to 1e-6
     assert M.mel_distance(x_hat, x) == pytest.approx(expected, rel=RTOL)
     from dac_minimal.loss import MultiScaleMelLoss
 
@@ -183,9 +181,6 @@ def test_batched_spectral_distances_equal_item_by_item(pair):
         assert values[1] == 0.0 and values[0] > 0 and values[2] > values[0]
 
 
-# ------------------------------------------------------------------ edge cases
-
-
 def test_identical_signals_are_perfect(pair):
     _, x = pair
     assert M.snr_db(x, x) == math.inf and M.si_sdr_db(x, x) == math.inf
@@ -200,7 +195,8 @@ def test_silence(pair):
     assert M.snr_db(silence, silence) == math.inf and M.si_sdr_db(silence, silence) == math.inf
     for f in (M.mse, M.mel_distance, M.stft_distance, M.mfcc_distance):
         assert f(silence, silence) == 0.0
-    # anything against a silent reference: -inf; a silent estimate of a signal: 0 dB SNR, -inf SI-SDR
+    # anything against a silent reference: -inf;
+    # a silent estimate of a signal: 0 dB SNR, -inf SI-SDR
     assert M.snr_db(x, silence) == -math.inf and M.si_sdr_db(x, silence) == -math.inf
     assert (
         M.snr_db(silence, x) == pytest.approx(0.0, abs=1e-12)
@@ -232,13 +228,10 @@ def test_bad_input_raises_clear_errors(f, pair):
 
 
 def test_too_short_for_spectral_distances():
-    with pytest.raises(ValueError, match="at least 1025 samples"):
+    with pytest.raises(ValueError, match="too short: .* need at least 1025"):
         M.mel_distance(np.zeros(512), np.zeros(512))
-    with pytest.raises(ValueError, match="more than 1024 samples"):
+    with pytest.raises(ValueError, match="too short: .* need at least 1025"):
         M.stft_distance(np.zeros(1000), np.zeros(1000))
-
-
-# ------------------------------------------------------------------ codebooks
 
 
 def test_codebook_statistics_by_hand():
@@ -302,9 +295,9 @@ def test_fewer_codebooks_count_towards_the_first_ones():
 
 
 def test_codebook_bad_input():
-    with pytest.raises(ValueError, match="0..3"):
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
         M.codebook_utilization(np.array([[0, 4]]), 4)
-    with pytest.raises(ValueError, match="0..3"):
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
         M.codebook_utilization(np.array([[-1, 0]]), 4)
     with pytest.raises(ValueError, match="integer"):
         M.codebook_utilization(np.zeros((2, 3)), 4)
@@ -325,9 +318,6 @@ def test_codes_from_the_tiny_model(tiny):
     util = M.codebook_utilization(codes, tiny.config.codebook_size)
     assert util.per_codebook.shape == (tiny.n_codebooks,)
     assert 0 < util.mean <= 16 / 1024  # at most 16 frames per codebook, so at most 16 entries
-
-
-# ------------------------------------------------------------------ ViSQOL (optional)
 
 
 def test_visqol_when_installed(pair):

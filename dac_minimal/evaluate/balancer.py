@@ -1,18 +1,19 @@
-"""EnCodec's gradient balancer (Défossez et al., 2022; the DAC report's eq. 5), the road DAC did not take.
+"""EnCodec's gradient balancer (Défossez et al., 2022; the DAC report's eq. 5): the road not taken.
 
-With fixed weights the generator follows ``Σ_i λ_i g_i`` where ``g_i = ∂ℓ_i/∂x̂`` is the gradient of
-loss ``ℓ_i`` with respect to the generator's output x̂. A loss whose natural scale is 100x another's then
-owns ~100x the gradient, whatever λ says. The balancer takes each ``g_i`` separately and rescales it to
+With fixed weights the generator follows ``Σ_i λ_i g_i`` where ``g_i = ∂ℓ_i/∂x̂`` is the gradient
+of loss ``ℓ_i`` with respect to the generator's output x̂. A loss whose natural scale is 100x
+another's then owns ~100x the gradient, whatever λ says. The balancer takes each ``g_i``
+separately and rescales it to
 
     g̃_i = R · (λ_i / Σ_j λ_j) · g_i / ⟨‖g_i‖₂⟩_β
 
-where ``⟨‖g_i‖₂⟩_β`` is an exponential moving average (decay β) of the gradient norm and R a reference
-norm, then backpropagates ``Σ_i g̃_i`` from x̂ into the generator. Each term then contributes a share
-``λ_i / Σλ`` of the total gradient norm R (exactly, once the EMA has caught up with the true norms):
-λ_i says "how much of the step", independently of the loss's units.
+where ``⟨‖g_i‖₂⟩_β`` is an exponential moving average (decay β) of the gradient norm and R a
+reference norm, then backpropagates ``Σ_i g̃_i`` from x̂ into the generator. Each term then
+contributes a share ``λ_i / Σλ`` of the total gradient norm R (exactly, once the EMA has caught up
+with the true norms): λ_i says "how much of the step", independently of the loss's units.
 
-DAC uses fixed weights instead (report §3.5, ``dac_minimal.loss.LOSS_WEIGHTS``); this module exists so
-the book can show the difference.
+DAC uses fixed weights instead (report §3.5, ``dac_minimal.loss.LOSS_WEIGHTS``); this module
+exists so the book can show the difference.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ class Balancer:
         total_norm: R, the norm the balanced gradient ``Σ g̃_i`` aims for (when all g_i are aligned;
             in general each term has norm R·λ_i/Σλ).
         beta: β, the EMA decay of the gradient norms, in [0, 1). β = 0 uses this step's norms.
-        per_item: if True (EnCodec's default), ``‖g_i‖₂`` is the norm over each batch item, averaged
-            over the batch (dim 0), so the batch size does not change the scale; else the norm of the
-            whole tensor.
+        per_item: if True (EnCodec's default), ``‖g_i‖₂`` is the norm over each batch item,
+            averaged over the batch (dim 0), so the batch size does not change the scale; else the
+            norm of the whole tensor.
         eps: added to the EMA before dividing, so a loss with zero gradient does not blow up.
 
     The EMA is bias-corrected: after t steps it is ``Σ_k β^{t-k} n_k / Σ_k β^{t-k}``, so the first
@@ -99,7 +100,8 @@ class Balancer:
         missing, extra = set(self.weights) - set(losses), set(losses) - set(self.weights)
         if missing or extra:
             raise ValueError(
-                f"the losses must match the weights' names: missing {sorted(missing)}, no weight for {sorted(extra)}"
+                "the losses must match the weights' names: "
+                f"missing {sorted(missing)}, no weight for {sorted(extra)}"
             )
         if not isinstance(output, torch.Tensor) or not output.requires_grad:
             raise ValueError("output must be the generator's output x̂, a tensor that requires grad")
@@ -116,22 +118,23 @@ class Balancer:
         """Backpropagate ``Σ_i g̃_i`` from ``output`` into whatever produced it.
 
         Args:
-            losses: scalar ℓ_i by name; exactly the names of ``weights``, each a function of ``output``.
-                Losses that do not pass through x̂ (VQ codebook/commitment) are not balanced: add their
-                ``.backward()`` yourself.
+            losses: scalar ℓ_i by name; exactly the names of ``weights``, each a function of
+                ``output``. Losses that do not pass through x̂ (VQ codebook/commitment) are not
+                balanced: add their ``.backward()`` yourself.
             output: x̂, e.g. the decoded audio ``(B, 1, T)``; gradients g_i have its shape.
 
         Returns:
             The "effective loss" ``Σ_i s_i ℓ_i`` (detached, for logging): its gradient w.r.t. x̂ is
             exactly ``Σ_i g̃_i``.
 
-        Only ``output``'s ancestors receive gradients: anything else the losses went through (e.g. the
-        discriminator's parameters) is left untouched, unlike ``sum(...).backward()``.
+        Only ``output``'s ancestors receive gradients: anything else the losses went through (e.g.
+        the discriminator's parameters) is left untouched, unlike ``sum(...).backward()``.
         """
         self._check(losses, output)
         grads, norms = {}, {}
         for name, loss in losses.items():
-            # retain_graph: every loss shares the graph up to x̂, and x̂'s own graph is needed at the end.
+            # retain_graph: every loss shares the graph up to x̂, and x̂'s own graph is needed at
+            # the end.
             (g,) = torch.autograd.grad(
                 loss.reshape(()), output, retain_graph=True, allow_unused=True
             )

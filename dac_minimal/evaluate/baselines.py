@@ -2,8 +2,8 @@
 
 A neural codec's numbers mean little alone; the report compares DAC with Opus and MP3 at the same
 bitrate. ``opus_roundtrip(x, sr, 8)`` encodes ``x`` with libopus at 8 kbps, decodes it, and
-returns audio aligned sample for sample with ``x``, so every metric in ``dac_minimal.evaluate.metrics``
-applies to it unchanged.
+returns audio aligned sample for sample with ``x``, so every metric in
+``dac_minimal.evaluate.metrics`` applies to it unchanged.
 
 What happens on the way:
 
@@ -36,8 +36,9 @@ import torch
 
 from dac_minimal.utils.audio import resample
 
-#: MP3 internal sample rate for a requested bitrate: (kbps below which it applies, sample rate in Hz).
-#: MPEG-2.5 (8-12 kHz) and MPEG-2 (16-24 kHz) allow 8-64 and 8-160 kbps, MPEG-1 (32-48 kHz) 32-320 kbps.
+#: MP3 internal sample rate for a requested bitrate: (kbps below which it applies, rate in Hz).
+#: MPEG-2.5 (8-12 kHz) and MPEG-2 (16-24 kHz) allow 8-64 and 8-160 kbps, MPEG-1 (32-48 kHz)
+#: 32-320 kbps.
 MP3_SAMPLE_RATES: tuple[tuple[float, int], ...] = (
     (12, 8000),
     (20, 11025),
@@ -50,7 +51,7 @@ CODECS = {"opus": ("libopus", "ogg"), "mp3": ("libmp3lame", "mp3")}
 
 
 class RoundTrip(NamedTuple):
-    """A decoded baseline: ``audio`` shaped like the input, the measured bitrate and the codec's own rate."""
+    """A decoded baseline: ``audio`` shaped like the input, its bitrate, the codec's own rate."""
 
     audio: np.ndarray
     kbps: float  #: payload bits per second of the encoded stream / 1000
@@ -95,7 +96,8 @@ def _require(codec: str) -> str:
     if exe is None:
         raise RuntimeError(
             "the Opus/MP3 baselines need the ffmpeg program, which is not on PATH: install it with "
-            "`apt-get install ffmpeg` (Debian/Ubuntu), `brew install ffmpeg` or `conda install -c conda-forge ffmpeg`"
+            "`apt-get install ffmpeg` (Debian/Ubuntu), `brew install ffmpeg` "
+            "or `conda install -c conda-forge ffmpeg`"
         )
     if CODECS[codec][0] not in _encoders():
         raise RuntimeError(
@@ -136,9 +138,10 @@ def _payload_kbps(path: Path, seconds: float) -> float:
 
 
 def estimate_lag(reference: np.ndarray, delayed: np.ndarray, max_lag: int) -> int:
-    """The lag ``d`` (samples, |d| ≤ max_lag) maximising ``Σ_t ref[t] · delayed[t + d]`` (FFT cross-correlation).
+    """The lag ``d`` (samples, |d| ≤ max_lag) maximising ``Σ_t ref[t] · delayed[t + d]``.
 
-    Positive when ``delayed`` lags behind ``reference``. Inputs ``(C, T)`` or ``(T,)``; channels are summed.
+    Computed by FFT cross-correlation. Positive when ``delayed`` lags behind ``reference``.
+    Inputs ``(C, T)`` or ``(T,)``; channels are summed.
     """
     ref, dly = np.atleast_2d(reference).sum(axis=0), np.atleast_2d(delayed).sum(axis=0)
     n = len(ref) + len(dly)
@@ -157,26 +160,19 @@ def _shift(x: np.ndarray, lag: int, length: int) -> np.ndarray:
 
 
 def mp3_sample_rate(bitrate_kbps: float, sample_rate: int) -> int:
-    """The MP3 internal sample rate used for ``bitrate_kbps`` (never above the input's ``sample_rate``)."""
+    """The MP3 internal sample rate for ``bitrate_kbps``, never above the input's rate."""
     for below, rate in MP3_SAMPLE_RATES:
         if bitrate_kbps < below:
             return min(rate, sample_rate)
     return min(44100, sample_rate) if sample_rate <= 44100 else 48000
 
 
-def codec_roundtrip(
-    audio: np.ndarray | torch.Tensor,
-    sample_rate: int,
-    codec: str,
-    bitrate_kbps: float,
-    max_lag_ms: float = 2.5,
-) -> RoundTrip:
-    """Encode ``audio`` ``(T,)`` or ``(C, T)`` with ``codec`` ("opus" or "mp3") at ``bitrate_kbps``, decode it,
-    and return it resampled to ``sample_rate``, delay-compensated and trimmed to the input's length.
+def _check_input(audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float):
+    """``audio`` as float32 ``(T,)`` or ``(C, T)``, T > 0, finite; a ``ValueError`` otherwise.
 
-    Raises ``RuntimeError`` when ffmpeg (or its encoder) is missing, ``ValueError`` for bad input.
+    Local to the baselines (their input is NumPy audio, not a ``(B, 1, T)`` tensor); it belongs
+    in ``dac_minimal.utils.checks`` beside ``check_waveform`` once another module needs it.
     """
-    _check_codec(codec)
     if isinstance(audio, torch.Tensor):
         audio = audio.detach().cpu().float().numpy()
     x = np.asarray(audio, dtype=np.float32)
@@ -190,48 +186,51 @@ def codec_roundtrip(
         raise ValueError(f"bitrate_kbps must be a positive number, got {bitrate_kbps}")
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    exe = _require(codec)
-    rate = OPUS_SAMPLE_RATE if codec == "opus" else mp3_sample_rate(bitrate_kbps, sample_rate)
-    inner = np.atleast_2d(resample(x, sample_rate, rate))  # (C, T') at the codec's rate
+    return x
+
+
+def _ffmpeg_roundtrip(
+    exe: str, x: np.ndarray, rate: int, codec: str, bitrate_kbps: float
+) -> tuple[np.ndarray, float]:
+    """Encode ``x (C, T)`` at ``rate`` Hz with ffmpeg and decode it: ``(decoded (C, T'), kbps)``.
+
+    ``T'`` may differ from T by the codec's delay and padding; kbps is the measured payload rate.
+    """
     encoder, container = CODECS[codec]
     with tempfile.TemporaryDirectory(prefix="dac_baseline_") as tmp:
         src, enc, dec = Path(tmp) / "in.wav", Path(tmp) / f"enc.{container}", Path(tmp) / "out.wav"
-        sf.write(str(src), inner.T, rate, subtype="FLOAT")
+        sf.write(str(src), x.T, rate, subtype="FLOAT")
+        base = [exe, "-hide_banner", "-nostdin", "-y", "-i"]
+        bits = str(round(bitrate_kbps * 1000))
         _run(
-            [
-                exe,
-                "-hide_banner",
-                "-nostdin",
-                "-y",
-                "-i",
-                str(src),
-                "-c:a",
-                encoder,
-                "-b:a",
-                str(round(bitrate_kbps * 1000)),
-                str(enc),
-            ],
+            [*base, str(src), "-c:a", encoder, "-b:a", bits, str(enc)],
             f"encode {codec} at {bitrate_kbps} kbps",
         )
-        _run(
-            [
-                exe,
-                "-hide_banner",
-                "-nostdin",
-                "-y",
-                "-i",
-                str(enc),
-                "-c:a",
-                "pcm_f32le",
-                "-ar",
-                str(rate),
-                str(dec),
-            ],
-            f"decode {codec}",
-        )
-        kbps = _payload_kbps(enc, inner.shape[-1] / rate)
+        _run([*base, str(enc), "-c:a", "pcm_f32le", "-ar", str(rate), str(dec)], f"decode {codec}")
+        kbps = _payload_kbps(enc, x.shape[-1] / rate)
         decoded, _ = sf.read(str(dec), dtype="float32", always_2d=True)
-    decoded = decoded.T  # (C, T'')
+    return decoded.T, kbps
+
+
+def codec_roundtrip(
+    audio: np.ndarray | torch.Tensor,
+    sample_rate: int,
+    codec: str,
+    bitrate_kbps: float,
+    max_lag_ms: float = 2.5,
+) -> RoundTrip:
+    """``audio`` ``(T,)`` or ``(C, T)`` through ``codec`` ("opus" or "mp3") at ``bitrate_kbps``.
+
+    Encodes and decodes it, and returns it resampled to ``sample_rate``, delay-compensated (the
+    lag within ``max_lag_ms`` that best aligns it) and trimmed to the input's shape. Raises
+    ``RuntimeError`` when ffmpeg (or its encoder) is missing, ``ValueError`` for bad input.
+    """
+    _check_codec(codec)
+    x = _check_input(audio, sample_rate, bitrate_kbps)
+    exe = _require(codec)
+    rate = OPUS_SAMPLE_RATE if codec == "opus" else mp3_sample_rate(bitrate_kbps, sample_rate)
+    inner = np.atleast_2d(resample(x, sample_rate, rate))  # (C, T') at the codec's rate
+    decoded, kbps = _ffmpeg_roundtrip(exe, inner, rate, codec, bitrate_kbps)  # (C, T'')
     lag = estimate_lag(inner, decoded, max(1, round(max_lag_ms * rate / 1000)))
     aligned = _shift(decoded, lag, inner.shape[-1])
     out = np.asarray(resample(aligned, rate, sample_rate), dtype=np.float32)
@@ -242,7 +241,7 @@ def codec_roundtrip(
 def opus_roundtrip(
     audio: np.ndarray | torch.Tensor, sample_rate: int, bitrate_kbps: float
 ) -> np.ndarray:
-    """``audio`` ``(T,)``/``(C, T)`` through libopus at ``bitrate_kbps`` (≥ ~6 kbps effective) and back."""
+    """``audio`` ``(T,)``/``(C, T)`` through libopus at ``bitrate_kbps`` and back (≥ ~6 kbps)."""
     return codec_roundtrip(audio, sample_rate, "opus", bitrate_kbps).audio
 
 

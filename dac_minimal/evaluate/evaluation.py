@@ -1,10 +1,10 @@
-"""Evaluate a codec on a folder of audio: the report's Table 1 and Figs. 5-7, per domain and bitrate.
+"""Evaluate a codec on a folder of audio: the report's Table 1 and Figs. 5-7, per domain, bitrate.
 
 For every clip and every number of codebooks n_q (bitrate = n_q · 86.13 frames/s · 10 bits), the
 clip is encoded once, decoded from its first n_q codebooks, and compared with the original by every
-metric in ``dac_minimal.evaluate.metrics``; codebook utilization and perplexity are counted over all clips of
-a domain at once (they describe a set, not a clip). Opus and MP3 at the same bitrate, through
-ffmpeg, give the baseline rows. Command line::
+metric in ``dac_minimal.evaluate.metrics``; codebook utilization and perplexity are counted over
+all clips of a domain at once (they describe a set, not a clip). Opus and MP3 at the same
+bitrate, through ffmpeg, give the baseline rows. Command line::
 
     python -m dac_minimal.evaluate --weights runs/ch08/tiny.pt --data data/toy/valid \\
         --n-quantizers 1 3 9 --baselines opus,mp3 --out runs/eval
@@ -38,14 +38,13 @@ import dac_minimal.evaluate.metrics as M
 from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
 from dac_minimal.model import DAC
 from dac_minimal.utils.audio import find_audio_files, load_audio, to_mono
+from dac_minimal.utils.checks import MIN_SAMPLES
 from dac_minimal.utils.files import atomic_path, default_device
 
 #: The numbers each row carries, in table order. Codebook columns are empty for the baselines.
 CLIP_METRICS = ("mel_distance", "stft_distance", "si_sdr_db", "snr_db", "mse", "mfcc_distance")
 CODEBOOK_METRICS = ("codebook_utilization", "codebook_perplexity", "codebook_entropy_bits")
 COLUMNS = ("domain", "system", "n_q", "kbps", "clips", *CLIP_METRICS, *CODEBOOK_METRICS)
-#: The shortest clip every metric accepts (the 2048-sample windows reflect-pad by half a window).
-MIN_SAMPLES = 2048 // 2 + 1
 #: The report's Table 1 (official 44.1 kHz model, 9 codebooks): for the chapter's comparison.
 REPORT_TABLE1 = {"codebook_utilization": 0.9245, "snr_db": 27.86, "mse": 0.001835}
 
@@ -66,19 +65,16 @@ class Evaluation(NamedTuple):
     per_clip: list[dict]
 
 
-# ---------------------------------------------------------------------------------------------
-# Clips
-# ---------------------------------------------------------------------------------------------
-
-
 def load_clips(
     source: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, Sequence[np.ndarray]],
     sample_rate: int,
     clips_per_domain: int | None = None,
     max_seconds: float | None = 10.0,
 ) -> list[Clip]:
-    """Evaluation clips from a folder (domains = subfolders), a list of files (domain = parent folder)
-    or a dict ``{domain: [audio (T,), ...]}`` already at ``sample_rate``.
+    """Evaluation clips ``(T,)`` from a folder, a list of files, or in memory.
+
+    A folder's subfolders are its domains; a listed file's domain is its parent folder; a dict
+    ``{domain: [audio (T,), ...]}`` holds clips already at ``sample_rate``.
 
     Keeps the first ``clips_per_domain`` of each domain (sorted by path) and the first
     ``max_seconds`` of each clip. Raises ``ValueError`` naming a clip shorter than ``MIN_SAMPLES``.
@@ -92,7 +88,8 @@ def load_clips(
                 a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
                 if a.ndim != 1:
                     raise ValueError(
-                        f"in-memory clips must be shaped (T,), got {tuple(a.shape)} in domain {domain!r}"
+                        f"in-memory clips must be shaped (T,), "
+                        f"got {tuple(a.shape)} in domain {domain!r}"
                     )
                 clips.append(Clip(domain, f"{domain}_{i:03d}", a.astype(np.float32)))
     else:
@@ -122,15 +119,10 @@ def load_clips(
     return kept
 
 
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------
-
-
 def clip_metrics(
     estimate: np.ndarray, reference: np.ndarray, sample_rate: int, visqol: bool = False
 ) -> dict:
-    """Every per-clip metric of ``estimate`` vs ``reference`` (both ``(T,)``) as ``{name: float}``."""
+    """Every per-clip metric of ``estimate`` vs ``reference``, both ``(T,)``: ``{name: float}``."""
     out = {
         "mel_distance": M.mel_distance(estimate, reference, sample_rate),
         "stft_distance": M.stft_distance(estimate, reference),
@@ -148,7 +140,7 @@ def clip_metrics(
 def reconstruct(
     model: DAC, audio: np.ndarray, n_quantizers: Sequence[int], device: torch.device | str = "cpu"
 ) -> tuple[dict[int, np.ndarray], torch.Tensor]:
-    """Encode ``audio`` ``(T,)`` once and decode it from its first k codebooks for each k in ``n_quantizers``.
+    """Encode ``audio`` ``(T,)`` once; decode it from its first k codebooks, each k in n_quantizers.
 
     RVQ is sequential, so the first k codes do not depend on how many follow: one encode serves
     every bitrate. Returns ``({k: reconstruction (T,)}, codes (N_q, S))``.
@@ -177,6 +169,48 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
+def _check_extras(baselines: Sequence[str], visqol: bool) -> None:
+    """Raise before any work when a baseline is unknown or a needed optional tool is missing."""
+    for codec in baselines:
+        if codec not in ("opus", "mp3"):
+            raise ValueError(f"unknown baseline {codec!r}; choose 'opus' and/or 'mp3'")
+        if not ffmpeg_available(codec):
+            raise RuntimeError(
+                f"the {codec} baseline needs ffmpeg with its encoder: "
+                "install ffmpeg (apt-get install ffmpeg)"
+            )
+    if visqol and not M.visqol_available():
+        raise ImportError(
+            "visqol=True needs the optional package visqol-python: pip install visqol-python"
+        )
+
+
+def _clip_rows(
+    model: DAC,
+    clip: Clip,
+    ks: Sequence[int],
+    baselines: Sequence[str],
+    visqol: bool,
+    device: torch.device,
+) -> tuple[list[dict], torch.Tensor]:
+    """The per-clip rows of one clip (DAC, then each baseline, at every n_q) and its codes.
+
+    Codes are ``(N_q, S)``: all codebooks, for the domain's codebook statistics.
+    """
+    sr = model.sample_rate
+    recons, codes = reconstruct(model, clip.audio, ks, device)
+    rows = []
+    for k in ks:
+        kbps = model.bitrate(k) / 1000
+        row = {"domain": clip.domain, "clip": clip.name, "system": "dac", "n_q": k, "kbps": kbps}
+        rows.append(row | clip_metrics(recons[k], clip.audio, sr, visqol))
+        for codec in baselines:
+            trip = codec_roundtrip(clip.audio, sr, codec, kbps)
+            row = row | {"system": codec, "kbps": trip.kbps}
+            rows.append(row | clip_metrics(trip.audio, clip.audio, sr, visqol))
+    return rows, codes
+
+
 def evaluate(
     model: DAC,
     source: str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, Sequence[np.ndarray]],
@@ -188,26 +222,16 @@ def evaluate(
     device: torch.device | str | None = None,
     progress: bool = False,
 ) -> Evaluation:
-    """Evaluate ``model`` on ``source`` (see ``load_clips``) at each n_q in ``n_quantizers`` (default 1..N_q).
+    """Evaluate ``model`` on ``source`` (see ``load_clips``) at each n_q in ``n_quantizers``.
 
-    ``baselines``: any of "opus", "mp3", each run at the model's bitrate for every n_q (needs
-    ffmpeg; ``RuntimeError`` otherwise). The model is put in eval mode for the run and restored.
-    Returns the per-domain means (``rows``, plus domain "all") and the per-clip rows.
+    ``n_quantizers`` defaults to 1..N_q. ``baselines``: any of "opus", "mp3", each run at the
+    model's bitrate for every n_q (needs ffmpeg; ``RuntimeError`` otherwise). The model is put in
+    eval mode for the run and restored. Returns the per-domain means (``rows``, plus domain
+    "all") and the per-clip rows.
     """
     ks = _check_n_quantizers(model, n_quantizers)
-    for codec in baselines:
-        if codec not in ("opus", "mp3"):
-            raise ValueError(f"unknown baseline {codec!r}; choose 'opus' and/or 'mp3'")
-        if not ffmpeg_available(codec):
-            raise RuntimeError(
-                f"the {codec} baseline needs ffmpeg with its encoder: install ffmpeg (apt-get install ffmpeg)"
-            )
-    if visqol and not M.visqol_available():
-        raise ImportError(
-            "visqol=True needs the optional package visqol-python: pip install visqol-python"
-        )
-    sr = model.sample_rate
-    clips = load_clips(source, sr, clips_per_domain, max_seconds)
+    _check_extras(baselines, visqol)
+    clips = load_clips(source, model.sample_rate, clips_per_domain, max_seconds)
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval().to(device)
@@ -216,37 +240,19 @@ def evaluate(
     try:
         for i, clip in enumerate(clips):
             start = time.perf_counter()
-            recons, codes = reconstruct(model, clip.audio, ks, device)
+            rows, codes = _clip_rows(model, clip, ks, baselines, visqol, device)
+            per_clip += rows
             codes_by_domain.setdefault(clip.domain, []).append(codes)
-            for k in ks:
-                row = {
-                    "domain": clip.domain,
-                    "clip": clip.name,
-                    "system": "dac",
-                    "n_q": k,
-                    "kbps": model.bitrate(k) / 1000,
-                }
-                per_clip.append(row | clip_metrics(recons[k], clip.audio, sr, visqol))
-                for codec in baselines:
-                    trip = codec_roundtrip(clip.audio, sr, codec, model.bitrate(k) / 1000)
-                    row = {
-                        "domain": clip.domain,
-                        "clip": clip.name,
-                        "system": codec,
-                        "n_q": k,
-                        "kbps": trip.kbps,
-                    }
-                    per_clip.append(row | clip_metrics(trip.audio, clip.audio, sr, visqol))
             if progress:
+                seconds = time.perf_counter() - start
                 print(
-                    f"[{i + 1}/{len(clips)}] {clip.domain}/{clip.name}: {time.perf_counter() - start:.1f} s",
+                    f"[{i + 1}/{len(clips)}] {clip.domain}/{clip.name}: {seconds:.1f} s",
                     file=sys.stderr,
                 )
     finally:
         model.train(was_training)
-    return Evaluation(
-        summarize(per_clip, codes_by_domain, model.config.codebook_size, visqol), per_clip
-    )
+    rows = summarize(per_clip, codes_by_domain, model.config.codebook_size, visqol)
+    return Evaluation(rows, per_clip)
 
 
 def summarize(
@@ -299,13 +305,8 @@ def evaluate_model(
     n_quantizers_list: Sequence[int] | None = None,
     **kwargs,
 ) -> list[dict]:
-    """The table rows of ``evaluate`` (means per domain, system and n_q); keyword arguments as there."""
+    """The table rows of ``evaluate`` (means per domain, system and n_q); keywords as there."""
     return evaluate(model, files_or_dir, n_quantizers_list, **kwargs).rows
-
-
-# ---------------------------------------------------------------------------------------------
-# Tables
-# ---------------------------------------------------------------------------------------------
 
 
 def _fmt(name: str, value) -> str:
@@ -347,8 +348,12 @@ def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
     return Path(path)
 
 
-def read_csv(path: str | os.PathLike) -> list[dict]:
-    """Read a table written by ``write_csv`` back (numbers as floats, n_q and clips as ints)."""
+def read_table(path: str | os.PathLike) -> list[dict]:
+    """Read a table written by ``write_csv`` back: one dict per row.
+
+    Numbers come back as floats (empty cells as nan), n_q and clips as ints. Not
+    ``dac_minimal.train.read_csv``, which reads a training log into columns of arrays.
+    """
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     out = []
@@ -363,11 +368,6 @@ def read_csv(path: str | os.PathLike) -> list[dict]:
                 row[k] = float(v) if v != "" else math.nan
         out.append(row)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures (the report's Figs. 5-7)
-# ---------------------------------------------------------------------------------------------
 
 
 def _subplots(ncols: int, title: str | None, figsize=(10, 3)):
@@ -386,7 +386,10 @@ def plot_waveforms(
     title: str | None = None,
     zoom_ms: float = 20.0,
 ):
-    """Fig. 6: original and reconstruction overlaid, whole clip (left) and ``zoom_ms`` around the loudest sample."""
+    """Fig. 6: original and reconstruction overlaid.
+
+    The whole clip on the left, ``zoom_ms`` around the loudest sample on the right.
+    """
     x, y = np.asarray(original), np.asarray(reconstruction)
     fig, (ax_all, ax_zoom) = _subplots(2, title)
     t = np.arange(len(x)) / sample_rate
@@ -418,7 +421,10 @@ def _db_spectrogram(x: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndar
 def plot_spectrograms(
     original: np.ndarray, reconstruction: np.ndarray, sample_rate: int, title: str | None = None
 ):
-    """Fig. 7: time/frequency spectrograms (dB, 2048-sample Hann, hop 512) of original and reconstruction."""
+    """Fig. 7: spectrograms of original and reconstruction.
+
+    dB magnitudes of a 2048-sample Hann STFT, hop 512; time on x, frequency (kHz) on y.
+    """
     specs = [_db_spectrogram(original), _db_spectrogram(reconstruction)]
     vmax = max(s.max() for s in specs)
     fig, axes = _subplots(2, title)
@@ -475,7 +481,10 @@ def save_figures(
     sample_rate: int,
     title: str,
 ) -> list[Path]:
-    """Write ``{stem}_{mfcc,waveform,spectrogram}.png`` into ``out_dir`` (atomically); return the paths."""
+    """Write ``{stem}_{mfcc,waveform,spectrogram}.png`` into ``out_dir`` atomically.
+
+    Returns the three paths.
+    """
     import matplotlib.pyplot as plt
 
     paths = []
@@ -491,11 +500,6 @@ def save_figures(
         plt.close(fig)
         paths.append(path)
     return paths
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -585,7 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     print(table)
     print(
-        f"wrote {out / 'metrics.csv'}, {out / 'metrics.md'}, {out / 'per_clip.csv'} and figures in {out / 'figures'}"
+        f"wrote {out / 'metrics.csv'}, {out / 'metrics.md'}, {out / 'per_clip.csv'} "
+        f"and figures in {out / 'figures'}"
     )
     return 0
 

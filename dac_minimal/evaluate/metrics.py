@@ -33,6 +33,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from dac_minimal.utils.checks import MIN_SAMPLES, check_codes
+
 ArrayLike = np.ndarray | torch.Tensor
 
 #: ``stft_distance`` resolutions: (window length, hop) in samples. The MRD discriminator's windows,
@@ -40,37 +42,42 @@ ArrayLike = np.ndarray | torch.Tensor
 STFT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((2048, 512), (1024, 256), (512, 128))
 
 
-# ---------------------------------------------------------------------------------------------
-# Input checks
-# ---------------------------------------------------------------------------------------------
+def _signal(x: ArrayLike, name: str, min_length: int = 1) -> np.ndarray:
+    """``x`` as a float64 array ``(..., T)``, or a ``ValueError`` saying why it is not a signal.
 
-
-def _to_numpy(x: ArrayLike, name: str) -> np.ndarray:
+    Real samples (float or integer), not a scalar, not empty, T >= ``min_length``, finite.
+    """
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
         if not (x.is_floating_point() or x.dtype in (torch.int16, torch.int32, torch.int64)):
             raise ValueError(f"{name} must hold real samples, got dtype {x.dtype}")
         x = x.double().numpy()
-    elif isinstance(x, np.ndarray):
-        if x.dtype.kind not in "fiu":
-            raise ValueError(f"{name} must hold real samples, got dtype {x.dtype}")
+    elif isinstance(x, np.ndarray) and x.dtype.kind in "fiu":
         x = x.astype(np.float64)
     else:
+        kind = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
         raise ValueError(
-            f"{name} must be a NumPy array or torch tensor shaped (..., T), got {type(x).__name__}"
+            f"{name} must be a NumPy array or torch tensor of real samples (..., T), got {kind}"
         )
-    if x.ndim == 0:
-        raise ValueError(f"{name} must be shaped (..., T), got a scalar")
-    if x.shape[-1] == 0 or x.size == 0:
-        raise ValueError(f"{name} is empty: shape {tuple(x.shape)}")
+    if x.ndim == 0 or x.size == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(x.shape)}, expected (..., T)")
+    if x.shape[-1] < min_length:
+        raise ValueError(f"{name} is too short: {x.shape[-1]} samples, need at least {min_length}")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} holds NaN or infinite samples")
     return x
 
 
-def _pair(estimate: ArrayLike, reference: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Both signals as float64 arrays of one shape ``(..., T)``, or a ``ValueError`` saying why not."""
-    est, ref = _to_numpy(estimate, "estimate"), _to_numpy(reference, "reference")
+def _pair(
+    estimate: ArrayLike, reference: ArrayLike, min_length: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The metrics' one input check: x̂ and x as float64 arrays of one shape ``(..., T)``.
+
+    Each must be a finite signal of at least ``min_length`` samples (``_signal``); a length or
+    shape mismatch raises ``ValueError`` with a hint.
+    """
+    est = _signal(estimate, "estimate", min_length)
+    ref = _signal(reference, "reference", min_length)
     if est.shape[-1] != ref.shape[-1]:
         raise ValueError(
             f"length mismatch: estimate has {est.shape[-1]} samples, reference {ref.shape[-1]}; "
@@ -97,11 +104,6 @@ def _ratio_db(
         db = 10.0 * np.log10(signal_energy / noise_energy)
     db = np.where(identical, np.inf, db)
     return np.where(~identical & (signal_energy == 0), -np.inf, db)
-
-
-# ---------------------------------------------------------------------------------------------
-# Sample-by-sample metrics
-# ---------------------------------------------------------------------------------------------
 
 
 def mse(estimate: ArrayLike, reference: ArrayLike) -> float | np.ndarray:
@@ -134,7 +136,8 @@ def si_sdr_db(
     Project x̂ onto x: ``α = ⟨x̂, x⟩ / ‖x‖²``, target ``s = α x``, distortion ``e = x̂ − s``;
     ``SI-SDR = 10 log10(‖s‖² / ‖e‖²)``. Unlike SNR it forgives a gain (x̂ = 0.5 x scores +inf).
     ``zero_mean`` removes each signal's mean first (as some toolkits do). ``+inf`` when x̂ is an
-    exact multiple of x (x̂ == x included, silence vs silence too), ``-inf`` when nothing of x is in x̂.
+    exact multiple of x (x̂ == x included, silence vs silence too), ``-inf`` when nothing of x is
+    in x̂.
     """
     est, ref = _pair(estimate, reference)
     if zero_mean:
@@ -153,11 +156,6 @@ def si_sdr_db(
     return _out(_ratio_db(np.sum(target**2, axis=-1), np.sum(distortion**2, axis=-1), identical))
 
 
-# ---------------------------------------------------------------------------------------------
-# Spectral distances
-# ---------------------------------------------------------------------------------------------
-
-
 @lru_cache(maxsize=4)
 def _mel_loss(sample_rate: int):
     from dac_minimal.loss import MultiScaleMelLoss
@@ -172,13 +170,12 @@ def mel_distance(
 
     Sum over 7 scales (windows 32…2048, 5…320 mels) of the mean |log10 mel(x̂) − log10 mel(x)|,
     so the unit is "log10 magnitude, summed over scales"; 0 for identical signals. Needs
-    T > 1024 samples (half the longest window). Computed in float32, like the loss it is.
+    T >= ``MIN_SAMPLES`` = 1025 samples (the longest window reflect-pads by half a window).
+    Computed in float32, like the loss it is.
     """
-    est, ref = _pair(estimate, reference)
+    est, ref = _pair(estimate, reference, MIN_SAMPLES)
     loss = _mel_loss(int(sample_rate))
     T = est.shape[-1]
-    if T < loss.min_length:
-        raise ValueError(f"mel_distance needs at least {loss.min_length} samples, got {T}")
     flat_est, flat_ref = est.reshape(-1, 1, 1, T), ref.reshape(-1, 1, 1, T)
     with torch.no_grad():
         values = [
@@ -189,7 +186,10 @@ def mel_distance(
 
 
 def _stft_mag(x: np.ndarray, window: int, hop: int) -> np.ndarray:
-    """``|STFT|`` of ``(N, T)`` float64 → ``(N, 1 + window/2, frames)``; Hann, centred, reflect-padded."""
+    """``|STFT|`` of ``(N, T)`` float64 → ``(N, 1 + window/2, frames)``.
+
+    Hann window, centred frames, reflect padding (as ``torch.stft`` with ``center=True``).
+    """
     xt = torch.from_numpy(x)
     spec = torch.stft(
         xt,
@@ -218,15 +218,10 @@ def stft_distance(
     - log-magnitude distance ``mean |ln max(Ŝ, eps) − ln max(S, eps)|`` (natural log),
 
     and the result is their sum averaged over the resolutions (dimensionless). 0 for identical
-    signals; needs T > window/2 for the longest window.
+    signals; needs T > window/2 for the longest window (``MIN_SAMPLES`` for the defaults).
     """
-    est, ref = _pair(estimate, reference)
+    est, ref = _pair(estimate, reference, max(w for w, _ in resolutions) // 2 + 1)
     T = est.shape[-1]
-    longest = max(w for w, _ in resolutions)
-    if T <= longest // 2:
-        raise ValueError(
-            f"stft_distance needs more than {longest // 2} samples for a {longest}-sample window, got {T}"
-        )
     flat_est, flat_ref = est.reshape(-1, T), ref.reshape(-1, T)
     total = np.zeros(len(flat_est))
     for window, hop in resolutions:
@@ -257,8 +252,9 @@ def mfcc(
     """
     import librosa
 
-    audio = _to_numpy(x, "audio")
-    # One item at a time: librosa's 80 dB floor is taken from the peak of the whole array it is given.
+    audio = _signal(x, "audio")
+    # One item at a time: librosa's 80 dB floor is taken from the peak of the whole array it is
+    # given.
     flat = [
         librosa.feature.mfcc(
             y=a, sr=sample_rate, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
@@ -277,7 +273,9 @@ def mfcc_distance(
     hop_length: int = 512,
     n_mels: int = 128,
 ) -> float | np.ndarray:
-    """Mean over frames of the Euclidean distance between MFCC vectors (``mfcc`` settings), in dB-cepstral units.
+    """Mean over frames of the Euclidean distance between MFCC vectors (``mfcc`` settings).
+
+    The unit is dB-cepstral.
 
     ``mean_frames ‖c(x̂) − c(x)‖₂`` with c the first ``n_mfcc`` coefficients (c0, the log energy,
     included). The quantity behind the report's Fig. 5; 0 for identical signals.
@@ -286,11 +284,6 @@ def mfcc_distance(
     c_hat = mfcc(est, sample_rate, n_mfcc, n_fft, hop_length, n_mels)
     c = mfcc(ref, sample_rate, n_mfcc, n_fft, hop_length, n_mels)
     return _out(np.mean(np.sqrt(np.sum((c_hat - c) ** 2, axis=-2)), axis=-1))
-
-
-# ---------------------------------------------------------------------------------------------
-# ViSQOL (optional)
-# ---------------------------------------------------------------------------------------------
 
 
 def visqol_available() -> bool:
@@ -339,40 +332,28 @@ def visqol_score(
     return float(result.moslqo)
 
 
-# ---------------------------------------------------------------------------------------------
-# Codebook statistics
-# ---------------------------------------------------------------------------------------------
-
-
 class CodebookUtilization(NamedTuple):
-    """Share of the K entries that occur at least once, per codebook ``(n_q,)`` and averaged (0…1)."""
+    """Share (0…1) of the K entries that occur at least once, per codebook ``(n_q,)`` and mean."""
 
     per_codebook: np.ndarray
     mean: float
 
 
-def _codes_list(codes: ArrayLike | Iterable[ArrayLike]) -> list[np.ndarray]:
-    """Codes as a list of int64 ``(n_q, S)`` arrays (batches unrolled)."""
+def _codes_list(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> list[np.ndarray]:
+    """Codes ``(n_q, S)``, ``(B, n_q, S)`` or a list of those -> list of int64 ``(n_q, S)`` arrays.
+
+    Each item goes through ``check_codes`` (integers in [0, K), K = ``codebook_size``).
+    """
     items = [codes] if isinstance(codes, (np.ndarray, torch.Tensor)) else list(codes)
     if not items:
         raise ValueError("no codes given")
     out = []
     for c in items:
+        if isinstance(c, (np.ndarray, torch.Tensor)) and c.ndim == 2:
+            c = c[None]
         if isinstance(c, torch.Tensor):
-            c = c.detach().cpu().numpy()
-        if not isinstance(c, np.ndarray) or c.dtype.kind not in "iu":
-            kind = c.dtype if isinstance(c, np.ndarray) else type(c).__name__
-            raise ValueError(
-                f"codes must be integer arrays or tensors shaped (n_q, S) or (B, n_q, S), got {kind}"
-            )
-        if c.ndim == 2:
-            out.append(c.astype(np.int64))
-        elif c.ndim == 3:
-            out.extend(c.astype(np.int64))
-        else:
-            raise ValueError(
-                f"codes must be shaped (n_q, S) or (B, n_q, S), got shape {tuple(c.shape)}"
-            )
+            c = c.detach().cpu()
+        out.extend(check_codes(c, codebook_size).numpy())
     return out
 
 
@@ -390,7 +371,8 @@ class CodebookStats:
     def __init__(self, n_codebooks: int, codebook_size: int):
         if n_codebooks < 1 or codebook_size < 1:
             raise ValueError(
-                f"n_codebooks and codebook_size must be positive, got {n_codebooks}, {codebook_size}"
+                "n_codebooks and codebook_size must be positive, "
+                f"got {n_codebooks}, {codebook_size}"
             )
         self.codebook_size = int(codebook_size)
         self.counts = np.zeros((n_codebooks, codebook_size), dtype=np.int64)
@@ -401,14 +383,14 @@ class CodebookStats:
 
     def update(self, codes: ArrayLike | Iterable[ArrayLike]) -> CodebookStats:
         """Add codes ``(n_q, S)``, ``(B, n_q, S)`` or a list of those (frames S may differ)."""
-        for c in _codes_list(codes):
+        return self._add(_codes_list(codes, self.codebook_size))
+
+    def _add(self, codes: list[np.ndarray]) -> CodebookStats:
+        """Count checked int64 ``(n_q, S)`` arrays (``_codes_list``'s output)."""
+        for c in codes:
             if c.shape[0] > self.n_codebooks:
                 raise ValueError(
                     f"codes have {c.shape[0]} codebooks, these stats hold {self.n_codebooks}"
-                )
-            if c.size and (c.min() < 0 or c.max() >= self.codebook_size):
-                raise ValueError(
-                    f"codes must lie in 0..{self.codebook_size - 1}, got {c.min()}..{c.max()}"
                 )
             for q, row in enumerate(c):
                 self.counts[q] += np.bincount(row, minlength=self.codebook_size)
@@ -427,7 +409,10 @@ class CodebookStats:
         return CodebookUtilization(per, float(per.mean()))
 
     def entropy_bits(self) -> np.ndarray:
-        """Entropy ``H = −Σ_k p_k log2 p_k`` of each codebook's code frequencies, bits ``(n_q,)``; ≤ log2 K."""
+        """Entropy ``H = −Σ_k p_k log2 p_k`` of each codebook's code frequencies.
+
+        In bits, shaped ``(n_q,)``; at most log2 K.
+        """
         counts = self.counts[self._used()].astype(np.float64)
         p = counts / counts.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -435,22 +420,28 @@ class CodebookStats:
         return terms.sum(axis=1)
 
     def perplexity(self) -> np.ndarray:
-        """``2^H`` per codebook ``(n_q,)``: the number of equally likely entries with the same entropy (1…K)."""
+        """``2^H`` per codebook ``(n_q,)``: how many equally likely entries give the same entropy.
+
+        Between 1 (collapse) and K (uniform use).
+        """
         return 2.0 ** self.entropy_bits()
 
 
 def _stats(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> CodebookStats:
-    items = _codes_list(codes)
+    """``CodebookStats`` over one evaluation set whose items all hold the same n_q codebooks."""
+    items = _codes_list(codes, codebook_size)
     n_q = {c.shape[0] for c in items}
     if len(n_q) != 1:
         raise ValueError(f"all codes must use the same number of codebooks, got {sorted(n_q)}")
-    return CodebookStats(n_q.pop(), codebook_size).update(items)
+    return CodebookStats(n_q.pop(), codebook_size)._add(items)
 
 
 def codebook_utilization(
     codes: ArrayLike | Iterable[ArrayLike], codebook_size: int
 ) -> CodebookUtilization:
-    """Share of the ``codebook_size`` entries used at least once over all ``codes``, per codebook and mean.
+    """Share of the ``codebook_size`` entries used at least once over all ``codes``.
+
+    Per codebook ``(n_q,)`` and their mean.
 
     ``codes``: ``(n_q, S)``, ``(B, n_q, S)`` or a list of those (one per clip of an evaluation set).
     Utilization is a property of the whole set: compute it once over all clips, not per clip.
@@ -459,12 +450,15 @@ def codebook_utilization(
 
 
 def codebook_entropy_bits(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> np.ndarray:
-    """Entropy of each codebook's code frequencies over all ``codes``, in bits ``(n_q,)`` (max log2 K)."""
+    """Entropy of each codebook's code frequencies over all ``codes``: bits ``(n_q,)``, ≤ log2 K."""
     return _stats(codes, codebook_size).entropy_bits()
 
 
 def codebook_perplexity(codes: ArrayLike | Iterable[ArrayLike], codebook_size: int) -> np.ndarray:
-    """Perplexity ``2^H`` of each codebook over all ``codes`` ``(n_q,)``: K for a uniform codebook, 1 for collapse."""
+    """Perplexity ``2^H`` of each codebook over all ``codes``, ``(n_q,)``.
+
+    K for a uniformly used codebook, 1 for a collapsed one.
+    """
     return _stats(codes, codebook_size).perplexity()
 
 

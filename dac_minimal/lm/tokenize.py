@@ -25,6 +25,7 @@ from dac_minimal.checkpoint import read_checkpoint
 from dac_minimal.codec.dacm import DEFAULT_CHUNK_SECONDS, encode_chunked
 from dac_minimal.model import DAC
 from dac_minimal.utils.audio import find_audio_files, load_audio, to_mono
+from dac_minimal.utils.checks import check_codes, check_waveform
 from dac_minimal.utils.files import atomic_path
 
 #: Format tag of a ``save_tokens`` file.
@@ -33,7 +34,10 @@ TOKENS_FORMAT = "dac-minimal-tokens/1"
 
 @dataclass
 class TokenizedClip:
-    """One clip's codes: ``codes`` int64 ``(n_q, S)``, from ``num_samples`` samples of ``domain/name``."""
+    """One clip's codes: ``codes`` int64 ``(n_q, S)``, from ``num_samples`` samples of a file.
+
+    ``domain`` is the file's subfolder and ``name`` its stem.
+    """
 
     domain: str
     name: str
@@ -47,7 +51,7 @@ def tokenize_audio(
     n_quantizers: int | None = None,
     chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
 ) -> torch.Tensor:
-    """Mono audio ``(T,)`` at ``model.sample_rate`` -> codes int64 ``(n_q, ceil(T / hop))`` on the CPU.
+    """Mono audio ``(T,)`` at ``model.sample_rate`` -> codes int64 ``(n_q, ceil(T / hop))``, on CPU.
 
     ``n_quantizers``: keep the first n_q codebooks (default all N_q). ``chunk_seconds``: encode
     in chunks of about this length (``None``: the whole clip at once); the codes are the same.
@@ -60,12 +64,7 @@ def tokenize_audio(
         )
     if audio.ndim != 1:
         raise ValueError(f"audio must be mono, shaped (T,), got shape {tuple(audio.shape)}")
-    if audio.numel() == 0:
-        raise ValueError("audio is empty (T = 0)")
-    if not audio.is_floating_point():
-        raise ValueError(f"audio must hold float samples, got dtype {audio.dtype}")
-    if not torch.isfinite(audio).all():
-        raise ValueError("audio holds NaN or infinite samples")
+    check_waveform(audio.view(1, 1, -1), "audio")  # float, T >= 1, finite
     if chunk_seconds is not None and not chunk_seconds > 0:
         raise ValueError(f"chunk_seconds must be > 0 or None, got {chunk_seconds}")
     chunk_frames = (
@@ -119,11 +118,7 @@ def save_tokens(
     if not clips:
         raise ValueError("no clips to save")
     for clip in clips:
-        if clip.codes.ndim != 2 or clip.codes.is_floating_point():
-            raise ValueError(
-                f"clip {clip.domain}/{clip.name}: codes must be integer (n_q, S), "
-                f"got {clip.codes.dtype} {tuple(clip.codes.shape)}"
-            )
+        check_codes(clip.codes[None], codebook_size, name=f"clip {clip.domain}/{clip.name}: codes")
     data = {
         "format": TOKENS_FORMAT,
         "sample_rate": int(sample_rate),
@@ -147,9 +142,10 @@ def save_tokens(
 
 
 def load_tokens(path: str | os.PathLike) -> tuple[list[TokenizedClip], dict]:
-    """Read a ``save_tokens`` file -> ``(clips, info)``, info holding sample_rate, hop_length, codebook_size.
+    """Read a ``save_tokens`` file -> ``(clips, info)``.
 
-    Safe on untrusted files (``weights_only=True``); codes come back as int64.
+    ``info`` holds sample_rate, hop_length and codebook_size. Safe on untrusted files
+    (``weights_only=True``); codes come back as int64 ``(n_q, S)``, checked to lie in [0, K).
     """
     try:
         data = read_checkpoint(path)
@@ -162,12 +158,7 @@ def load_tokens(path: str | os.PathLike) -> tuple[list[TokenizedClip], dict]:
     info = {k: int(data[k]) for k in ("sample_rate", "hop_length", "codebook_size")}
     clips = []
     for c in data["clips"]:
-        codes = c["codes"].long()
-        if codes.ndim != 2 or (
-            codes.numel() and (codes.min() < 0 or codes.max() >= info["codebook_size"])
-        ):
-            raise ValueError(
-                f"{path}: clip {c['domain']}/{c['name']} holds codes outside [0, {info['codebook_size']})"
-            )
+        name = f"{path}: clip {c['domain']}/{c['name']}: codes"
+        codes = check_codes(c["codes"][None], info["codebook_size"], name=name)[0]
         clips.append(TokenizedClip(c["domain"], c["name"], codes, int(c["num_samples"])))
     return clips, info

@@ -56,13 +56,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dac_minimal.utils.checks import check_codes
+
 #: ``ignore_index`` for ``F.cross_entropy``: targets that are not codes (pads, padding).
 IGNORE = -100
 
 LAYOUTS = ("delay", "flatten")
-
-
-# ----------------------------------------------------------------------------- configuration
 
 
 @dataclass
@@ -132,44 +131,11 @@ class LMConfig:
         return n_frames + self.n_q - 1 if self.layout == "delay" else n_frames * self.n_q
 
 
-# ----------------------------------------------------------------------------- input checks
-
-
-def check_codes(
-    codes: torch.Tensor, n_q: int | None, codebook_size: int, name: str = "codes"
-) -> torch.Tensor:
-    """Check that ``codes`` is an integer ``(B, n_q, S)`` tensor with values in [0, K); return int64.
-
-    ``n_q=None`` accepts any number of codebooks. Raises ``ValueError`` naming the problem.
-    """
-    if isinstance(codes, np.ndarray):
-        codes = torch.from_numpy(codes)
-    if not isinstance(codes, torch.Tensor):
-        # ValueError, not TypeError: the package reports every kind of bad input the same way.
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(codes).__name__}")  # noqa: TRY004
-    if codes.dtype == torch.bool or codes.is_floating_point() or codes.is_complex():
-        raise ValueError(f"{name} must hold integer codes, got dtype {codes.dtype}")
-    if codes.dim() != 3:
-        raise ValueError(f"{name} must be shaped (B, n_q, S), got {tuple(codes.shape)}")
-    if n_q is not None and codes.shape[1] != n_q:
-        raise ValueError(f"{name} have {codes.shape[1]} codebooks, expected n_q={n_q}")
-    if codes.numel() and (codes.min() < 0 or codes.max() >= codebook_size):
-        raise ValueError(
-            f"{name} must lie in [0, {codebook_size}), got values in [{int(codes.min())}, {int(codes.max())}]"
-        )
-    return codes.long()
-
-
-# ----------------------------------------------------------------------------- token layouts
-
-
 def delay_pattern(codes: torch.Tensor, pad_id: int) -> torch.Tensor:
     """Shift codebook k right by k steps: ``(B, n_q, S)`` -> ``(B, n_q, S + n_q - 1)``.
 
     ``out[:, k, s + k] = codes[:, k, s]``; every other entry is ``pad_id``.
     """
-    if codes.dim() != 3:
-        raise ValueError(f"codes must be shaped (B, n_q, S), got {tuple(codes.shape)}")
     B, n_q, S = codes.shape
     out = codes.new_full((B, n_q, S + n_q - 1), pad_id)
     for k in range(n_q):
@@ -179,14 +145,8 @@ def delay_pattern(codes: torch.Tensor, pad_id: int) -> torch.Tensor:
 
 def undo_delay_pattern(delayed: torch.Tensor) -> torch.Tensor:
     """Inverse of ``delay_pattern``: ``(B, n_q, L)`` -> ``(B, n_q, L - n_q + 1)``."""
-    if delayed.dim() != 3:
-        raise ValueError(f"delayed codes must be shaped (B, n_q, L), got {tuple(delayed.shape)}")
     n_q, L = delayed.shape[1:]
     S = L - n_q + 1
-    if S < 0:
-        raise ValueError(
-            f"a delayed sequence with n_q={n_q} needs at least {n_q - 1} steps, got {L}"
-        )
     return torch.stack([delayed[:, k, k : k + S] for k in range(n_q)], dim=1)
 
 
@@ -196,8 +156,6 @@ def flatten_codes(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
     Stream index ``s·n_q + k`` holds codebook k of frame s; the offset k·K gives each codebook
     its own slice of the vocabulary.
     """
-    if codes.dim() != 3:
-        raise ValueError(f"codes must be shaped (B, n_q, S), got {tuple(codes.shape)}")
     B, n_q, S = codes.shape
     offsets = torch.arange(n_q, device=codes.device).view(1, n_q, 1) * codebook_size
     return (codes + offsets).transpose(1, 2).reshape(B, S * n_q)
@@ -205,17 +163,10 @@ def flatten_codes(codes: torch.Tensor, codebook_size: int) -> torch.Tensor:
 
 def unflatten_codes(tokens: torch.Tensor, n_q: int, codebook_size: int) -> torch.Tensor:
     """Inverse of ``flatten_codes``: ``(B, S·n_q)`` -> ``(B, n_q, S)``."""
-    if tokens.dim() != 2:
-        raise ValueError(f"flattened tokens must be shaped (B, L), got {tuple(tokens.shape)}")
     B, L = tokens.shape
-    if L % n_q:
-        raise ValueError(f"flattened length {L} is not a multiple of n_q={n_q}")
     codes = tokens.view(B, L // n_q, n_q).transpose(1, 2)
     offsets = torch.arange(n_q, device=tokens.device).view(1, n_q, 1) * codebook_size
-    codes = codes - offsets
-    if codes.numel() and (codes.min() < 0 or codes.max() >= codebook_size):
-        raise ValueError("flattened tokens do not match their codebook slots (token // K != k)")
-    return codes.contiguous()
+    return (codes - offsets).contiguous()
 
 
 def codes_to_stream(codes: torch.Tensor, config: LMConfig) -> torch.Tensor:
@@ -245,9 +196,6 @@ def _local_targets(targets: torch.Tensor, config: LMConfig) -> torch.Tensor:
     else:  # the head for codebook k scores only its K tokens, so the target is the code itself
         local = torch.where(targets >= 0, targets % config.codebook_size, targets)
     return local.transpose(1, 2)
-
-
-# ----------------------------------------------------------------------------- the transformer
 
 
 class KVCache:
@@ -287,7 +235,10 @@ class CausalSelfAttention(nn.Module):
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
     ) -> torch.Tensor:
-        """``(B, T, D)`` -> ``(B, T, D)``; with ``cache``, the T positions follow the cached ones."""
+        """``(B, T, D)`` -> ``(B, T, D)``; with ``cache``, the T positions follow the cached ones.
+
+        ``layer`` says which layer's slot of the cache holds this block's keys and values.
+        """
         B, T, D = x.shape
         q, k, v = self.qkv(x).split(D, dim=2)
         q, k, v = (t.view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
@@ -366,7 +317,8 @@ class CodecLM(nn.Module):
             else None
         )
         self.apply(self._init_weights)
-        # GPT-2: scale residual projections so the residual stream's variance does not grow with depth.
+        # GPT-2: scale the residual projections so that the residual stream's variance does not
+        # grow with depth.
         for name, p in self.named_parameters():
             if name.endswith("proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -388,14 +340,12 @@ class CodecLM(nn.Module):
         return KVCache(self.config, batch_size, p.device, p.dtype)
 
     def embed(self, inputs: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        """Steps ``(B, C, T)`` at positions offset..offset+T-1 -> ``(B, T, D)`` (tokens + positions)."""
+        """Steps ``(B, C, T)`` at positions offset..offset+T-1 -> ``(B, T, D)``: tokens + positions.
+
+        Inner: the callers (``forward``, ``generate``, ``train_lm``) cut windows that fit a block.
+        """
         C, T = inputs.shape[1], inputs.shape[2]
-        if C != self.config.channels:
-            raise ValueError(
-                f"inputs have {C} channels, the {self.config.layout} layout needs {self.config.channels}"
-            )
-        if offset + T > self.config.block_size:
-            raise ValueError(f"{offset + T} positions exceed block_size={self.config.block_size}")
+        assert C == self.config.channels and offset + T <= self.config.block_size
         x = sum(self.tok_emb[c](inputs[:, c]) for c in range(C))
         return x + self.pos_emb(torch.arange(offset, offset + T, device=inputs.device))
 
@@ -422,7 +372,7 @@ class CodecLM(nn.Module):
         return logits
 
     def forward_stream(self, inputs: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Layout steps ``(B, C, T)`` -> logits ``(B, T, C, K)`` for the next step at each position."""
+        """Layout steps ``(B, C, T)`` -> logits ``(B, T, C, K)``: the next step at each position."""
         offset = 0 if cache is None else cache.length
         return self.from_embeddings(self.embed(inputs, offset), cache)
 
@@ -431,16 +381,14 @@ class CodecLM(nn.Module):
 
         ``logits[:, k, s]`` is the model's distribution for ``codes[:, k, s]`` given what the
         layout puts before it; ``loss`` is the mean cross-entropy in nats per code (pads are not
-        scored). S may be at most ``config.max_frames``.
+        scored). S may be at most ``config.max_frames`` (longer clips: ``evaluate_lm``).
+
+        Inner: the codes are trusted to be int64 in [0, K) with n_q codebooks (the public
+        entry points ``train_lm``, ``evaluate_lm`` and ``generate`` check theirs).
         """
         cfg = self.config
-        codes = check_codes(codes, cfg.n_q, cfg.codebook_size)
         S = codes.shape[2]
-        if not 1 <= S <= cfg.max_frames:
-            raise ValueError(
-                f"codes have {S} frames; one block of {cfg.block_size} positions holds 1..{cfg.max_frames} "
-                f"frames in the {cfg.layout} layout (crop the codes or use evaluate_lm)"
-            )
+        assert 1 <= S <= cfg.max_frames, f"{S} frames; one block holds 1..{cfg.max_frames}"
         stream = codes_to_stream(codes, cfg)
         logits = self.forward_stream(_with_bos(stream, cfg)[:, :, :-1])  # (B, L, C, K)
         if cfg.layout == "delay":  # codebook k of frame s sits at step s + k
@@ -451,10 +399,17 @@ class CodecLM(nn.Module):
         return grid, loss
 
 
-# ----------------------------------------------------------------------------- sampling
+def _check_int(name: str, value: int, low: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= ``low`` (a bool is not a count).
+
+    Local for now; it belongs in ``dac_minimal.utils.checks`` next to ``check_n_quantizers``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
 def _check_sampling(temperature: float, top_k: int | None, codebook_size: int) -> None:
+    """Raise ``ValueError`` unless temperature is a finite number > 0 and top_k is in 1..K."""
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
         raise ValueError(f"temperature must be a number > 0, got {temperature!r}")  # noqa: TRY004
     if not (math.isfinite(temperature) and temperature > 0):
@@ -476,8 +431,8 @@ def sample_logits(
     """Draw one index per row from ``logits (..., K)`` -> ``(...)`` int64.
 
     Temperature divides the logits (< 1 sharpens, > 1 flattens); top-k keeps the k largest.
+    Inner: ``generate`` checks temperature and top_k once, not at every step.
     """
-    _check_sampling(temperature, top_k, logits.shape[-1])
     logits = logits / temperature
     if top_k is not None:
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
@@ -497,6 +452,55 @@ def _window_start(end: int, length: int, config: LMConfig) -> int:
     return start
 
 
+def _given_steps(config: LMConfig, L: int, S0: int, S: int, device) -> tuple[torch.Tensor, int]:
+    """Which of the L stream steps are given, and the first step to sample.
+
+    Returns ``fixed (C, L)`` bool: step a of channel c is a prompt code or a pad of the delay
+    layout (frame < S0 or frame >= S) and must not be sampled; and the first step holding a new
+    code (S0 for delay, S0·n_q for flatten).
+    """
+    steps = torch.arange(L, device=device)
+    if config.layout == "delay":
+        codebook = torch.arange(config.n_q, device=device).view(config.n_q, 1)
+        frame = steps.view(1, L) - codebook  # the frame that (k, a) holds
+        return (frame < S0) | (frame >= S), S0
+    return (steps < S0 * config.n_q).view(1, L), S0 * config.n_q
+
+
+def _sample_steps(
+    model: CodecLM,
+    seq: torch.Tensor,
+    fixed: torch.Tensor,
+    first: int,
+    sampling: tuple[float, int | None, torch.Generator | None],
+    use_cache: bool,
+) -> None:
+    """Fill the free steps of ``seq (B, C, L + 1)`` (BOS first) in place, from ``first`` on.
+
+    ``sampling`` is ``(temperature, top_k, generator)``. ``seq[:, :, a + 1]`` is step a; its
+    logits come from the model position that reads ``seq[:, :, a]``.
+    """
+    cfg = model.config
+    cache, start = None, 0
+    for a in range(first, seq.shape[2] - 1):
+        if not use_cache:
+            start = _window_start(a + 1, cfg.block_size, cfg)
+            logits = model.forward_stream(seq[:, :, start : a + 1])[:, -1]
+        elif cache is None or a + 1 - start > cfg.block_size:
+            # (Re)fill the cache: the whole block for the prompt, half a block when it overflows,
+            # so that the next block_size // 2 steps are cheap again.
+            length = cfg.block_size if cache is None else cfg.block_size // 2
+            start = _window_start(a + 1, length, cfg)
+            cache = model.new_cache(seq.shape[0])
+            logits = model.forward_stream(seq[:, :, start : a + 1], cache)[:, -1]
+        else:
+            logits = model.forward_stream(seq[:, :, a : a + 1], cache)[:, -1]
+        new = sample_logits(logits, *sampling)  # (B, C)
+        if cfg.layout == "flatten":
+            new = new + (a % cfg.n_q) * cfg.codebook_size
+        seq[:, :, a + 1] = torch.where(fixed[:, a], seq[:, :, a + 1], new)
+
+
 @torch.no_grad()
 def generate(
     model: CodecLM,
@@ -513,70 +517,42 @@ def generate(
     The prompt comes back unchanged; every new code lies in [0, K). Pass ``seed`` (or a
     ``generator``) for reproducible samples. A prompt longer than one block is cropped to its most
     recent ``block_size`` steps (see the module docstring); ``use_cache=False`` recomputes the
-    window at each step (slower; the same samples while everything fits in one block).
+    window at each step (the same samples while everything fits in one block).
     """
     cfg = model.config
-    prompt = check_codes(prompt_codes, cfg.n_q, cfg.codebook_size, "prompt_codes")
+    prompt = check_codes(prompt_codes, cfg.codebook_size, cfg.n_q, "prompt_codes")
     if prompt.shape[2] == 0:
         raise ValueError("prompt_codes is empty (S0 = 0): give at least one frame to continue")
-    if isinstance(n_frames, bool) or not isinstance(n_frames, int) or n_frames < 0:
-        raise ValueError(f"n_frames must be an int >= 0, got {n_frames!r}")
+    _check_int("n_frames", n_frames, 0)
     _check_sampling(temperature, top_k, cfg.codebook_size)
     if seed is not None and generator is not None:
         raise ValueError("pass either seed or generator, not both")
     device = model.pos_emb.weight.device
     if seed is not None:
         generator = torch.Generator(device=device).manual_seed(seed)
-
-    B, n_q, S0 = prompt.shape
     if n_frames == 0:
         return prompt.clone()
-    S = S0 + n_frames
+
+    B, n_q, S0 = prompt.shape
     full = torch.cat([prompt.to(device), prompt.new_zeros(B, n_q, n_frames, device=device)], dim=2)
     seq = _with_bos(codes_to_stream(full, cfg), cfg)  # (B, C, L + 1); seq[:, :, a + 1] is step a
-    L = seq.shape[2] - 1
-    # fixed[c, a]: stream step a of channel c is given (prompt or pad) and must not be sampled.
-    steps = torch.arange(L, device=device)
-    if cfg.layout == "delay":
-        frame = steps.view(1, L) - torch.arange(n_q, device=device).view(n_q, 1)  # frame of (k, a)
-        fixed = (frame < S0) | (frame >= S)
-        first = S0
-    else:
-        fixed = (steps < S0 * n_q).view(1, L)
-        first = S0 * n_q
-
+    fixed, first = _given_steps(cfg, seq.shape[2] - 1, S0, S0 + n_frames, device)
     was_training = model.training
     model.eval()
-    cache, start = None, 0
-    for a in range(first, L):
-        # The logits for step a come from the model position that reads seq[:, :, a].
-        if not use_cache:
-            start = _window_start(a + 1, cfg.block_size, cfg)
-            logits = model.forward_stream(seq[:, :, start : a + 1])[:, -1]
-        elif cache is None or a + 1 - start > cfg.block_size:
-            # (Re)fill the cache: the whole block for the prompt, half a block when it overflows,
-            # so that the next block_size // 2 steps are cheap again.
-            length = cfg.block_size if cache is None else cfg.block_size // 2
-            start = _window_start(a + 1, length, cfg)
-            cache = model.new_cache(B)
-            logits = model.forward_stream(seq[:, :, start : a + 1], cache)[:, -1]
-        else:
-            logits = model.forward_stream(seq[:, :, a : a + 1], cache)[:, -1]
-        new = sample_logits(logits, temperature, top_k, generator)  # (B, C)
-        if cfg.layout == "flatten":
-            new = new + (a % n_q) * cfg.codebook_size
-        seq[:, :, a + 1] = torch.where(fixed[:, a], seq[:, :, a + 1], new)
+    _sample_steps(model, seq, fixed, first, (temperature, top_k, generator), use_cache)
     model.train(was_training)
     return stream_to_codes(seq[:, :, 1:], cfg)
 
 
-# ----------------------------------------------------------------------------- training and evaluation
-
-
 def _clip_list(
-    codes: torch.Tensor | Sequence[torch.Tensor], n_q: int, codebook_size: int, name: str
+    codes: torch.Tensor | Sequence[torch.Tensor], n_q: int | None, codebook_size: int, name: str
 ) -> list[torch.Tensor]:
-    """Codes as a tensor ``(B, n_q, S)`` or a list of ``(n_q, S_i)`` / ``(B_i, n_q, S_i)`` -> list of ``(n_q, S_i)``."""
+    """Codes as a tensor ``(B, n_q, S)`` or a list of ``(n_q, S_i)`` / ``(B_i, n_q, S_i)`` tensors.
+
+    Returns a list of ``(n_q, S_i)`` int64 clips. The LM's one boundary check: every item goes
+    through ``check_codes`` and none may be empty. ``n_q=None`` takes n_q from the first item and
+    holds the others to it.
+    """
     items = [codes] if isinstance(codes, (torch.Tensor, np.ndarray)) else list(codes)
     if not items:
         raise ValueError(f"{name} is empty")
@@ -584,15 +560,19 @@ def _clip_list(
     for i, item in enumerate(items):
         if isinstance(item, (torch.Tensor, np.ndarray)) and item.ndim == 2:
             item = item[None]
-        item = check_codes(item, n_q, codebook_size, f"{name}[{i}]" if len(items) > 1 else name)
+        item = check_codes(item, codebook_size, n_q, f"{name}[{i}]" if len(items) > 1 else name)
         if item.shape[2] == 0:
             raise ValueError(f"{name} holds a clip with no frames")
+        n_q = item.shape[1]
         clips.extend(item)
     return clips
 
 
 def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    # Decay matrices and embeddings only; decaying gains and biases just fights LayerNorm.
+    """AdamW (betas 0.9, 0.95) that decays matrices and embeddings only.
+
+    Decaying gains and biases just fights LayerNorm.
+    """
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [
@@ -600,6 +580,49 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+
+
+def _check_training(cfg: LMConfig, steps: int, batch_size: int, window: int, lr: float) -> None:
+    """Raise ``ValueError`` naming the first bad setting of ``train_lm``."""
+    _check_int("steps", steps, 1)
+    _check_int("batch_size", batch_size, 1)
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= cfg.block_size:
+        raise ValueError(
+            f"window must be an int in [1, block_size={cfg.block_size}], got {window!r}"
+        )
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+
+
+def _random_windows(
+    seqs: list[torch.Tensor],
+    weights: torch.Tensor,
+    batch_size: int,
+    window: int,
+    cfg: LMConfig,
+    gen: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch: ``(inputs, targets)``, both ``(batch_size, C, window)`` int64.
+
+    Each row is a random crop of one stream ``seqs[i] (C, L_i + 1)``, picked with probability
+    ``weights[i]`` (its length); targets are the inputs shifted by one step. Flatten crops start
+    on a frame boundary. A stream shorter than the window leaves pads (inputs) and ``IGNORE``
+    (targets) at the end.
+    """
+    device = seqs[0].device
+    shape = (batch_size, cfg.channels, window)
+    inputs = torch.full(shape, cfg.special_token, dtype=torch.long, device=device)
+    targets = torch.full(shape, IGNORE, dtype=torch.long, device=device)
+    stride = cfg.n_q if cfg.layout == "flatten" else 1
+    picks = torch.multinomial(weights, batch_size, replacement=True, generator=gen)
+    for row, i in enumerate(picks.tolist()):
+        seq = seqs[i]
+        n_starts = max(0, seq.shape[1] - 1 - window) // stride + 1
+        w = stride * int(torch.randint(n_starts, (1,), generator=gen))
+        chunk = seq[:, w : w + window + 1]
+        inputs[row, :, : chunk.shape[1] - 1] = chunk[:, :-1]
+        targets[row, :, : chunk.shape[1] - 1] = chunk[:, 1:]
+    return inputs, targets
 
 
 def train_lm(
@@ -623,41 +646,18 @@ def train_lm(
     """
     cfg = model.config
     clips = _clip_list(codes, cfg.n_q, cfg.codebook_size, "codes")
-    for name, value in (("steps", steps), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
     window = cfg.block_size if window is None else window
-    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= cfg.block_size:
-        raise ValueError(
-            f"window must be an int in [1, block_size={cfg.block_size}], got {window!r}"
-        )
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-
+    _check_training(cfg, steps, batch_size, window, lr)
     device = model.pos_emb.weight.device
-    seqs = [
-        _with_bos(codes_to_stream(c[None], cfg), cfg)[0].to(device) for c in clips
-    ]  # (C, L_i + 1)
+    seqs = [_with_bos(codes_to_stream(c[None], cfg), cfg)[0].to(device) for c in clips]
     weights = torch.tensor([float(s.shape[1]) for s in seqs])
     gen = torch.Generator().manual_seed(seed)
     opt = _optimizer(model, lr, weight_decay)
-    stride = cfg.n_q if cfg.layout == "flatten" else 1
-    C, pad = cfg.channels, cfg.special_token
-
     was_training = model.training
     model.train()
     losses = []
     for step in range(steps):
-        inputs = torch.full((batch_size, C, window), pad, dtype=torch.long, device=device)
-        targets = torch.full((batch_size, C, window), IGNORE, dtype=torch.long, device=device)
-        picks = torch.multinomial(weights, batch_size, replacement=True, generator=gen)
-        for row, i in enumerate(picks.tolist()):
-            seq = seqs[i]
-            n_starts = max(0, seq.shape[1] - 1 - window) // stride + 1
-            w = stride * int(torch.randint(n_starts, (1,), generator=gen))
-            chunk = seq[:, w : w + window + 1]
-            inputs[row, :, : chunk.shape[1] - 1] = chunk[:, :-1]
-            targets[row, :, : chunk.shape[1] - 1] = chunk[:, 1:]
+        inputs, targets = _random_windows(seqs, weights, batch_size, window, cfg, gen)
         logits = model.forward_stream(inputs)
         loss = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), _local_targets(targets, cfg).reshape(-1)
@@ -721,18 +721,10 @@ def unigram_cross_entropy(
     ``p_k(c) = (count_k(c) + 1) / (N_k + K)``: frequencies of code c in codebook k over
     ``train_codes`` with add-one smoothing, so unseen codes cost log(N_k + K) nats instead of
     infinity. The baseline an LM must beat: it knows how often each code occurs, nothing of order.
+    Both sets go through the one boundary check (``check_codes``); eval must match train's n_q.
     """
-    probe = (
-        train_codes
-        if isinstance(train_codes, (torch.Tensor, np.ndarray))
-        else next(iter(train_codes), None)
-    )
-    if probe is None:
-        raise ValueError("train_codes is empty")
-    if isinstance(codebook_size, bool) or not isinstance(codebook_size, int) or codebook_size < 1:
-        raise ValueError(f"codebook_size must be a positive int, got {codebook_size!r}")
-    n_q = probe.shape[-2] if probe.ndim >= 2 else None
-    train = _clip_list(train_codes, n_q, codebook_size, "train_codes")
+    train = _clip_list(train_codes, None, codebook_size, "train_codes")
+    n_q = train[0].shape[0]
     evals = _clip_list(eval_codes, n_q, codebook_size, "eval_codes")
     counts = torch.ones(n_q, codebook_size, dtype=torch.float64)
     for c in train:
@@ -743,8 +735,8 @@ def unigram_cross_entropy(
 
 
 def tokens_per_second(sample_rate: int = 44100, hop_length: int = 512, n_q: int = 9) -> float:
-    """Codec tokens per second of audio: ``sample_rate / hop_length · n_q`` (775.2 for DAC 44.1 kHz)."""
-    for name, value in (("sample_rate", sample_rate), ("hop_length", hop_length), ("n_q", n_q)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value!r}")
+    """Codec tokens per second of audio: ``sample_rate / hop_length · n_q``.
+
+    775.2 for DAC 44.1 kHz (86.13 frames/s times 9 codebooks).
+    """
     return sample_rate / hop_length * n_q
