@@ -831,7 +831,7 @@ class AudioFolder:
             warnings.warn(f"skipping {path}: {reason}", AudioDataWarning, stacklevel=3)
 
     def skip_report(self, n_files: int | None = None, examples: int = 3) -> str:
-        """One line on what was skipped and why, with a few examples of each reason: "skipped 212
+        """One line on what was skipped and why, with a few examples of each reason: "skipping 212
         of 839 files in DIR: 210 too short (< 0.38 s, e.g. a.wav, b.wav, c.wav), 2 cannot be read
         (e.g. x.wav, y.flac)"."""
         by_kind: dict[str, list[Path]] = {}
@@ -844,7 +844,7 @@ class AudioFolder:
             more = ", ..." if len(paths) > examples else ""
             parts.append(f"{len(paths)} {kind} ({label}e.g. {names}{more})")
         of = f" of {n_files}" if n_files is not None else ""
-        return f"skipped {len(self.skipped)}{of} files in {self.root}: " + ", ".join(parts)
+        return f"skipping {len(self.skipped)}{of} files in {self.root}: " + ", ".join(parts)
 
     def _check_usable(self, by_domain: dict[str, list[Path]]) -> None:
         n_files = sum(len(p) for p in by_domain.values())

@@ -21,7 +21,8 @@ def weights(tmp_path_factory):
 
 @pytest.fixture()
 def audio_tree(tmp_path):
-    """in/sub/tone.wav (mono 44.1 kHz), in/stereo.flac (stereo 16 kHz), in/broken.wav, in/notes.txt."""
+    """in/sub/tone.wav (mono 44.1 kHz), in/stereo.flac (stereo 16 kHz), in/broken.wav,
+    in/notes.txt."""
     root = tmp_path / "in"
     t = np.arange(9000) / 44100
     save_audio(root / "sub" / "tone.wav", 0.3 * np.sin(2 * math.pi * 440 * t), 44100)

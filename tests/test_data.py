@@ -113,7 +113,8 @@ def test_speech_has_a_voice_pitch_that_varies_between_speakers():
 
 
 def semitone_deviation_of_peaks(x, n_peaks=10):
-    """Distance (semitones) of the strongest spectral peaks (100 Hz-2 kHz) to the A440 tempered grid."""
+    """Distance (semitones) of the strongest spectral peaks (100 Hz-2 kHz) to the A440 tempered
+    grid."""
     spec = 20 * np.log10(np.abs(np.fft.rfft(x * np.hanning(len(x)))) + 1e-12)
     peaks, _ = signal.find_peaks(spec, prominence=20)
     freqs = peaks * SR / len(x)
@@ -262,7 +263,8 @@ def test_loudness_is_normalised_to_the_target(tmp_path):
         x, _ = batch(tmp_path / "a", 4, no_aug(duration=1.0, loudness_db=target))
         for clip in x[:, 0].double().numpy():
             assert meter.integrated_loudness(clip) == pytest.approx(target, abs=0.5)
-    # The official 0.38 s excerpts are shorter than one BS.1770 block: measured with a 0.375 s block.
+    # The official 0.38 s excerpts are shorter than one BS.1770 block: measured with a 0.375 s
+    # block.
     x, _ = batch(tmp_path / "a", 4, DataConfig())
     short_meter = pyloudnorm.Meter(SR, block_size=0.375)
     for clip in x[:, 0].double().numpy():
@@ -306,7 +308,7 @@ def test_bad_files_are_skipped_with_one_warning_for_the_folder(tmp_path):
         folder = AudioFolder(root)
     assert len(record) == 1
     message = str(record[0].message)
-    assert f"skipped 4 of 6 files in {root}: 2 cannot be read (e.g. corrupt.wav, empty.wav)" in (
+    assert f"skipping 4 of 6 files in {root}: 2 cannot be read (e.g. corrupt.wav, empty.wav)" in (
         message
     )
     assert "1 too short (< 0.38 s, e.g. short.wav)" in message and "silent.wav" in message
@@ -334,7 +336,7 @@ def test_a_folder_of_short_clips_warns_once_with_counts_and_examples(tmp_path):
         folder = AudioFolder(root)
     lines = [str(w.message) for w in record if issubclass(w.category, AudioDataWarning)]
     assert lines == [
-        f"skipped 31 of 41 files in {root}: 30 too short (< 0.38 s, e.g. clip_00.wav, "
+        f"skipping 31 of 41 files in {root}: 30 too short (< 0.38 s, e.g. clip_00.wav, "
         "clip_01.wav, clip_02.wav, ...), 1 cannot be read (e.g. bad.wav)"
     ]
     assert len(folder) == 10
