@@ -6,13 +6,16 @@ Two halves, one idea ("what the codec is trained on"):
    speech-like (glottal pulses through formant filters), music-like (harmonic notes, chords and
    drums) and general sound (noise textures, sweeps, impacts). Every 4th clip of a domain is
    band-limited (as if recorded at 16-24 kHz) so the full-band detector has both kinds to tell
-   apart. ``python -m dac_minimal.data --out data/toy`` writes it as WAV files.
+   apart. ``python -m dac_minimal.data`` writes it as WAV files under ``toy_root()``
+   (``$DAC_MINIMAL_DATA/toy``, else ``~/.cache/dac_minimal/data/toy``).
 
 2. **A loader** for a folder whose subfolders are domains (``speech/``, ``music/``,
-   ``general/``) holding wav/flac/ogg/mp3 files. It follows the paper's recipe: mono mix,
+   ``general/``) holding any format libsndfile reads (wav, flac, ogg/oga, opus, mp3, aiff, ...).
+   It follows the paper's recipe: mono mix,
    resample to 44.1 kHz, random 0.38 s excerpts, loudness normalised (ITU-R BS.1770), random
    polarity and phase, equal numbers of each domain in every batch, full-band files preferred.
-   Bad files are skipped with one warning each; a folder that cannot give a single batch fails
+   Bad files are skipped with one warning per folder (counts and examples); a folder that
+   cannot give a single batch fails
    with a ``ValueError`` before training starts, not hours in.
 
 Shapes: clips are NumPy ``(T,)``; batches are float32 tensors ``(B, 1, T)`` with ``T =
@@ -29,7 +32,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,13 +43,13 @@ import soundfile as sf
 import torch
 from scipy import signal
 
-from dac_minimal.utils.audio import AUDIO_EXTENSIONS, resample, save_audio, to_mono
+from dac_minimal.utils.audio import SNDFILE_READS, list_audio, resample, save_audio, to_mono
 from dac_minimal.utils.files import atomic_path
 
 SAMPLE_RATE = 44_100
 DOMAINS = ("speech", "music", "general")
-#: Where notebooks and the trainer find the toy corpus (inside the repository, git-ignored).
-TOY_ROOT = Path(__file__).resolve().parents[1] / "data" / "toy"
+#: The environment variable naming the folder the toy corpus is generated in (``toy/`` below it).
+DATA_ENV = "DAC_MINIMAL_DATA"
 #: The held-out split draws from seeds this far away, so no validation clip is a training clip.
 VALID_SEED_OFFSET = 1_000_000
 #: Clip ``i`` of each domain is band-limited when ``i % BANDLIMIT_EVERY == BANDLIMIT_EVERY - 1``.
@@ -54,10 +57,6 @@ BANDLIMIT_EVERY = 4
 #: Bump when the generator changes, so ``ensure_toy_corpus`` regenerates stale folders.
 GENERATOR_VERSION = 1
 
-
-# ---------------------------------------------------------------------------------------------
-# Part 1: the toy corpus
-# ---------------------------------------------------------------------------------------------
 
 # Formant frequencies F1-F4 (Hz) of a few vowels of an adult male voice (Peterson & Barney, 1952,
 # rounded); higher voices scale them up (shorter vocal tract).
@@ -84,13 +83,22 @@ PROGRESSIONS = (
 )  # scale degrees of chord roots
 
 
+def toy_root() -> Path:
+    """Where notebooks and tests find the toy corpus: ``$DAC_MINIMAL_DATA/toy``, by default
+    ``~/.cache/dac_minimal/data/toy`` (a user's cache, so it works wherever the package is
+    installed, not only from a clone of the repository)."""
+    base = os.environ.get(DATA_ENV) or Path.home() / ".cache" / "dac_minimal" / "data"
+    return Path(base).expanduser() / "toy"
+
+
 def _clip_rng(seed: int, domain: str, index: int) -> np.random.Generator:
     """One independent random stream per (seed, domain, clip index): clips never share draws."""
     return np.random.default_rng([seed, DOMAINS.index(domain), index])
 
 
 def _fade(n: int, attack: int, release: int) -> np.ndarray:
-    """Envelope of ``n`` samples rising over ``attack`` and falling over ``release`` (raised cosine)."""
+    """Envelope of ``n`` samples rising over ``attack``, falling over ``release`` (raised
+    cosine)."""
     env = np.ones(n)
     attack, release = min(attack, n), min(release, n)
     if attack > 0:
@@ -101,7 +109,8 @@ def _fade(n: int, attack: int, release: int) -> np.ndarray:
 
 
 def _resonator(freq: float, bandwidth: float, sr: int) -> tuple[list[float], list[float]]:
-    """Two-pole resonator (Klatt, 1980) at ``freq`` Hz, -3 dB width ``bandwidth`` Hz, unit gain at 0 Hz."""
+    """Two-pole resonator (Klatt, 1980) at ``freq`` Hz, -3 dB width ``bandwidth`` Hz, unit gain
+    at 0 Hz."""
     r = math.exp(-math.pi * bandwidth / sr)
     a1, a2 = -2.0 * r * math.cos(2.0 * math.pi * freq / sr), r * r
     return [1.0 + a1 + a2], [1.0, a1, a2]
@@ -213,7 +222,8 @@ def _midi_to_hz(note: float) -> float:
 def _harmonic_tone(
     rng: np.random.Generator, f0: float, n: int, sr: int, rolloff: float
 ) -> np.ndarray:
-    """``n`` samples of a tone with every partial ``k * f0`` below Nyquist, amplitude ``k^-rolloff``.
+    """``n`` samples of a tone with every partial ``k * f0`` below Nyquist, amplitude
+    ``k^-rolloff``.
 
     A wavetable: one period is built with an inverse FFT (partial k in bin k), then read at
     ``f0`` with linear interpolation. ``rolloff`` 1 is bright (sawtooth-like, partials up to
@@ -234,7 +244,8 @@ def _harmonic_tone(
 def _adsr(
     n: int, sr: int, attack: float, decay: float, sustain: float, release: float
 ) -> np.ndarray:
-    """Attack-decay-sustain-release envelope (times in s) of a note held for ``n`` samples, plus release."""
+    """Attack-decay-sustain-release envelope (times in s) of a note held for ``n`` samples, plus
+    release."""
     a, d, r = (max(int(x * sr), 1) for x in (attack, decay, release))
     held = np.concatenate(
         [np.linspace(0, 1, a, endpoint=False), np.linspace(1, sustain, d, endpoint=False)]
@@ -251,7 +262,8 @@ def _add(out: np.ndarray, x: np.ndarray, pos: int) -> None:
 
 
 def _drum(rng: np.random.Generator, kind: str, sr: int) -> np.ndarray:
-    """One drum hit: a kick (falling sine), a snare (tone + band noise) or a hi-hat (noise above 7 kHz)."""
+    """One drum hit: a kick (falling sine), a snare (tone + band noise) or a hi-hat (noise above
+    7 kHz)."""
     if kind == "kick":
         t = np.arange(int(0.35 * sr)) / sr
         freq = 50.0 + 110.0 * np.exp(-t / 0.03)  # the pitch drop makes the "thump"
@@ -373,7 +385,8 @@ def _general(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
 
 
 def _band_limit(x: np.ndarray, cutoff: float, sr: int) -> np.ndarray:
-    """Remove everything above ``cutoff`` Hz (a brick wall in the FFT), as a lower-rate recording would."""
+    """Remove everything above ``cutoff`` Hz (a brick wall in the FFT), as a lower-rate recording
+    would."""
     spec = np.fft.rfft(x)
     spec[np.fft.rfftfreq(len(x), 1.0 / sr) > cutoff] = 0.0
     return np.fft.irfft(spec, len(x))
@@ -473,7 +486,8 @@ def _is_complete(out_dir: Path, manifest: dict) -> bool:
 
 
 class ToyCorpus(NamedTuple):
-    """The two splits of the toy corpus: ``train`` and held-out ``valid`` folders (domains inside)."""
+    """The two splits of the toy corpus: ``train`` and held-out ``valid`` folders (domains
+    inside)."""
 
     train: Path
     valid: Path
@@ -491,9 +505,10 @@ def ensure_toy_corpus(
 
     Layout: ``root/train/{speech,music,general}/*.wav`` from ``seed`` and
     ``root/valid/{speech,music,general}/*.wav`` from ``seed + VALID_SEED_OFFSET`` (clips the model
-    never trains on). ``root`` defaults to ``data/toy`` in the repository (``TOY_ROOT``).
+    never trains on). ``root`` defaults to ``toy_root()`` (``$DAC_MINIMAL_DATA/toy``, else
+    ``~/.cache/dac_minimal/data/toy``).
     """
-    root = Path(root) if root is not None else TOY_ROOT
+    root = Path(root) if root is not None else toy_root()
     splits = ToyCorpus(root / "train", root / "valid")
     ensure_toy_split(splits.train, n_per_domain, seconds, seed, sample_rate)
     ensure_toy_split(
@@ -510,21 +525,17 @@ def ensure_toy_split(
     sample_rate: int = SAMPLE_RATE,
 ) -> Path:
     """One folder of toy clips (``out_dir/{speech,music,general}/*.wav``), generated unless it is
-    already there, complete and current. Used for the corpus's splits and for larger held-out test sets
-    (a seed the training split does not use gives clips no model has seen)."""
+    already there, complete and current. Used for the corpus's splits and for larger held-out
+    test sets (a seed the training split does not use gives clips no model has seen)."""
     out_dir = Path(out_dir)
     if not _is_complete(out_dir, _manifest(n_per_domain, seconds, seed, sample_rate)):
         generate_toy_corpus(out_dir, n_per_domain, seconds, seed, sample_rate)
     return out_dir
 
 
-# ---------------------------------------------------------------------------------------------
-# Part 2: the loader
-# ---------------------------------------------------------------------------------------------
-
-
 class AudioDataWarning(UserWarning):
-    """Warned once per file the loader skips (unreadable, silent, too short)."""
+    """Files the loader skips (unreadable, silent, too short): once per folder when scanning it,
+    once per file that fails later, while training."""
 
 
 @dataclass
@@ -540,7 +551,8 @@ class DataConfig:
     augment: apply random polarity and phase (training batches only, never validation clips).
     polarity_prob: probability of multiplying an excerpt by -1.
     phase_prob: probability of a constant phase rotation: every frequency component is shifted by
-        the same angle phi ~ U(-pi, pi) using the Hilbert transform H, ``x cos(phi) + H{x} sin(phi)``.
+        the same angle phi ~ U(-pi, pi) using the Hilbert transform H,
+        ``x cos(phi) + H{x} sin(phi)``.
         The magnitude spectrum (what we hear) is unchanged; the waveform is not.
     fullband_prob: probability that an item is drawn from its domain's full-band files (when the
         domain has any); otherwise it is drawn from all of the domain's files.
@@ -592,7 +604,8 @@ def highband_db(audio: np.ndarray, sample_rate: int, cutoff_hz: float = 16_000.0
     """Energy above ``cutoff_hz`` relative to the total energy of ``audio`` ``(T,)``, in dB.
 
     Welch's averaged periodogram (Hann windows, whose side lobes keep strong low frequencies from
-    leaking upwards). ``-inf`` when the file's Nyquist frequency is below the cutoff or it is silent.
+    leaking upwards). ``-inf`` when the file's Nyquist frequency is below the cutoff or it is
+    silent.
     """
     if sample_rate / 2 <= cutoff_hz or len(audio) == 0:
         return -math.inf
@@ -630,7 +643,8 @@ def loudness(audio: np.ndarray, sample_rate: int) -> float:
 def normalize_loudness(
     audio: np.ndarray, sample_rate: int, target_db: float, max_peak: float = 1.0
 ) -> np.ndarray:
-    """Scale ``audio`` ``(T,)`` to ``target_db`` LUFS, then down if its peak would exceed ``max_peak``.
+    """Scale ``audio`` ``(T,)`` to ``target_db`` LUFS, then down if its peak would exceed
+    ``max_peak``.
 
     Silent audio (loudness ``-inf``) is returned unchanged rather than amplified to infinity.
     """
@@ -670,7 +684,8 @@ class _Unusable(Exception):
     """Internal: a file the loader must skip, with the reason."""
 
 
-# What soundfile raises for missing, corrupt or unsupported files (LibsndfileError is a RuntimeError).
+# What soundfile raises for missing, corrupt or unsupported files (LibsndfileError is a
+# RuntimeError).
 _READ_ERRORS = (RuntimeError, OSError, ValueError, TypeError, EOFError)
 
 
@@ -690,6 +705,13 @@ def _read(path: Path, start: int, frames: int) -> tuple[np.ndarray, int]:
     return to_mono(data.T)[0], sr
 
 
+def _kind(reason: str) -> str:
+    """The reason a file was skipped without its details: "is too short: 0.1 s ..." -> "too
+    short", "cannot be read (...)" -> "cannot be read"."""
+    kind = reason.split(" (")[0].split(":")[0]
+    return kind.removeprefix("is ")
+
+
 class AudioFolder:
     """Index of a folder of audio files, grouped into domains, checked before any training.
 
@@ -698,8 +720,10 @@ class AudioFolder:
     domain named after it. Files directly in ``root`` next to domain folders are ignored with a
     warning. Domains are sorted by name unless ``domains`` gives the order (and selects them).
 
-    Every file is probed once: unreadable, empty, non-finite, silent and too-short files are
-    skipped with one ``AudioDataWarning`` each and listed in ``skipped`` (path -> reason). A
+    Every file is probed once: unreadable, empty, non-finite, silent and too-short files (and
+    formats only ffmpeg reads, which cannot be seeked into per excerpt: convert them to FLAC) are
+    skipped, listed in ``skipped`` (path -> reason) and summed up in one ``AudioDataWarning``
+    for the folder (``skip_report``). A
     ``ValueError`` is raised here, before training, when the folder is missing or empty, when no
     file can be read, when every file is shorter than the excerpt, or when a domain is left empty.
     """
@@ -723,30 +747,36 @@ class AudioFolder:
                 try:
                     self.items[domain].append(self._probe(path, domain))
                 except _Unusable as why:
-                    self._skip(path, str(why))
+                    self.skipped[path] = str(why)
+        n_files = sum(len(p) for p in by_domain.values()) + self._n_unread
+        if self.skipped:
+            warnings.warn(self.skip_report(n_files), AudioDataWarning, stacklevel=2)
         self._check_usable(by_domain)
 
-    # -- scanning -----------------------------------------------------------------------------
+    def _audio_under(self, folder: Path) -> list[Path]:
+        """The audio files under ``folder``; files only ffmpeg reads are recorded as skipped."""
+        files, others = list_audio(folder, SNDFILE_READS)
+        for path, why in others:
+            if why != "not audio":  # .m4a and the like: audio, but no seeking into it per excerpt
+                self.skipped[path] = f"needs conversion ({path.suffix} is read through ffmpeg only)"
+                self._n_unread += 1
+        return files
 
     def _find_files(self, domains: Sequence[str] | None) -> dict[str, list[Path]]:
-        def audio_under(folder: Path) -> list[Path]:
-            return sorted(
-                p
-                for p in folder.rglob("*")
-                if p.suffix.lower() in AUDIO_EXTENSIONS
-                and p.is_file()
-                and not p.name.startswith("._")
-            )
-
-        subfolders = {p.name: audio_under(p) for p in sorted(self.root.iterdir()) if p.is_dir()}
+        self._n_unread = 0
+        subfolders = {
+            p.name: self._audio_under(p)
+            for p in sorted(self.root.iterdir())
+            if p.is_dir() and not p.name.startswith(".")
+        }
         found = {name: files for name, files in subfolders.items() if files}
         loose = [
             p
             for p in sorted(self.root.iterdir())
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            if p.is_file() and p.suffix.lower() in SNDFILE_READS
         ]
         if not found and loose:
-            found = {self.root.name: loose}
+            found = {self.root.name: self._audio_under(self.root)}
         elif loose:
             warnings.warn(
                 f"{len(loose)} audio files directly in {self.root} are ignored: "
@@ -755,9 +785,7 @@ class AudioFolder:
                 stacklevel=3,
             )
         if not found:
-            raise ValueError(
-                f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) found under {self.root}"
-            )
+            raise ValueError(f"no audio files ({', '.join(SNDFILE_READS)}) found under {self.root}")
         splits = sorted(set(found) & {"train", "valid", "test"})
         if splits:
             raise ValueError(
@@ -797,9 +825,26 @@ class AudioFolder:
         )
 
     def _skip(self, path: Path, reason: str) -> None:
-        if path not in self.skipped:  # one warning per file, however often it fails
+        """A file that fails after the scan (while training): one warning, however often."""
+        if path not in self.skipped:
             self.skipped[path] = reason
             warnings.warn(f"skipping {path}: {reason}", AudioDataWarning, stacklevel=3)
+
+    def skip_report(self, n_files: int | None = None, examples: int = 3) -> str:
+        """One line on what was skipped and why, with a few examples of each reason: "skipping 212
+        of 839 files in DIR: 210 too short (< 0.38 s, e.g. a.wav, b.wav, c.wav), 2 cannot be read
+        (e.g. x.wav, y.flac)"."""
+        by_kind: dict[str, list[Path]] = {}
+        for path, reason in self.skipped.items():
+            by_kind.setdefault(_kind(reason), []).append(path)
+        parts = []
+        for kind, paths in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+            label = f"< {self.config.duration} s, " if kind == "too short" else ""
+            names = ", ".join(p.name for p in paths[:examples])
+            more = ", ..." if len(paths) > examples else ""
+            parts.append(f"{len(paths)} {kind} ({label}e.g. {names}{more})")
+        of = f" of {n_files}" if n_files is not None else ""
+        return f"skipping {len(self.skipped)}{of} files in {self.root}: " + ", ".join(parts)
 
     def _check_usable(self, by_domain: dict[str, list[Path]]) -> None:
         n_files = sum(len(p) for p in by_domain.values())
@@ -825,11 +870,8 @@ class AudioFolder:
     def _summary(self) -> str:
         counts: dict[str, int] = {}
         for reason in self.skipped.values():
-            key = reason.split(" (")[0].split(":")[0]
-            counts[key] = counts.get(key, 0) + 1
+            counts[_kind(reason)] = counts.get(_kind(reason), 0) + 1
         return ", ".join(f"{n} {k}" for k, n in counts.items()) or "none"
-
-    # -- reading ------------------------------------------------------------------------------
 
     @property
     def n_skipped(self) -> int:
@@ -846,7 +888,8 @@ class AudioFolder:
         rng: np.random.Generator | None = None,
         num_samples: int | None = None,
     ) -> np.ndarray:
-        """``num_samples`` samples of ``item`` from ``start`` (at the loader's rate): float64 ``(T,)``.
+        """``num_samples`` samples of ``item`` from ``start`` (at the loader's rate): float64
+        ``(T,)``.
 
         Mono mix, resampled, and when ``rng`` is given randomly flipped and phase-rotated; not yet
         loudness-normalised. Reads a margin around the excerpt so that neither the resampler nor
@@ -877,7 +920,8 @@ class AudioFolder:
         return x.astype(np.float32)
 
     def random_excerpt(self, item: AudioItem, rng: np.random.Generator) -> np.ndarray:
-        """A prepared random excerpt ``(T,)``, redrawn when it lands on a pause (see ``salient_db``)."""
+        """A prepared random excerpt ``(T,)``, redrawn when it lands on a pause (see
+        ``salient_db``)."""
         cfg = self.config
         best, best_db = None, -math.inf
         for _ in range(cfg.salient_tries):
@@ -891,7 +935,8 @@ class AudioFolder:
         return self.prepare(best)
 
     def choose(self, domain: str, rng: np.random.Generator) -> AudioItem:
-        """Draw one file of ``domain``: from its full-band files with probability ``fullband_prob``."""
+        """Draw one file of ``domain``: from its full-band files with probability
+        ``fullband_prob``."""
         items = self.items[domain]
         if not items:
             raise RuntimeError(
@@ -903,7 +948,8 @@ class AudioFolder:
         return pool[int(rng.integers(len(pool)))]
 
     def draw(self, domain: str, rng: np.random.Generator) -> np.ndarray:
-        """One prepared excerpt of ``domain``; a file that fails now is skipped (once) and another drawn."""
+        """One prepared excerpt of ``domain``; a file that fails now is skipped (once) and another
+        drawn."""
         while True:
             item = self.choose(domain, rng)
             try:
@@ -947,54 +993,6 @@ class AudioFolder:
         return torch.from_numpy(np.stack(clips))[:, None], torch.tensor(labels, dtype=torch.long)
 
 
-class BalancedBatches(torch.utils.data.IterableDataset):
-    """An endless stream of training batches ``(audio (B, 1, T) float32, domain (B,) int64)``.
-
-    Every batch holds ``batch_size / len(domains)`` excerpts of each domain, interleaved
-    (speech, music, general, speech, ...), so any slice of ``k * len(domains)`` items is balanced
-    too (gradient accumulation). Files are drawn uniformly within a domain, preferring full-band
-    files (``DataConfig.fullband_prob``).
-
-    Reproducible: the stream depends only on ``(seed, rank, DataLoader worker id)``; calling
-    ``iter()`` again restarts the same stream, so a resumed run should pass a new seed (e.g. the
-    step it resumes from). Use it directly (``for x, d in batches``) or in
-    ``DataLoader(batches, batch_size=None, num_workers=k)``; each worker then keeps its own
-    count of skipped files.
-    """
-
-    def __init__(
-        self,
-        data: str | os.PathLike | AudioFolder,
-        batch_size: int = 12,
-        config: DataConfig | None = None,
-        seed: int = 0,
-        rank: int = 0,
-        domains: Sequence[str] | None = None,
-    ) -> None:
-        super().__init__()
-        self.folder = data if isinstance(data, AudioFolder) else AudioFolder(data, config, domains)
-        n_domains = len(self.folder.domains)
-        if batch_size < 1 or batch_size % n_domains:
-            raise ValueError(
-                f"batch_size must be a positive multiple of the number of domains "
-                f"({n_domains}: {self.folder.domains}) so each batch is balanced, got {batch_size}"
-            )
-        self.batch_size, self.seed, self.rank = batch_size, seed, rank
-
-    @property
-    def domains(self) -> list[str]:
-        return self.folder.domains
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        worker = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, self.rank, worker.id if worker else 0])
-        n_domains = len(self.domains)
-        labels = torch.arange(self.batch_size, dtype=torch.long) % n_domains
-        while True:
-            audio = [self.folder.draw(self.domains[d], rng) for d in labels.tolist()]
-            yield torch.from_numpy(np.stack(audio))[:, None], labels.clone()
-
-
 def validation_clips(
     root: str | os.PathLike,
     n_per_domain: int = 2,
@@ -1002,7 +1000,8 @@ def validation_clips(
     config: DataConfig | None = None,
     domains: Sequence[str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed validation clips from a folder: ``(audio (N, 1, T), domain (N,))``, identical every call.
+    """Fixed validation clips from a folder: ``(audio (N, 1, T), domain (N,))``, identical on
+    every call.
 
     A shortcut for ``AudioFolder(root, config, domains).fixed_clips(n_per_domain, duration)``;
     the domain names are ``AudioFolder(root).domains`` (sorted folder names by default).
@@ -1010,17 +1009,14 @@ def validation_clips(
     return AudioFolder(root, config, domains).fixed_clips(n_per_domain, duration)
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line: python -m dac_minimal.data --out data/toy
-# ---------------------------------------------------------------------------------------------
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Generate the toy multi-domain corpus (train and valid splits)."
     )
     parser.add_argument(
-        "--out", default=str(TOY_ROOT), help="output folder (default: data/toy in the repository)"
+        "--out",
+        default=None,
+        help=f"output folder (default: ${DATA_ENV}/toy, else ~/.cache/dac_minimal/data/toy)",
     )
     parser.add_argument("--n-per-domain", type=int, default=8, help="training clips per domain")
     parser.add_argument(
@@ -1032,6 +1028,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--force", action="store_true", help="regenerate even if the corpus is current"
     )
     args = parser.parse_args(argv)
+    args.out = args.out or str(toy_root())
     start = time.perf_counter()
     if args.force:
         for manifest in (

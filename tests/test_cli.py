@@ -21,7 +21,8 @@ def weights(tmp_path_factory):
 
 @pytest.fixture()
 def audio_tree(tmp_path):
-    """in/sub/tone.wav (mono 44.1 kHz), in/stereo.flac (stereo 16 kHz), in/broken.wav, in/notes.txt."""
+    """in/sub/tone.wav (mono 44.1 kHz), in/stereo.flac (stereo 16 kHz), in/broken.wav,
+    in/notes.txt."""
     root = tmp_path / "in"
     t = np.arange(9000) / 44100
     save_audio(root / "sub" / "tone.wav", 0.3 * np.sin(2 * math.pi * 440 * t), 44100)
@@ -158,3 +159,33 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "dac_minimal", "--help"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and "encode" in result.stdout and "decode" in result.stdout
+
+
+def test_encode_reads_oga_and_sums_up_what_a_folder_skips(audio_tree, weights, tmp_path, capsys):
+    import soundfile as sf
+
+    noise = 0.1 * np.random.default_rng(0).standard_normal(9000).astype(np.float32)
+    sf.write(audio_tree / "bell.oga", noise, 44100, format="OGG", subtype="VORBIS")
+    (audio_tree / "sub" / "more.txt").write_text("not audio either")
+    out = tmp_path / "codes"
+    main(["encode", str(audio_tree), "--out", str(out), "--weights", str(weights), "--quiet"])
+    assert (out / "bell.dacm").is_file()
+    err = capsys.readouterr().err
+    assert f"{audio_tree}: skipped 2 files: 2 .txt (not audio)" in err
+    assert err.count("skipped") == 1  # one line for the folder, not one per file
+
+
+def test_encode_warns_about_a_truncated_file_and_strict_refuses_it(weights, tmp_path, capsys):
+    import soundfile as sf
+
+    wav = tmp_path / "in" / "cut.wav"
+    wav.parent.mkdir()
+    sf.write(wav, np.zeros(44100, dtype=np.float32) + 0.1, 44100, subtype="PCM_16")
+    wav.write_bytes(wav.read_bytes()[: 44 + 2 * 22050])  # half the samples the header declares
+    args = ["encode", str(wav), "--out", str(tmp_path / "o"), "--weights", str(weights)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "read 0.50 s of the 1.00 s its header declares" in err
+    assert CompressedAudio.load(tmp_path / "o" / "cut.dacm").length == 22050
+    assert main([*args, "--strict"]) == 1
+    assert "error:" in capsys.readouterr().err and "truncated" in err

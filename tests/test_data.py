@@ -25,7 +25,6 @@ from dac_minimal import data
 from dac_minimal.data import (
     AudioDataWarning,
     AudioFolder,
-    BalancedBatches,
     DataConfig,
     ensure_toy_corpus,
     generate_toy_corpus,
@@ -60,17 +59,22 @@ def no_aug(**kw):
     return DataConfig(augment=False, **kw)
 
 
+def batch(data, batch_size, config=None, seed=0):
+    """``(audio (B, 1, T), folder)``: one balanced batch, drawn as the trainer draws it (item i
+    from domain i mod n_domains)."""
+    folder = data if isinstance(data, AudioFolder) else AudioFolder(data, config)
+    rng = np.random.default_rng(seed)
+    n = len(folder.domains)
+    audio = [folder.draw(folder.domains[i % n], rng) for i in range(batch_size)]
+    return torch.from_numpy(np.stack(audio))[:, None], folder
+
+
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """A small toy corpus: 4 one-second clips per domain (clip 3 of each is band-limited)."""
     return ensure_toy_corpus(
         tmp_path_factory.mktemp("toy"), n_per_domain=4, n_valid_per_domain=2, seconds=1.0
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# The generator
-# ---------------------------------------------------------------------------------------------
 
 
 def test_toy_clip_is_determined_by_seed_domain_and_index():
@@ -109,7 +113,8 @@ def test_speech_has_a_voice_pitch_that_varies_between_speakers():
 
 
 def semitone_deviation_of_peaks(x, n_peaks=10):
-    """Distance (semitones) of the strongest spectral peaks (100 Hz-2 kHz) to the A440 tempered grid."""
+    """Distance (semitones) of the strongest spectral peaks (100 Hz-2 kHz) to the A440 tempered
+    grid."""
     spec = 20 * np.log10(np.abs(np.fft.rfft(x * np.hanning(len(x)))) + 1e-12)
     peaks, _ = signal.find_peaks(spec, prominence=20)
     freqs = peaks * SR / len(x)
@@ -186,6 +191,19 @@ def test_generate_writes_the_layout_and_ensure_reuses_it(tmp_path):
     assert json.loads((splits.train / data.MANIFEST_NAME).read_text())["n_per_domain"] == 1
 
 
+def test_the_toy_corpus_lives_in_the_data_folder_not_the_repository(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.toy_root() == tmp_path / "home" / ".cache" / "dac_minimal" / "data" / "toy"
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "d"))
+    assert data.toy_root() == tmp_path / "d" / "toy"
+    splits = ensure_toy_corpus(n_per_domain=1, n_valid_per_domain=1, seconds=0.1)
+    assert splits.train == tmp_path / "d" / "toy" / "train"
+    assert (splits.valid / "speech" / "speech_000.wav").is_file()
+    data.main(["--n-per-domain", "1", "--n-valid-per-domain", "1", "--seconds", "0.1"])
+    assert (tmp_path / "d" / "toy" / "train" / data.MANIFEST_NAME).is_file()
+
+
 def test_cli_writes_train_and_valid(tmp_path, capsys):
     data.main(
         [
@@ -203,31 +221,15 @@ def test_cli_writes_train_and_valid(tmp_path, capsys):
     assert (tmp_path / "t" / "valid" / "general" / "general_000.wav").is_file()
 
 
-# ---------------------------------------------------------------------------------------------
-# The loader
-# ---------------------------------------------------------------------------------------------
-
-
-def test_batches_are_balanced_shaped_and_reproducible(toy):
-    batches = BalancedBatches(toy.train, batch_size=6, seed=1)
-    assert batches.domains == ["general", "music", "speech"]
-    x, d = next(iter(batches))
-    assert (
-        x.shape == (6, 1, round(0.38 * SR)) and x.dtype == torch.float32 and torch.isfinite(x).all()
-    )
-    assert d.tolist() == [0, 1, 2, 0, 1, 2]
-    again, _ = next(iter(BalancedBatches(toy.train, batch_size=6, seed=1)))
-    other, _ = next(iter(BalancedBatches(toy.train, batch_size=6, seed=2)))
-    assert torch.equal(x, again)
-    assert not torch.allclose(x, other)
-    ordered = BalancedBatches(toy.train, batch_size=4, domains=["speech", "music"])
-    assert ordered.domains == ["speech", "music"]
-    loader = torch.utils.data.DataLoader(
-        BalancedBatches(toy.train, batch_size=6, seed=1), batch_size=None
-    )
-    assert torch.equal(next(iter(loader))[0], x)
-    with pytest.raises(ValueError, match="multiple of the number of domains"):
-        BalancedBatches(toy.train, batch_size=4)
+def test_draws_are_shaped_and_reproducible(toy):
+    folder = AudioFolder(toy.train)
+    assert folder.domains == ["general", "music", "speech"]
+    x, _ = batch(folder, 6, seed=1)
+    assert x.shape == (6, 1, round(0.38 * SR)) and x.dtype == torch.float32
+    assert torch.isfinite(x).all()
+    assert torch.equal(x, batch(folder, 6, seed=1)[0])
+    assert not torch.allclose(x, batch(folder, 6, seed=2)[0])
+    assert AudioFolder(toy.train, domains=["speech", "music"]).domains == ["speech", "music"]
 
 
 def test_each_item_comes_from_its_domain(toy):
@@ -258,13 +260,12 @@ def test_loudness_is_normalised_to_the_target(tmp_path):
     )
     meter = pyloudnorm.Meter(SR)  # the standard 400 ms blocks: excerpts of 1 s are measured as is
     for target in (-24.0, -18.0):
-        x, _ = next(
-            iter(BalancedBatches(tmp_path / "a", 4, no_aug(duration=1.0, loudness_db=target)))
-        )
+        x, _ = batch(tmp_path / "a", 4, no_aug(duration=1.0, loudness_db=target))
         for clip in x[:, 0].double().numpy():
             assert meter.integrated_loudness(clip) == pytest.approx(target, abs=0.5)
-    # The official 0.38 s excerpts are shorter than one BS.1770 block: measured with a 0.375 s block.
-    x, _ = next(iter(BalancedBatches(tmp_path / "a", 4, DataConfig())))
+    # The official 0.38 s excerpts are shorter than one BS.1770 block: measured with a 0.375 s
+    # block.
+    x, _ = batch(tmp_path / "a", 4, DataConfig())
     short_meter = pyloudnorm.Meter(SR, block_size=0.375)
     for clip in x[:, 0].double().numpy():
         assert short_meter.integrated_loudness(clip) == pytest.approx(-24.0, abs=0.5)
@@ -284,17 +285,17 @@ def test_loudness_handles_silence_and_short_audio_without_inf():
 def test_silent_excerpts_stay_finite(tmp_path):
     burst = np.concatenate([noise(1.5), np.zeros(2 * SR)])
     write(tmp_path / "s" / "mostly_silence.wav", burst)
-    batches = BalancedBatches(tmp_path / "s", 8, DataConfig(salient_tries=1), seed=0)
+    folder = AudioFolder(tmp_path / "s", DataConfig(salient_tries=1))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        x, _ = next(iter(batches))
+        x, _ = batch(folder, 8)
     assert torch.isfinite(x).all()
     assert (x.abs().amax(dim=-1) == 0).any()  # some excerpts were silent and left silent
-    x, _ = next(iter(BalancedBatches(tmp_path / "s", 8, DataConfig(salient_tries=20), seed=0)))
+    x, _ = batch(tmp_path / "s", 8, DataConfig(salient_tries=20))
     assert (x.abs().amax(dim=-1) > 0).all()  # redrawing finds the burst
 
 
-def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
+def test_bad_files_are_skipped_with_one_warning_for_the_folder(tmp_path):
     root = tmp_path / "d"
     write(root / "speech" / "good.wav", noise(1.0))
     write(root / "music" / "good.flac", noise(1.0, seed=1))
@@ -304,45 +305,78 @@ def test_bad_files_are_skipped_with_one_warning_each(tmp_path):
     write(root / "music" / "short.wav", noise(0.1))
     (root / "music" / "notes.txt").write_text("not audio, not counted")
     with pytest.warns(AudioDataWarning) as record:
-        batches = BalancedBatches(root, 4)
-    assert len(record) == 4
-    assert batches.folder.n_skipped == 4
-    assert {p.name for p in batches.folder.skipped} == {
+        folder = AudioFolder(root)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert f"skipping 4 of 6 files in {root}: 2 cannot be read (e.g. corrupt.wav, empty.wav)" in (
+        message
+    )
+    assert "1 too short (< 0.38 s, e.g. short.wav)" in message and "silent.wav" in message
+    assert folder.n_skipped == 4
+    assert {p.name for p in folder.skipped} == {
         "corrupt.wav",
         "empty.wav",
         "silent.wav",
         "short.wav",
     }
-    assert "silent" in batches.folder.skipped[root / "music" / "silent.wav"]
+    assert "silent" in folder.skipped[root / "music" / "silent.wav"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no second warning for the same files, however many batches
-        it = iter(batches)
-        for _ in range(3):
-            assert torch.isfinite(next(it)[0]).all()
+        for seed in range(3):
+            assert torch.isfinite(batch(folder, 4, seed=seed)[0]).all()
+
+
+def test_a_folder_of_short_clips_warns_once_with_counts_and_examples(tmp_path):
+    root = tmp_path / "voices"
+    for i in range(40):
+        write(root / f"clip_{i:02d}.wav", noise(0.1 if i < 30 else 0.5, seed=i))
+    (root / "bad.wav").write_bytes(b"nonsense")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        folder = AudioFolder(root)
+    lines = [str(w.message) for w in record if issubclass(w.category, AudioDataWarning)]
+    assert lines == [
+        f"skipping 31 of 41 files in {root}: 30 too short (< 0.38 s, e.g. clip_00.wav, "
+        "clip_01.wav, clip_02.wav, ...), 1 cannot be read (e.g. bad.wav)"
+    ]
+    assert len(folder) == 10
+
+
+def test_ffmpeg_only_formats_are_reported_not_read(tmp_path):
+    write(tmp_path / "a" / "x.wav", noise(1.0))
+    (tmp_path / "a" / "y.m4a").write_bytes(b"not decoded by the trainer")
+    with pytest.warns(AudioDataWarning, match=r"1 needs conversion \(e.g. y.m4a\)"):
+        folder = AudioFolder(tmp_path / "a")
+    assert len(folder) == 1
+
+
+def test_oga_files_are_read(tmp_path):
+    sf.write(tmp_path / "bell.oga", noise(1.0), SR, format="OGG", subtype="VORBIS")
+    folder = AudioFolder(tmp_path)
+    assert [it.path.name for it in folder.items[tmp_path.name]] == ["bell.oga"]
 
 
 def test_a_file_that_breaks_during_training_is_skipped_once(tmp_path):
     root = tmp_path / "d"
     write(root / "a.wav", noise(1.0))
     write(root / "b.wav", noise(1.0, seed=1))
-    batches = BalancedBatches(root, 8, DataConfig(), seed=0)
+    folder = AudioFolder(root, DataConfig())
     (root / "b.wav").write_bytes(b"broken")  # e.g. a network drive going away
     with pytest.warns(AudioDataWarning, match="b.wav") as record:
-        it = iter(batches)
-        for _ in range(3):
-            x, _ = next(it)
-    assert len(record) == 1 and batches.folder.n_skipped == 1 and torch.isfinite(x).all()
+        for seed in range(3):
+            x, _ = batch(folder, 8, seed=seed)
+    assert len(record) == 1 and folder.n_skipped == 1 and torch.isfinite(x).all()
     (root / "a.wav").write_bytes(b"broken too")
     with pytest.warns(AudioDataWarning), pytest.raises(RuntimeError, match="every file of domain"):
-        next(it)
+        batch(folder, 8)
 
 
 def test_data_problems_raise_before_the_first_batch(tmp_path):
     with pytest.raises(ValueError, match="not found"):
-        BalancedBatches(tmp_path / "missing", 3)
+        AudioFolder(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no audio files"):
-        BalancedBatches(tmp_path / "empty", 3)
+        AudioFolder(tmp_path / "empty")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.wav").write_bytes(b"nonsense")
     (tmp_path / "bad" / "y.flac").write_bytes(b"")
@@ -350,26 +384,26 @@ def test_data_problems_raise_before_the_first_batch(tmp_path):
         pytest.warns(AudioDataWarning),
         pytest.raises(ValueError, match="no usable audio file.*2 cannot be read"),
     ):
-        BalancedBatches(tmp_path / "bad", 3)
+        AudioFolder(tmp_path / "bad")
     write(tmp_path / "short" / "x.wav", noise(0.2))
     write(tmp_path / "short" / "y.wav", noise(0.3))
     with (
         pytest.warns(AudioDataWarning),
         pytest.raises(ValueError, match="shorter than the excerpt"),
     ):
-        BalancedBatches(tmp_path / "short", 3)
+        AudioFolder(tmp_path / "short")
     write(tmp_path / "dom" / "speech" / "ok.wav", noise(1.0))
     write(tmp_path / "dom" / "music" / "quiet.wav", np.zeros(SR))
     with (
         pytest.warns(AudioDataWarning),
         pytest.raises(ValueError, match=r"\['music'\].*no usable file"),
     ):
-        BalancedBatches(tmp_path / "dom", 2)
+        AudioFolder(tmp_path / "dom")
     with pytest.raises(ValueError, match="hold no audio"):
-        BalancedBatches(tmp_path / "dom", 2, domains=["speech", "general"])
+        AudioFolder(tmp_path / "dom", domains=["speech", "general"])
     write(tmp_path / "splits" / "train" / "speech" / "a.wav", noise(1.0))
     with pytest.raises(ValueError, match="split folders.*train"):
-        BalancedBatches(tmp_path / "splits", 3)
+        AudioFolder(tmp_path / "splits")
     with pytest.raises(ValueError, match="duration"):
         DataConfig(duration=0)
     with pytest.raises(ValueError, match="probability"):
@@ -427,11 +461,6 @@ def test_validation_clips_are_fixed(toy):
     assert meter.integrated_loudness(x[0, 0].double().numpy()) == pytest.approx(-24, abs=0.5)
     with pytest.raises(ValueError, match="long enough"):
         validation_clips(toy.valid, duration=5.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# datasets.py, offline only
-# ---------------------------------------------------------------------------------------------
 
 
 def test_daps_and_vctk_layouts(tmp_path):

@@ -1,18 +1,22 @@
 """Command line: compress audio files to ``.dacm``, decompress them, and describe them.
 
-    python -m dac_minimal encode IN... --out DIR [--n-quantizers K] --weights PATH|44khz
+    python -m dac_minimal encode IN... --out DIR [--n-quantizers K] [--strict] --weights PATH|44khz
     python -m dac_minimal decode IN... --out DIR --weights PATH|44khz
     python -m dac_minimal info IN...
 
 Folders are searched recursively (audio files for ``encode``, ``.dacm`` files otherwise) and their
-layout is kept under ``--out``. An input that cannot be read gets one line on stderr and the others
-are still processed; the exit status is 1 if any input failed (2 for a usage error).
+layout is kept under ``--out``; the files a folder holds but the command does not read get one
+summary line per folder on stderr ("skipped 3 files: 2 .txt (not audio), 1 .m4a (needs ffmpeg)").
+An input that cannot be read gets one line on stderr and the others are still processed; so does
+a truncated file, which is encoded as far as it goes (``--strict`` refuses it instead). The exit
+status is 1 if any input failed (2 for a usage error).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,23 +25,43 @@ from tqdm.auto import tqdm
 from dac_minimal.codec.dacm import DEFAULT_CHUNK_SECONDS, FILE_SUFFIX, CompressedAudio
 from dac_minimal.codec.official import OFFICIAL_WEIGHTS, download_official
 from dac_minimal.model import DAC
-from dac_minimal.utils.audio import AUDIO_EXTENSIONS, save_audio
+from dac_minimal.utils.audio import (
+    TruncatedAudioWarning,
+    describe_skipped,
+    list_audio,
+    load_audio,
+    save_audio,
+)
 
 NEED_WEIGHTS = (
-    "{command} needs model weights: pass --weights PATH, a checkpoint written by DAC.save (for example the "
-    "tiny model trained in the book) or an official descript-audio-codec weights file, or --weights NAME "
-    f"to download the official ones ({', '.join(OFFICIAL_WEIGHTS)})."
+    "{command} needs model weights: pass --weights PATH, a checkpoint written by DAC.save (for "
+    "example the tiny model trained in the book) or an official descript-audio-codec weights "
+    "file, or --weights NAME to download the official ones "
+    f"({', '.join(OFFICIAL_WEIGHTS)})."
 )
 
 
-def find_inputs(paths: list[str], suffixes: tuple[str, ...]) -> Iterator[tuple[Path, Path | None]]:
-    """Yield ``(file, path relative to the output folder)``; ``None`` as the second item marks a missing input."""
+def _list_folder(folder: Path, command: str) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files of ``folder`` that ``command`` reads, and the others with the reason."""
+    if command == "encode":
+        return list_audio(folder)
+    files, skipped = list_audio(folder, extensions=(FILE_SUFFIX,))
+    return files, [(p, f"not {FILE_SUFFIX}") for p, _ in skipped]
+
+
+def find_inputs(paths: list[str], command: str) -> Iterator[tuple[Path, Path | None]]:
+    """Yield ``(file, path relative to the output folder)``; ``None`` marks a missing input.
+
+    Folders are searched recursively; what they hold but ``command`` does not read is summed up
+    in one line per folder on stderr.
+    """
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
-            for file in sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-            ):
+            files, skipped = _list_folder(path, command)
+            if skipped:
+                print(f"{path}: {describe_skipped(skipped)}", file=sys.stderr)
+            for file in files:
                 yield file, file.relative_to(path)
         elif path.is_file():
             yield path, Path(path.name)
@@ -59,18 +83,32 @@ def load_model(weights: str | None, command: str, device: str, compile: bool) ->
     return model.to(device).prepare_for_inference(compile=compile)
 
 
+def encode_file(model: DAC, path: Path, args: argparse.Namespace) -> CompressedAudio:
+    """Read ``path`` (a truncated file: one warning line, or an error under ``--strict``) and
+    compress it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedAudioWarning)
+        audio, sr = load_audio(path, strict=args.strict)
+    for warning in caught:
+        if issubclass(warning.category, TruncatedAudioWarning):
+            tqdm.write(f"warning: {warning.message} (--strict refuses it)", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return model.compress(
+        audio, args.n_quantizers, sample_rate=sr, chunk_seconds=args.chunk_seconds
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Process every input; returns the number that failed."""
-    if args.command == "encode":
-        suffixes = AUDIO_EXTENSIONS
-    else:
-        suffixes = (FILE_SUFFIX,)
     model = None
     if args.command != "info":
         model = load_model(args.weights, args.command, args.device, args.compile)
         if args.command == "encode":
             model.quantizer.check_n_quantizers(args.n_quantizers)
-    inputs = list(find_inputs(args.inputs, suffixes))
+    inputs = list(find_inputs(args.inputs, args.command))
     if not inputs:
         print("no input files found", file=sys.stderr)
         return 1
@@ -82,9 +120,7 @@ def run(args: argparse.Namespace) -> int:
             if relative is None:
                 raise ValueError("no such file or folder")
             if args.command == "encode":
-                compressed = model.compress(
-                    path, args.n_quantizers, chunk_seconds=args.chunk_seconds
-                )
+                compressed = encode_file(model, path, args)
                 compressed.save(Path(args.out) / relative.with_suffix(FILE_SUFFIX))
             elif args.command == "decode":
                 compressed = CompressedAudio.load(path)
@@ -127,13 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--weights",
             metavar="PATH|NAME",
-            help=f"checkpoint file, or an official model to download: {', '.join(OFFICIAL_WEIGHTS)}",
+            help="checkpoint file, or an official model to download: "
+            + ", ".join(OFFICIAL_WEIGHTS),
         )
         sub.add_argument(
             "--chunk-seconds",
             type=float,
             default=DEFAULT_CHUNK_SECONDS,
-            help="process long files in pieces of this length (memory ∝ it; output does not change)",
+            help="process long files in pieces of this length (memory ∝ it; the output does not "
+            "change)",
         )
         sub.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
         sub.add_argument(
@@ -148,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 metavar="K",
                 help="codebooks to keep (default all): bitrate ≈ K × 0.86 kbps at 44.1 kHz",
+            )
+            sub.add_argument(
+                "--strict",
+                action="store_true",
+                help="refuse truncated files (fewer samples than their header declares, or an Ogg "
+                "stream cut off) instead of encoding what they hold with a warning",
             )
         else:
             sub.add_argument(
