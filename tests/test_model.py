@@ -135,9 +135,9 @@ def test_skip_finite_checks_keeps_the_shape_checks(tiny):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_the_trainers_modules_compile_without_graph_breaks(training):
-    # A value read back inside a module's forward (the NaN scan of its input, the number of codebooks to run)
-    # would split the graph that `--compile full` builds, and with it each CUDA graph; the scan is skipped
-    # while dynamo traces.
+    # A value read back inside a module's forward (the NaN scan of its input, the number of
+    # codebooks to run) would split the graph that `--compile full` builds, and with it each CUDA
+    # graph; the scan is skipped while dynamo traces.
     x = torch.randn(2, 1, 4096) * 0.1
     model = DAC.from_preset("tiny").train(training)
     for module, args in [
