@@ -1,7 +1,8 @@
 """Checkpoints: writing a ``DAC`` to a file and reading it back, ours and the official package's.
 
-Our format is a ``torch.save`` of ``{"format": "dac-minimal/1", "config": {...}, "state_dict": {...}}``:
-tensors and plain Python types only. Every file is read through one function, ``read_checkpoint``,
+Our format is a ``torch.save`` of
+``{"format": "dac-minimal/1", "config": {...}, "state_dict": {...}}``: tensors and plain Python
+types only. Every file is read through one function, ``read_checkpoint``,
 with ``torch.load(weights_only=True)``, which rebuilds tensors and plain containers and never runs
 pickled code, so a checkpoint from a stranger is safe to open.
 
@@ -35,7 +36,8 @@ from dac_minimal.utils.files import atomic_path
 #: Format tag of a ``save_model`` file.
 CHECKPOINT_FORMAT = "dac-minimal/1"
 
-#: ``metadata.kwargs`` keys that fix the architecture; a checkpoint without them is not one we can load.
+#: ``metadata.kwargs`` keys that fix the architecture; without them a checkpoint is not one we can
+#: load.
 REQUIRED_KWARGS = (
     "encoder_dim",
     "encoder_rates",
@@ -58,9 +60,9 @@ _RENAMES = {
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """The dictionary stored in ``path``, read with ``weights_only=True`` (no code runs).
 
-    Every checkpoint this package opens (codecs, training state, ``--init-from``) comes through here.
-    Raises ``ValueError`` for a missing file, a corrupt one, one that needs code to load, or one that
-    does not hold a dictionary.
+    Every checkpoint this package opens (codecs, training state, ``--init-from``) comes through
+    here. Raises ``ValueError`` for a missing file, a corrupt one, one that needs code to load, or
+    one that does not hold a dictionary.
     """
     if not os.path.isfile(path):
         raise ValueError(f"checkpoint not found: {path}")
@@ -107,7 +109,8 @@ def model_from_checkpoint(ckpt: dict, path: str | os.PathLike = "<checkpoint>") 
     """Build the ``DAC`` that an already read ``save_model`` dictionary describes."""
     if ckpt.get("format") != CHECKPOINT_FORMAT or not isinstance(ckpt.get("config"), dict):
         raise ValueError(
-            f"{path} is not a dac-minimal checkpoint (expected format {CHECKPOINT_FORMAT!r} with a config)"
+            f"{path} is not a dac-minimal checkpoint "
+            f"(expected format {CHECKPOINT_FORMAT!r} with a config)"
         )
     unknown = sorted(set(ckpt["config"]) - {f.name for f in fields(DACConfig)})
     if unknown:
@@ -146,11 +149,8 @@ def _show(keys: list[str]) -> str:
     return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
 
 
-# The official package's checkpoints
-
-
 def is_official_checkpoint(ckpt: object) -> bool:
-    """True when ``ckpt`` has the official layout: a dict with ``state_dict`` and ``metadata.kwargs`` dicts."""
+    """True when ``ckpt`` has the official layout: ``state_dict`` and ``metadata.kwargs`` dicts."""
     return (
         isinstance(ckpt, dict)
         and isinstance(ckpt.get("state_dict"), dict)
@@ -160,7 +160,7 @@ def is_official_checkpoint(ckpt: object) -> bool:
 
 
 def official_config(kwargs: dict) -> DACConfig:
-    """Translate the official constructor ``kwargs`` into a ``DACConfig`` (ValueError naming any problem)."""
+    """The official constructor ``kwargs`` as a ``DACConfig`` (``ValueError`` names any problem)."""
     if not isinstance(kwargs, dict):
         raise ValueError(f"metadata.kwargs must be a dict, got {type(kwargs).__name__}")
     missing = [k for k in REQUIRED_KWARGS if k not in kwargs]
@@ -171,15 +171,14 @@ def official_config(kwargs: dict) -> DACConfig:
         raise ValueError(f"metadata.kwargs has settings this architecture does not have: {unknown}")
     config = {k: kwargs[k] for k in REQUIRED_KWARGS + OPTIONAL_KWARGS if k in kwargs}
     dims = config["codebook_dim"]
-    if isinstance(
-        dims, (list, tuple)
-    ):  # the official code allows one d per codebook; we support one d for all
+    # The official code allows one d per codebook; we support one d for all.
+    if isinstance(dims, (list, tuple)):
         if len(set(dims)) != 1:
             raise ValueError(
                 f"codebook_dim {list(dims)}: different dimensions per codebook are not supported"
             )
         config["codebook_dim"] = dims[0]
-    # Official configs store quantizer_dropout as a bool (False) or a float; it only matters for training.
+    # Official configs store quantizer_dropout as a bool (False) or a float; only training uses it.
     config["quantizer_dropout"] = float(config.get("quantizer_dropout", 0.0))
     try:
         return DACConfig(**config)
@@ -190,11 +189,12 @@ def official_config(kwargs: dict) -> DACConfig:
 def convert_official_state_dict(
     state: dict, kwargs: dict
 ) -> tuple[DACConfig, dict[str, torch.Tensor]]:
-    """Map an official ``state_dict`` and its ``metadata.kwargs`` onto ``(DACConfig, our state_dict)``.
+    """Map an official ``state_dict`` and its ``metadata.kwargs`` onto ``(DACConfig, our state)``.
 
-    Only the weight-norm names change (``weight_g``/``weight_v`` → ``parametrizations.weight.original0/1``);
-    every tensor is kept as it is. Non-tensor entries are refused. Whether the keys then fit the
-    architecture (missing, extra, wrong shapes) is checked by ``DAC.load``, which names them.
+    Only the weight-norm names change (``weight_g``/``weight_v`` →
+    ``parametrizations.weight.original0/1``); every tensor is kept as it is. Non-tensor entries
+    are refused. Whether the keys then fit the architecture (missing, extra, wrong shapes) is
+    checked by ``DAC.load``, which names them.
     """
     config = official_config(kwargs)
     if not isinstance(state, dict):
@@ -223,7 +223,8 @@ def load_official(ckpt: dict, path: str | os.PathLike = "<checkpoint>") -> DAC:
         config, state = convert_official_state_dict(ckpt["state_dict"], ckpt["metadata"]["kwargs"])
     except ValueError as err:
         raise ValueError(
-            f"{path} is not a dac-minimal checkpoint, nor an official descript-audio-codec one we can load: {err}"
+            f"{path} is not a dac-minimal checkpoint, "
+            f"nor an official descript-audio-codec one we can load: {err}"
         ) from None
     model = DAC(config)
     load_state(model, state, path)

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from dac_minimal.loss import at_least_fp32
-from dac_minimal.utils.checks import check_waveform
+from dac_minimal.utils.checks import check_choice
 
 #: Band edges as fractions of the n_fft/2 + 1 STFT bins (report §4.3).
 BANDS: tuple[tuple[float, float], ...] = (
@@ -88,8 +88,7 @@ class MSD(nn.Module):
 
     def __init__(self, rate: int = 1):
         super().__init__()
-        if rate < 1 or rate & (rate - 1):
-            raise ValueError(f"MSD rate must be a power of two, got {rate}")
+        assert rate >= 1 and not rate & (rate - 1), rate  # DiscriminatorConfig checks it
         self.rate = rate
         spec = [
             (1, 16, 15, 1, 1, 7),
@@ -181,15 +180,12 @@ class MRD(nn.Module):
 
 @dataclass
 class DiscriminatorConfig:
-    """The discriminator's hyper-parameters; the defaults are the official 44.1 kHz recipe."""
+    """The discriminator's hyper-parameters; the defaults are the official 44.1 kHz recipe.
 
-    periods: tuple[int, ...] = (
-        2,
-        3,
-        5,
-        7,
-        11,
-    )  #: MPD periods (primes, so the folds overlap little)
+    The constructor checks them (``ValueError`` naming the problem); the modules trust them.
+    """
+
+    periods: tuple[int, ...] = (2, 3, 5, 7, 11)  #: MPD periods (primes: the folds overlap little)
     fft_sizes: tuple[int, ...] = (2048, 1024, 512)  #: MRD window lengths, hop = window / 4
     bands: tuple[tuple[float, float], ...] = BANDS  #: MRD bands; ((0.0, 1.0),) turns the split off
     rates: tuple[int, ...] = ()  #: MSD downsampling rates, e.g. (1, 2, 4); empty = no MSD
@@ -207,9 +203,12 @@ class DiscriminatorConfig:
                 raise ValueError(f"bands must be increasing fractions in [0, 1], got {self.bands}")
         if min(self.periods + self.fft_sizes + (1,)) < 1 or any(w % 4 for w in self.fft_sizes):
             raise ValueError("periods must be positive and fft sizes positive multiples of 4")
+        if any(r < 1 or r & (r - 1) for r in self.rates):
+            raise ValueError(f"MSD rates must be powers of two, got {self.rates}")
 
 
-#: ``"44khz"`` is the official discriminator (42.52M parameters); ``"tiny"`` pairs with the tiny codec on a CPU.
+#: ``"44khz"`` is the official discriminator (42.52M parameters); ``"tiny"`` pairs with the tiny
+#: codec on a CPU.
 DISCRIMINATOR_PRESETS: dict[str, DiscriminatorConfig] = {
     "44khz": DiscriminatorConfig(),
     "tiny": DiscriminatorConfig(mpd_channels=(8, 16, 32, 64), mrd_channels=8),
@@ -236,10 +235,7 @@ class Discriminator(nn.Module):
     @classmethod
     def from_preset(cls, name: str, **overrides) -> Discriminator:
         """A discriminator from ``DISCRIMINATOR_PRESETS`` by name, with optional field overrides."""
-        if name not in DISCRIMINATOR_PRESETS:
-            raise ValueError(
-                f"unknown discriminator preset {name!r}; choose one of {sorted(DISCRIMINATOR_PRESETS)}"
-            )
+        check_choice(name, DISCRIMINATOR_PRESETS, "discriminator preset")
         return cls(replace(DISCRIMINATOR_PRESETS[name], **overrides))
 
     @property
@@ -250,17 +246,19 @@ class Discriminator(nn.Module):
 
     @staticmethod
     def preprocess(x: torch.Tensor) -> torch.Tensor:
-        """Remove the DC offset and scale each ``(B, 1, T)`` clip to a peak of 0.8, in fp32 at least.
+        """Remove the DC offset, scale each ``(B, 1, T)`` clip to a peak of 0.8, in fp32 at least.
 
-        Half precision is upcast first: under ``torch.compile`` the gradient of this max-normalisation in
-        bf16 comes out NaN (inductor recomputes ``x - mean`` in fp32, so no element equals the bf16 max
-        that the backward of ``amax`` looks for; pytorch/pytorch#186799), and a peak in bf16 is crude anyway.
+        Half precision is upcast first: under ``torch.compile`` the gradient of this
+        max-normalisation in bf16 comes out NaN (inductor recomputes ``x - mean`` in fp32, so no
+        element equals the bf16 max that the backward of ``amax`` looks for;
+        pytorch/pytorch#186799), and a peak in bf16 is crude anyway.
         """
         x = at_least_fp32(x)
         x = x - x.mean(dim=-1, keepdim=True)
         return 0.8 * x / (x.abs().amax(dim=-1, keepdim=True) + 1e-9)
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
-        check_waveform(x, "discriminator input", min_length=self.min_length)
+        """Judge ``x`` ``(B, 1, T)``, T >= ``min_length``: the trainer's batches and reconstructions
+        (which ``DAC.encode`` checked), so the input is trusted; a wrong shape is torch's error."""
         x = self.preprocess(x)
         return [d(x) for d in self.discriminators]

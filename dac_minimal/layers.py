@@ -9,7 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-#: Initial scale of each residual unit's branch relative to a variance-preserving one (see ``init_weights``).
+#: Initial scale of each residual unit's branch relative to a variance-preserving one
+#: (see ``init_weights``).
 RESIDUAL_BRANCH_GAIN = 0.1
 
 #: Added to alpha in 1/alpha so that a channel whose alpha reaches 0 stays finite.
@@ -34,8 +35,8 @@ def snake_addcmul(x: torch.Tensor, alpha: torch.Tensor, inv_alpha: torch.Tensor)
 
     Shapes: x ``(B, C, T)``; alpha and inv_alpha ``(1, C, 1)``.
 
-    The same function as ``snake`` in fewer passes over the activation (one ``addcmul`` for the last two
-    steps); ``compiled_snake`` turns it into one fused kernel.
+    The same function as ``snake`` in fewer passes over the activation (one ``addcmul`` for the
+    last two steps); ``compiled_snake`` turns it into one fused kernel.
     """
     return torch.addcmul(x, inv_alpha, torch.sin(alpha * x).square())
 
@@ -44,8 +45,11 @@ _compiled_snake = None
 
 
 def compiled_snake():
-    """``snake_addcmul`` compiled once per process with dynamic shapes (one kernel for every C and T, and one
-    for its backward when gradients are needed). The first call compiles (a C++ compiler on CPU, Triton on CUDA)."""
+    """``snake_addcmul`` compiled once per process with dynamic shapes.
+
+    One kernel for every C and T, and one for its backward when gradients are needed. The first
+    call compiles (a C++ compiler on CPU, Triton on CUDA).
+    """
     global _compiled_snake
     if _compiled_snake is None:
         _compiled_snake = torch.compile(snake_addcmul, dynamic=True)
@@ -55,9 +59,10 @@ def compiled_snake():
 class Snake(nn.Module):
     """Snake with one learnable α per channel, initialised to 1. Input/output ``(B, C, T)``.
 
-    ``compiled = True`` (see ``compile_snakes``) runs the same function as one ``torch.compile``-fused kernel
-    forward and one backward instead of about six elementwise passes each way, and keeps one activation for the
-    backward instead of the chain's intermediates. Trainable either way.
+    ``compiled = True`` (see ``compile_snakes``) runs the same function as one
+    ``torch.compile``-fused kernel forward and one backward instead of about six elementwise passes
+    each way, and keeps one activation for the backward instead of the chain's intermediates.
+    Trainable either way.
     """
 
     def __init__(self, channels: int):
@@ -66,9 +71,8 @@ class Snake(nn.Module):
         self.compiled = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (
-            self.compiled
-        ):  # a view, not the Parameter: torch.compile would specialise on a Parameter's shape
+        if self.compiled:
+            # A view, not the Parameter: torch.compile would specialise on a Parameter's shape.
             alpha = self.alpha.view(1, -1, 1)
             return compiled_snake()(x, alpha, (alpha + SNAKE_EPS).reciprocal())
         return snake(x, self.alpha)
@@ -78,14 +82,14 @@ class Snake(nn.Module):
 
 
 def compile_snakes(model: nn.Module, on: bool = True) -> int:
-    """Switch every ``Snake`` in ``model`` to (or back from) its compiled kernel; returns how many there are.
+    """Switch every ``Snake`` in ``model`` to (or back from) its compiled kernel; returns how many.
 
-    One small graph to compile (seconds) instead of the whole model (minutes). Measured with
-    ``benchmarks/train_step_speed.py`` on the 44.1 kHz model: on a 2-core CPU the training step is 1.2x faster
-    (the Snakes' passes over large activations are a good part of it; 1.16x the official step); on an H200 it
-    cuts the step's GPU memory by 40-50 % and its GPU time by 11 %, but the step is bound by the host launching
-    kernels, and each call of a compiled function costs more host time than the eager ops it replaces: 0.39 s
-    per step against 0.29 s.
+    One small graph to compile instead of the whole model. Why it can pay: the Snakes' elementwise
+    passes over large activations are a good part of a training step on a CPU, and the fused
+    kernel also keeps fewer intermediates for the backward (less memory). Why it may not: a step
+    that is bound by the host launching kernels gains little, since each call of a compiled
+    function costs more host time than the eager ops it replaces. Measurements on CPU and GPU:
+    ``benchmarks/README.md`` (``benchmarks/train_step_speed.py``).
     Weights, ``state_dict`` and results (to float rounding) are unchanged.
     """
     snakes = [m for m in model.modules() if isinstance(m, Snake)]
@@ -94,13 +98,19 @@ def compile_snakes(model: nn.Module, on: bool = True) -> int:
     return len(snakes)
 
 
+#: The generator's nonlinearities by name: channels → module.
+ACTIVATIONS = {
+    "snake": Snake,  # DAC
+    "leaky_relu": lambda channels: nn.LeakyReLU(0.1),  # the baseline it replaced
+}
+
+
 def activation(name: str, channels: int) -> nn.Module:
-    """The generator's nonlinearity by name: ``"snake"`` (DAC) or ``"leaky_relu"`` (the baseline it replaced)."""
-    if name == "snake":
-        return Snake(channels)
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.1)
-    raise ValueError(f"unknown activation {name!r}; choose 'snake' or 'leaky_relu'")
+    """The generator's nonlinearity ``name`` (a key of ``ACTIVATIONS``) for ``channels`` channels.
+
+    ``DACConfig`` checks the name; here an unknown one is a ``KeyError``.
+    """
+    return ACTIVATIONS[name](channels)
 
 
 def WNConv1d(*args, **kwargs) -> nn.Conv1d:
@@ -143,7 +153,7 @@ class ResidualUnit(nn.Module):
 
 
 def init_weights(module: nn.Module) -> None:
-    """Variance-preserving init for every conv: truncated N(0, 1/fan_in) weights (cut at 2σ), zero bias.
+    """Variance-preserving init for every conv: truncated N(0, 1/fan_in) weights (at 2σ), zero bias.
 
     Call through ``model.apply(init_weights)``. The weight is assigned through the weight-norm
     parametrization, which splits it into ``g = ‖w‖`` and ``v = w``, so the effective weight is

@@ -8,16 +8,16 @@ The generator minimises ``15·mel + 2·feature + 1·adversarial + 1·codebook + 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dac_minimal.utils.checks import check_waveform
-
 GANKind = Literal["lsgan", "hinge", "bce"]
+#: The GAN objectives by name (``TrainConfig`` checks a run's choice against them).
+GAN_KINDS: tuple[str, ...] = get_args(GANKind)
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,8 @@ class LossWeights:
     commitment: float = 0.25
 
     def total(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``Σ λ_i · ℓ_i`` over the terms present in ``losses`` (keys are this class's field names)."""
-        unknown = set(losses) - set(self.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"no weight for loss terms {sorted(unknown)}")
+        """``Σ λ_i · ℓ_i`` over the terms present in ``losses`` (keys are this class's field names;
+        a term without a weight is an ``AttributeError`` naming it)."""
         return sum(getattr(self, name) * value for name, value in losses.items())
 
 
@@ -60,17 +58,18 @@ def mel_filters(
 
 
 def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in fp32 when it is in a half-precision type (bf16, fp16), else unchanged (fp32, fp64)."""
+    """``x`` in fp32 if it is in a half-precision type (bf16, fp16), else as it is (fp32, fp64)."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def stft_magnitude(
     x: torch.Tensor, window_length: int, hop_length: int | None = None
 ) -> torch.Tensor:
-    """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred, reflect-padded.
+    """``|STFT|`` of ``(B, 1, T)`` as ``(B, 1 + window/2, frames)``; Hann window, centred,
+    reflect-padded (so T > window / 2).
 
-    Half-precision input (bf16/fp16, e.g. under autocast) is computed in fp32: cuFFT has no bf16. fp32
-    and fp64 input keep their precision.
+    Half-precision input (bf16/fp16, e.g. under autocast) is computed in fp32: cuFFT has no bf16.
+    fp32 and fp64 input keep their precision.
     """
     x = at_least_fp32(x)
     hop = hop_length or window_length // 4
@@ -92,7 +91,8 @@ class MultiScaleMelLoss(nn.Module):
     Windows 32…2048 samples with hop = window/4 and 5…320 mel bins: the short windows (hop 8)
     resolve fast transients, the long ones fine pitch; scaling the bins with the window leaves no
     empty filters. Mel magnitudes (power 1) are clamped at 1e-5 before the log10.
-    Inputs ``(B, 1, T)`` with T > window_max / 2; output is a scalar.
+    Inputs ``(B, 1, T)`` with T >= ``min_length`` (> window_max / 2); output is a scalar. The
+    inputs are trusted (the trainer's batches; ``evaluate.metrics.mel_distance`` checks its own).
     """
 
     def __init__(
@@ -108,8 +108,7 @@ class MultiScaleMelLoss(nn.Module):
         fmax: float | None = None,
     ):
         super().__init__()
-        if len(window_lengths) != len(n_mels):
-            raise ValueError("window_lengths and n_mels must have the same length")
+        assert len(window_lengths) == len(n_mels), "one n_mels per window length"
         self.window_lengths = tuple(window_lengths)
         self.n_mels = tuple(n_mels)
         self.clamp_eps, self.mag_weight, self.log_weight, self.power = (
@@ -124,6 +123,7 @@ class MultiScaleMelLoss(nn.Module):
 
     @property
     def min_length(self) -> int:
+        """Shortest input (samples): the longest window's reflect padding needs T > window / 2."""
         return max(self.window_lengths) // 2 + 1
 
     def mel(self, x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -132,12 +132,8 @@ class MultiScaleMelLoss(nn.Module):
         return fb @ stft_magnitude(x.float(), self.window_lengths[scale])
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        check_waveform(x_hat, "reconstruction", self.min_length)
-        check_waveform(x, "target", self.min_length)
-        if x_hat.shape != x.shape:
-            raise ValueError(
-                f"reconstruction and target shapes differ: {tuple(x_hat.shape)} vs {tuple(x.shape)}"
-            )
+        """The loss between reconstruction ``x_hat`` and target ``x``, both ``(B, 1, T)``."""
+        assert x_hat.shape == x.shape, (tuple(x_hat.shape), tuple(x.shape))
         loss = x.new_zeros((), dtype=torch.float32)
         for i in range(len(self.window_lengths)):
             m_hat, m = self.mel(x_hat, i), self.mel(x, i)
@@ -164,16 +160,15 @@ def discriminator_loss(
     - ``"bce"`` (the original GAN, report eq. 4): ``−log σ(D(x)) − log(1 − σ(D(x̂)))``
     Compute ``d_fake`` on a detached reconstruction so that this step does not reach the generator.
     """
+    assert kind in GAN_KINDS, kind
     loss = 0.0
     for fake, real in zip(_logits(d_fake), _logits(d_real)):
         if kind == "lsgan":
             loss = loss + fake.pow(2).mean() + (1 - real).pow(2).mean()
         elif kind == "hinge":
             loss = loss + F.relu(1 + fake).mean() + F.relu(1 - real).mean()
-        elif kind == "bce":
+        else:  # "bce"
             loss = loss + F.softplus(fake).mean() + F.softplus(-real).mean()
-        else:
-            raise ValueError(f"unknown GAN loss {kind!r}; choose 'lsgan', 'hinge' or 'bce'")
     return loss
 
 
@@ -182,23 +177,25 @@ def generator_adversarial_loss(
 ) -> torch.Tensor:
     """The generator's adversarial loss: ``(1 − D(x̂))²`` (lsgan), ``−D(x̂)`` (hinge) or
     ``−log σ(D(x̂))`` (bce, the non-saturating form), summed over sub-discriminators."""
+    assert kind in GAN_KINDS, kind
     loss = 0.0
     for fake in _logits(d_fake):
         if kind == "lsgan":
             loss = loss + (1 - fake).pow(2).mean()
         elif kind == "hinge":
             loss = loss - fake.mean()
-        elif kind == "bce":
+        else:  # "bce"
             loss = loss + F.softplus(-fake).mean()
-        else:
-            raise ValueError(f"unknown GAN loss {kind!r}; choose 'lsgan', 'hinge' or 'bce'")
     return loss
 
 
 def feature_matching_loss(
     d_fake: list[list[torch.Tensor]], d_real: list[list[torch.Tensor]]
 ) -> torch.Tensor:
-    """``Σ_k Σ_l mean |D_k^l(x̂) − D_k^l(x)|`` over every feature map but the logits; real side detached."""
+    """``Σ_k Σ_l mean |D_k^l(x̂) − D_k^l(x)|`` over every feature map but the logits.
+
+    The real side is detached: feature matching trains the generator only.
+    """
     loss = 0.0
     for fake, real in zip(d_fake, d_real):
         for f, r in zip(fake[:-1], real[:-1]):

@@ -16,14 +16,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dac_minimal.layers import ResidualUnit, WNConv1d, WNConvTranspose1d, activation, init_weights
+from dac_minimal.layers import (
+    ACTIVATIONS,
+    ResidualUnit,
+    WNConv1d,
+    WNConvTranspose1d,
+    activation,
+    init_weights,
+)
 from dac_minimal.quantize import ResidualVectorQuantize
-from dac_minimal.utils.checks import check_waveform
+from dac_minimal.utils.checks import (
+    check_choice,
+    check_codes,
+    check_n_quantizers,
+    check_positive,
+    check_waveform,
+)
 
 
 @dataclass
 class DACConfig:
-    """Every hyper-parameter of the generator. The defaults are the official 44.1 kHz, 8 kbps model."""
+    """Every hyper-parameter of the generator; the defaults are the official 44.1 kHz, 8 kbps model.
+
+    The constructor is where a bad setting is caught (``ValueError`` naming it), so that the
+    modules built from a config can trust it.
+    """
 
     sample_rate: int = 44100
     encoder_dim: int = 64  #: channels after the first conv; doubled by each encoder block
@@ -42,28 +59,29 @@ class DACConfig:
         self.decoder_rates = tuple(int(r) for r in self.decoder_rates)
         if self.latent_dim is None:
             self.latent_dim = self.encoder_dim * 2 ** len(self.encoder_rates)
+        check_positive(self.sample_rate, "sample_rate")
+        for rate in self.encoder_rates + self.decoder_rates:
+            check_positive(rate, "every encoder and decoder rate")
         if math.prod(self.encoder_rates) != math.prod(self.decoder_rates):
             raise ValueError(
-                f"encoder rates {self.encoder_rates} and decoder rates {self.decoder_rates} must have the "
-                "same product (the hop length), or the output length would not match the input"
+                f"encoder rates {self.encoder_rates} and decoder rates {self.decoder_rates} must "
+                "have the same product (the hop length), or the output length would not match"
             )
         if self.decoder_dim % 2 ** len(self.decoder_rates):
             raise ValueError(
                 f"decoder_dim {self.decoder_dim} must be divisible by 2^{len(self.decoder_rates)}"
             )
-        if min(self.encoder_rates + self.decoder_rates) < 1 or self.sample_rate < 1:
-            raise ValueError("rates and sample_rate must be positive")
-        if self.activation not in ("snake", "leaky_relu"):
-            raise ValueError(
-                f"unknown activation {self.activation!r}; choose 'snake' or 'leaky_relu'"
-            )
+        if not 0.0 <= self.quantizer_dropout <= 1.0:
+            raise ValueError(f"quantizer_dropout must be in [0, 1], got {self.quantizer_dropout}")
+        check_choice(self.activation, ACTIVATIONS, "activation")
 
     @property
     def hop_length(self) -> int:
         return math.prod(self.encoder_rates)
 
 
-#: The published family (official ``descript-audio-codec`` configs) and the CPU-sized ``tiny`` model.
+#: The published family (official ``descript-audio-codec`` configs) and the CPU-sized ``tiny``
+#: model.
 PRESETS: dict[str, DACConfig] = {
     "44khz": DACConfig(),
     "44khz_16kbps": DACConfig(latent_dim=128, n_codebooks=18),
@@ -101,7 +119,7 @@ class EncoderBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """``(B, 1, T)`` → ``(B, D, T / hop)``: conv, strided blocks doubling the channels, conv to D."""
+    """``(B, 1, T)`` → ``(B, D, T / hop)``: conv, strided blocks doubling C, conv to D."""
 
     def __init__(
         self,
@@ -153,7 +171,7 @@ class DecoderBlock(nn.Module):
 
 
 class Decoder(nn.Module):
-    """``(B, D, S)`` → ``(B, 1, S · hop)``: conv to C, upsampling blocks halving C, conv to 1, tanh."""
+    """``(B, D, S)`` → ``(B, 1, S · hop)``: conv to C, upsampling blocks halving C, conv, tanh."""
 
     def __init__(
         self,
@@ -190,7 +208,7 @@ class EncodeOutput(NamedTuple):
 
 
 class ForwardOutput(NamedTuple):
-    """``DAC.forward``'s result: the reconstruction ``audio`` ``(B, 1, T)`` plus ``encode``'s fields."""
+    """``DAC.forward``'s result: the reconstruction ``audio`` ``(B, 1, T)``, ``encode``'s fields."""
 
     audio: torch.Tensor
     z: torch.Tensor
@@ -223,17 +241,16 @@ class DAC(nn.Module):
         )
         self.decoder = Decoder(config.latent_dim, config.decoder_dim, config.decoder_rates, act)
         self.apply(init_weights)
-        # The codebook entries are N(0, 1), so z_q, and with it the untrained decoder's output, would
-        # start near full scale; a 10x smaller output conv starts the decoder near the audio's level.
+        # The codebook entries are N(0, 1), so z_q, and with it the untrained decoder's output,
+        # would start near full scale; a 10x smaller output conv starts the decoder near the
+        # audio's level.
         with torch.no_grad():
             self.decoder.model[-2].parametrizations.weight.original0.mul_(0.1)
 
-    # ------------------------------------------------------------------ construction and facts
     @classmethod
     def from_preset(cls, name: str, **overrides) -> DAC:
-        """A freshly initialised model from a named configuration (see ``PRESETS``), with optional overrides."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        """A freshly initialised model from a named configuration (``PRESETS``), with overrides."""
+        check_choice(name, PRESETS, "preset")
         return cls(replace(PRESETS[name], **overrides))
 
     @property
@@ -255,33 +272,38 @@ class DAC(nn.Module):
         return self.sample_rate / self.hop_length
 
     def bitrate(self, n_quantizers: int | None = None) -> float:
-        """Bits per second when using the first ``n_quantizers`` codebooks: frames/s · n_q · log2(K)."""
-        n = self.quantizer.check_n_quantizers(n_quantizers)
+        """Bits per second with the first ``n_quantizers`` codebooks: frames/s · n_q · log2(K)."""
+        n = check_n_quantizers(n_quantizers, self.n_codebooks)
         return self.frame_rate * n * math.log2(self.config.codebook_size)
 
     def n_frames(self, length: int) -> int:
         """Number of code frames for ``length`` input samples: ceil(T / hop)."""
         return math.ceil(length / self.hop_length)
 
-    # ------------------------------------------------------------------ the codec
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:
-        """Check ``x`` ``(B, 1, T)`` and right-pad it with zeros to a multiple of the hop length."""
-        check_waveform(x, "audio", min_length=1)
+        """Check ``x`` ``(B, 1, T)`` and right-pad it with zeros to a multiple of the hop length.
+
+        The check (``utils.checks.check_waveform``) is the codec's one audio boundary: ``encode``,
+        ``forward`` and the trainer's ``CodecForward`` all come through here.
+        """
+        check_waveform(x, "audio")
         return F.pad(x, (0, self.n_frames(x.shape[-1]) * self.hop_length - x.shape[-1]))
 
     def encode(self, x: torch.Tensor, n_quantizers: int | None = None) -> EncodeOutput:
-        """Encode audio ``x`` ``(B, 1, T)`` at ``sample_rate`` into codes ``(B, n_q, ceil(T / hop))``.
+        """Encode audio ``x`` ``(B, 1, T)`` at ``sample_rate`` to codes ``(B, n_q, ceil(T / hop))``.
 
         ``n_quantizers`` (1..N_q, default all) is honoured in training and evaluation mode alike.
         In training mode without it, quantizer dropout applies (see ``ResidualVectorQuantize``).
+        ``ValueError`` for anything but a finite float ``(B, 1, T)`` waveform (``preprocess``)
+        or an ``n_quantizers`` outside 1..N_q.
         """
-        n_quantizers = (
-            self.quantizer.check_n_quantizers(n_quantizers) if n_quantizers is not None else None
-        )
+        if n_quantizers is not None:  # None keeps quantizer dropout on in training
+            n_quantizers = check_n_quantizers(n_quantizers, self.n_codebooks)
         z = self.encoder(self.preprocess(x))
         return EncodeOutput(*self.quantizer(z, n_quantizers))
 
     def _trim(self, audio: torch.Tensor, length: int | None) -> torch.Tensor:
+        """``audio`` ``(B, 1, S · hop)`` cut to its first ``length`` samples (all when None)."""
         if length is None:
             return audio
         if not 0 < length <= audio.shape[-1]:
@@ -291,26 +313,29 @@ class DAC(nn.Module):
         return audio[..., :length]
 
     def decode(self, z: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """Decode a quantized latent ``z`` ``(B, D, S)`` into audio ``(B, 1, S · hop)``, trimmed to ``length``."""
-        if not isinstance(z, torch.Tensor) or z.ndim != 3 or z.shape[1] != self.config.latent_dim:
+        """Decode a quantized latent ``z`` ``(B, D, S)`` into audio ``(B, 1, S · hop)``.
+
+        ``length`` (samples) trims the result, e.g. to the encoded input's T.
+        """
+        d = self.config.latent_dim
+        if not isinstance(z, torch.Tensor) or z.ndim != 3 or z.shape[1] != d:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"z must have shape (B, {self.config.latent_dim}, S), got {shape}")
+            raise ValueError(f"z must have shape (B, {d}, S), got {shape}")
         if z.shape[-1] == 0 or z.shape[0] == 0:
             raise ValueError(f"z is empty: shape {tuple(z.shape)}")
         return self._trim(self.decoder(z), length)
 
     def decode_codes(self, codes: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """Decode codes ``(B, k, S)`` of the first k codebooks into audio ``(B, 1, S · hop)``, trimmed to ``length``."""
-        if isinstance(codes, torch.Tensor) and codes.ndim == 3 and codes.shape[-1] == 0:
-            raise ValueError("codes hold no frames")
-        if not isinstance(codes, torch.Tensor):
-            raise ValueError(
-                f"codes must be a torch.Tensor shaped (B, n_q, S), got {type(codes).__name__}"
-            )
+        """Decode codes ``(B, k, S)`` of the first k codebooks into audio ``(B, 1, S · hop)``.
+
+        ``length`` trims as in ``decode``. ``ValueError`` unless the codes are integers in [0, K)
+        for 1..N_q codebooks (see ``utils.checks.check_codes``).
+        """
+        codes = check_codes(codes, self.config.codebook_size, max_n_q=self.n_codebooks)
         return self.decode(self.quantizer.from_codes(codes), length)
 
     def forward(self, x: torch.Tensor, n_quantizers: int | None = None) -> ForwardOutput:
-        """The training forward pass: encode, quantize, decode, and trim the output to the input's T."""
+        """The training forward pass: encode, quantize, decode, trim the output to the input's T."""
         enc = self.encode(x, n_quantizers)
         audio = self.decoder(enc.z)[..., : x.shape[-1]]
         return ForwardOutput(audio, *enc)
@@ -334,19 +359,25 @@ class DAC(nn.Module):
         return load_model(path, map_location)
 
     def compress(self, audio, n_quantizers: int | None = None, **kwargs):
-        """Audio (a path, or ``(T,)``/``(C, T)`` samples) → ``CompressedAudio``; see ``codec.compress``."""
+        """Audio (a path, or ``(T,)``/``(C, T)`` samples) → ``CompressedAudio``.
+
+        See ``codec.compress``.
+        """
         from dac_minimal.codec import compress
 
         return compress(self, audio, n_quantizers, **kwargs)
 
     def decompress(self, compressed, **kwargs) -> torch.Tensor:
-        """``CompressedAudio`` or a path → audio ``(C, T)`` at the original rate; see ``codec.decompress``."""
+        """``CompressedAudio`` or a path → audio ``(C, T)`` at the original rate.
+
+        See ``codec.decompress``.
+        """
         from dac_minimal.codec import decompress
 
         return decompress(self, compressed, **kwargs)
 
     def prepare_for_inference(self, **kwargs) -> DAC:
-        """Fold weight norm and fuse Snake, in place (one-way); see ``codec.prepare_for_inference``."""
+        """Fold weight norm and fuse Snake, in place, one-way (``codec.prepare_for_inference``)."""
         from dac_minimal.codec import prepare_for_inference
 
         return prepare_for_inference(self, **kwargs)

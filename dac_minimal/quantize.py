@@ -1,4 +1,5 @@
-"""Vector quantization: one codebook (``VectorQuantize``) and the residual cascade (``ResidualVectorQuantize``).
+"""Vector quantization: one codebook (``VectorQuantize``) and the residual cascade
+(``ResidualVectorQuantize``).
 
 Notation (report eq. 3): ``z_e`` is the encoder output projected into the codebook space, ``e`` the
 nearest codebook entry, ``z_q`` the quantized vector handed to the decoder, ``sg[·]`` stop-gradient.
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dac_minimal.layers import WNConv1d
+from dac_minimal.utils.checks import check_n_quantizers
 
 
 class QuantizerOutput(NamedTuple):
@@ -50,7 +52,7 @@ class VectorQuantize(nn.Module):
         self.codebook = nn.Embedding(codebook_size, codebook_dim)
 
     def nearest(self, z_e: torch.Tensor) -> torch.Tensor:
-        """Indices ``(B, S)`` of the codebook entries closest in cosine distance to ``z_e`` ``(B, d, S)``.
+        """Indices ``(B, S)`` of the entries nearest in cosine distance to ``z_e`` ``(B, d, S)``.
 
         Both sides are L2-normalised, then ‖a − b‖² = ‖a‖² − 2·a·b + ‖b‖² is minimised. (For unit
         vectors that is 2 − 2·a·b, the cosine distance; we keep the three-term form because it is
@@ -70,7 +72,7 @@ class VectorQuantize(nn.Module):
         return self.out_proj(self.embed(codes))
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
-        """Quantize ``z`` ``(B, D, S)``. Losses are per item, shape ``(B,)``; ``codes`` is ``(B, 1, S)``."""
+        """Quantize ``z`` ``(B, D, S)``. Losses are per item, ``(B,)``; codes are ``(B, 1, S)``."""
         z_e = self.in_proj(z)
         codes = self.nearest(z_e)
         e = self.embed(codes)
@@ -107,8 +109,7 @@ class ResidualVectorQuantize(nn.Module):
         quantizer_dropout: float = 0.0,
     ):
         super().__init__()
-        if not 0.0 <= quantizer_dropout <= 1.0:
-            raise ValueError(f"quantizer_dropout must be in [0, 1], got {quantizer_dropout}")
+        assert 0.0 <= quantizer_dropout <= 1.0, quantizer_dropout  # DACConfig checks it
         self.n_codebooks = n_codebooks
         self.codebook_size = codebook_size
         self.codebook_dim = codebook_dim
@@ -118,23 +119,15 @@ class ResidualVectorQuantize(nn.Module):
         )
 
     def check_n_quantizers(self, n_quantizers: int | None) -> int:
-        """Validate ``n_quantizers`` (None means all) and return it as an int in 1..N_q."""
-        if n_quantizers is None:
-            return self.n_codebooks
-        if isinstance(n_quantizers, bool) or not isinstance(n_quantizers, int):
-            raise ValueError(
-                f"n_quantizers must be an int in 1..{self.n_codebooks}, got {n_quantizers!r}"
-            )
-        if not 1 <= n_quantizers <= self.n_codebooks:
-            raise ValueError(f"n_quantizers must be in 1..{self.n_codebooks}, got {n_quantizers}")
-        return n_quantizers
+        """``utils.checks.check_n_quantizers`` for this cascade's N_q (used by ``codec/cli.py``)."""
+        return check_n_quantizers(n_quantizers, self.n_codebooks)
 
     def _quantizers_per_item(
         self, batch: int, n_quantizers: int | None, device: torch.device
     ) -> torch.Tensor:
-        """How many quantizers each item uses, ``(B,)``: dropout only in training without an explicit n."""
+        """How many quantizers each item uses, ``(B,)``: dropout only in training, n not given."""
         if n_quantizers is not None or not self.training or self.quantizer_dropout == 0.0:
-            n = self.check_n_quantizers(n_quantizers)
+            n = self.n_codebooks if n_quantizers is None else n_quantizers
             return torch.full((batch,), n, device=device)
         n = torch.full((batch,), self.n_codebooks, device=device)
         n_drop = int(batch * self.quantizer_dropout)
@@ -147,12 +140,13 @@ class ResidualVectorQuantize(nn.Module):
         ``n_quantizers`` is honoured in training as well as in evaluation (it turns dropout off).
         In training with dropout all N_q codes are computed (``codes`` is ``(B, N_q, S)``) but an
         item's codebooks beyond its sampled n neither contribute to ``z_q`` nor to the losses.
-        Losses are means over the batch, summed over codebooks.
+        Losses are means over the batch, summed over codebooks. ``n_quantizers`` is trusted to
+        lie in 1..N_q (``DAC.encode`` checks it).
         """
         n_per_item = self._quantizers_per_item(z.shape[0], n_quantizers, z.device)
-        # With dropout every codebook still runs (codes stay (B, N_q, S)); masks do the dropping. (Known
-        # without reading n_per_item back from the device, which would wait for it.)
-        n_run = self.n_codebooks if n_quantizers is None else self.check_n_quantizers(n_quantizers)
+        # With dropout every codebook still runs (codes stay (B, N_q, S)); masks do the dropping.
+        # (Known without reading n_per_item back from the device, which would wait for it.)
+        n_run = self.n_codebooks if n_quantizers is None else n_quantizers
         z_q = torch.zeros_like(z)
         residual = z
         commitment_loss = z.new_zeros(())
@@ -172,32 +166,21 @@ class ResidualVectorQuantize(nn.Module):
         )
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes ``(B, k, S)`` for the first k ≤ N_q codebooks → latent ``z_q`` ``(B, D, S)``."""
-        if codes.ndim != 3:
-            raise ValueError(f"codes must have shape (B, n_q, S), got shape {tuple(codes.shape)}")
-        if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-            raise ValueError(f"codes must be an integer tensor, got dtype {codes.dtype}")
-        k = codes.shape[1]
-        if not 1 <= k <= self.n_codebooks:
-            raise ValueError(f"codes hold {k} codebooks; this model has 1..{self.n_codebooks}")
-        if codes.numel() and (codes.min() < 0 or codes.max() >= self.codebook_size):
-            raise ValueError(
-                f"codes must lie in [0, {self.codebook_size}), got values in [{int(codes.min())}, {int(codes.max())}]"
-            )
+        """Codes ``(B, k, S)`` for the first k ≤ N_q codebooks → latent ``z_q`` ``(B, D, S)``.
+
+        The codes are trusted to be integers in [0, K) (``DAC.decode_codes`` checks them).
+        """
         codes = codes.long()
         z_q = 0.0
-        for i in range(k):
+        for i in range(codes.shape[1]):
             z_q = z_q + self.quantizers[i].decode_code(codes[:, i])
         return z_q
 
     def from_latents(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Projected latents ``(B, k·d, S)`` → ``(z_q (B, D, S), codes (B, k, S))`` by nearest-neighbour lookup."""
+        """Projected latents ``(B, k·d, S)`` → nearest ``(z_q (B, D, S), codes (B, k, S))``."""
         d = self.codebook_dim
         k = latents.shape[1] // d
-        if latents.ndim != 3 or latents.shape[1] % d or not 1 <= k <= self.n_codebooks:
-            raise ValueError(
-                f"latents must have shape (B, k*{d}, S) with 1 <= k <= {self.n_codebooks}"
-            )
+        assert latents.shape[1] == k * d and 1 <= k <= self.n_codebooks, tuple(latents.shape)
         codes = torch.stack(
             [self.quantizers[i].nearest(latents[:, i * d : (i + 1) * d]) for i in range(k)], dim=1
         )
@@ -217,10 +200,11 @@ class CodeReviver:
     without replacement from a pool of recent ones (plus a little noise, so that two revived entries
     never coincide), i.e. onto a point where the data actually is. The counts restart each window.
     The pool keeps ``pool // every`` random frames of each of the last ``every`` batches: one batch
-    alone holds a few excerpts whose neighbouring frames are nearly alike, so entries revived onto it
-    crowd into one region and most of them lose to each other and die again.
+    alone holds a few excerpts whose neighbouring frames are nearly alike, so entries revived onto
+    it crowd into one region and most of them lose to each other and die again.
 
-    State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts, the step and the pool).
+    State for exact resume: ``state_dict()`` / ``load_state_dict()`` (the counts, the step and the
+    pool; a resumed checkpoint with a pool of another size is a ``ValueError``).
     Under DistributedDataParallel the counts are summed over ranks and rank 0's new entries are
     broadcast, so every replica keeps the same codebook.
     """
@@ -233,10 +217,7 @@ class CodeReviver:
         noise: float = 0.01,
         pool: int = 4096,
     ):
-        if every < 1 or min_uses < 1 or pool < 1:
-            raise ValueError(
-                f"every, min_uses and pool must be >= 1, got {every}, {min_uses} and {pool}"
-            )
+        assert every >= 1 and min_uses >= 1 and pool >= 1, (every, min_uses, pool)  # TrainConfig
         self.quantizer, self.every, self.min_uses, self.noise = quantizer, every, min_uses, noise
         book = quantizer.quantizers[0].codebook.weight
         self.counts = torch.zeros(

@@ -17,7 +17,8 @@ from dac_minimal.utils.audio import resample, save_audio
 
 @pytest.fixture(scope="module")
 def signal() -> torch.Tensor:
-    """Two channels, 0.5 s at 44.1 kHz: a chord on the left, a chirp plus noise on the right. ``(2, T)``."""
+    """Two channels ``(2, T)``, 0.5 s at 44.1 kHz: a chord on the left, a chirp plus noise on the
+    right."""
     t = torch.arange(22050) / 44100
     left = 0.3 * torch.sin(2 * math.pi * 220 * t) + 0.2 * torch.sin(2 * math.pi * 330 * t)
     right = 0.3 * torch.sin(2 * math.pi * (200 + 2000 * t) * t) + 0.05 * torch.randn(t.shape)
@@ -26,13 +27,12 @@ def signal() -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def whole(tiny, signal):
-    """Whole-file codes ``(2, 9, S)`` and decoded audio ``(2, S·hop)``, computed by the model directly."""
+    """Whole-file codes ``(2, 9, S)`` and decoded audio ``(2, S·hop)``, from the model directly."""
     with torch.inference_mode():
         codes = tiny.encode(signal[:, None]).codes
         return codes, tiny.decode_codes(codes)[:, 0]
 
 
-# ---------------------------------------------------------------------------------------------- packing
 def test_pack_codes_matches_a_bit_string_written_by_hand():
     codes = np.array([[1023, 0, 5]])
     expected = "1111111111" + "0000000000" + "0000000101" + "00"  # MSB first, padded to 32 bits
@@ -51,10 +51,9 @@ def test_pack_unpack_round_trip(bits, rows, n, data):
     assert np.array_equal(unpack_codes(packed, rows, n, bits), codes)
 
 
-# ---------------------------------------------------------------------------------------------- chunking
 def test_receptive_field_matches_the_closed_form():
-    # Encoder, by hand: first conv 6; per block at input spacing J: residual units 6·(1+3+9)·J, strided
-    # conv (2s−1)·J, then J·s; last conv 2·512.
+    # Encoder, by hand: first conv 6; per block at input spacing J: residual units 6·(1+3+9)·J,
+    # strided conv (2s−1)·J, then J·s; last conv 2·512.
     expected, spacing = 6, 1
     for s in (2, 4, 8, 8):
         expected += 78 * spacing + (2 * s - 1) * spacing
@@ -62,7 +61,8 @@ def test_receptive_field_matches_the_closed_form():
     expected += 2 * spacing
     model = DAC.from_preset("tiny")
     assert receptive_field(model.encoder) == expected == 7977
-    # Decoder in latent frames: first conv 6, transposed convs 2 input steps each, residual units 78/J.
+    # Decoder in latent frames: first conv 6, transposed convs 2 input steps each, residual units
+    # 78/J.
     expected = (
         6 + sum(2 / j + 78 / (j * s) for j, s in ((1, 8), (8, 8), (64, 4), (256, 2))) + 6 / 512
     )
@@ -80,7 +80,8 @@ def test_chunked_codes_and_audio_equal_the_whole_file_pass(tiny, signal, whole, 
     assert decoded.shape == audio.shape
     diff = (decoded - audio).abs().max().item()
     print(
-        f"chunk {chunk_frames} frames: {int((chunked != codes).sum())} codes differ, max |Δaudio| = {diff:.2e}"
+        f"chunk {chunk_frames} frames: {int((chunked != codes).sum())} codes differ, "
+        f"max |Δaudio| = {diff:.2e}"
     )
     assert diff < 1e-5
 
@@ -95,7 +96,6 @@ def test_too_small_margins_would_be_caught(tiny, signal, whole, monkeypatch):
     assert (decoded - audio).abs().max() > 1e-4
 
 
-# ---------------------------------------------------------------------------------------------- compress / decompress
 def test_compress_decompress_keeps_channels_and_length(tiny, signal, whole):
     codes, audio = whole
     tiny.train()  # compress must not depend on, nor change, the mode
@@ -199,7 +199,6 @@ def test_compress_refuses_bad_settings(tiny, signal):
         tiny.compress(signal, sample_rate=0)
 
 
-# ---------------------------------------------------------------------------------------------- damaged files
 @pytest.fixture(scope="module")
 def valid_bytes(tiny, signal) -> bytes:
     return tiny.compress(signal[:, :6000], chunk_seconds=0.03).to_bytes()
@@ -290,3 +289,29 @@ def test_any_layout_round_trips(channels, n_q, n_frames, chunk_frames, bits, dat
         chunk_frames,
         bits,
     )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"codes": torch.zeros(1, 2, 3)}, "integer codes"),
+        ({"codes": torch.zeros(1, 2, 0, dtype=torch.long)}, "empty"),
+        ({"codes": torch.full((1, 2, 3), 1024)}, r"\[0, 1024\)"),
+        ({"sample_rate": 0}, "sample_rate must be a positive int"),
+        ({"hop_length": True}, "hop_length must be a positive int"),
+        ({"length": 2**64}, "length must be a positive int below"),
+        ({"codebook_bits": 17}, "codebook_bits"),
+        ({"length": 10**6}, "3 frames cannot hold 1000000 samples"),
+    ],
+)
+def test_compressed_audio_refuses_what_the_format_cannot_hold(change, message):
+    fields = dict(
+        codes=torch.zeros(1, 2, 3, dtype=torch.int32),
+        sample_rate=44100,
+        length=1500,
+        model_sample_rate=44100,
+        hop_length=512,
+    )
+    assert CompressedAudio(**fields).codes.dtype == torch.long  # integer codes become int64
+    with pytest.raises(ValueError, match=message):
+        CompressedAudio(**{**fields, **change})

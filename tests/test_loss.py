@@ -63,16 +63,6 @@ def test_fixed_64_mel_bins_leave_empty_filters_at_short_windows():
     assert (mel_filters(44100, 32, 5).sum(axis=1) == 0).sum() == 0
 
 
-def test_mel_loss_bad_inputs():
-    loss = MultiScaleMelLoss()
-    with pytest.raises(ValueError, match="too short"):
-        loss(torch.zeros(1, 1, 100), torch.zeros(1, 1, 100))
-    with pytest.raises(ValueError, match="differ"):
-        loss(torch.zeros(1, 1, 3000), torch.zeros(1, 1, 3001))
-    with pytest.raises(ValueError, match="same length"):
-        MultiScaleMelLoss(window_lengths=(32, 64), n_mels=(5,))
-
-
 def _outputs(*logit_values):
     """Discriminator-shaped outputs: one sub-discriminator per value, one feature map + logits."""
     return [[torch.full((1, 2, 2), v * 2.0), torch.tensor([v])] for v in logit_values]
@@ -94,8 +84,6 @@ def test_gan_losses_on_hand_computed_inputs():
         sp(0.2) + sp(-0.9) + sp(-1.5) + sp(-2.0)
     )
     assert generator_adversarial_loss(fake, "bce").item() == pytest.approx(sp(-0.2) + sp(1.5))
-    with pytest.raises(ValueError, match="unknown GAN loss"):
-        discriminator_loss(fake, real, "wasserstein")
 
 
 def test_feature_matching_skips_logits_and_detaches_real():
@@ -115,5 +103,3 @@ def test_loss_weights_in_one_place():
         {"mel": torch.tensor(1.0), "feature": torch.tensor(1.0), "commitment": torch.tensor(4.0)}
     )
     assert total.item() == pytest.approx(15 + 2 + 1)
-    with pytest.raises(ValueError, match="no weight"):
-        LOSS_WEIGHTS.total({"perceptual": torch.tensor(1.0)})

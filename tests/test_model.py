@@ -135,9 +135,9 @@ def test_skip_finite_checks_keeps_the_shape_checks(tiny):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_the_trainers_modules_compile_without_graph_breaks(training):
-    # A value read back inside a module's forward (the NaN scan of its input, the number of codebooks to run)
-    # would split the graph that `--compile full` builds, and with it each CUDA graph; the scan is skipped
-    # while dynamo traces.
+    # A value read back inside a module's forward (the NaN scan of its input, the number of
+    # codebooks to run) would split the graph that `--compile full` builds, and with it each CUDA
+    # graph; the scan is skipped while dynamo traces.
     x = torch.randn(2, 1, 4096) * 0.1
     model = DAC.from_preset("tiny").train(training)
     for module, args in [
@@ -148,7 +148,7 @@ def test_the_trainers_modules_compile_without_graph_breaks(training):
         explained = torch._dynamo.explain(module)(*args)
         assert explained.graph_break_count == 0, (type(module).__name__, explained.break_reasons)
     with pytest.raises(ValueError, match="NaN"):  # eager calls still scan
-        MultiScaleMelLoss()(x, torch.full_like(x, float("nan")))
+        CodecForward(model)(torch.full_like(x, float("nan")))
 
 
 def test_bad_n_quantizers_codes_and_latents(tiny):
@@ -162,6 +162,14 @@ def test_bad_n_quantizers_codes_and_latents(tiny):
         tiny.decode_codes(torch.zeros(1, 9, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="torch.Tensor"):
         tiny.decode_codes([[1, 2]])
+    with pytest.raises(ValueError, match="integer"):
+        tiny.decode_codes(torch.zeros(1, 9, 2))
+    with pytest.raises(ValueError, match="10 codebooks; this model has 1..9"):
+        tiny.decode_codes(torch.zeros(1, 10, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"\(B, n_q, S\)"):
+        tiny.decode_codes(torch.zeros(9, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="n_quantizers"):
+        tiny.bitrate(10)
     with pytest.raises(ValueError, match=r"\(B, 64, S\)"):
         tiny.decode(torch.zeros(1, 32, 4))
     with pytest.raises(ValueError, match="length"):
@@ -171,8 +179,14 @@ def test_bad_n_quantizers_codes_and_latents(tiny):
 def test_config_validation():
     with pytest.raises(ValueError, match="same product"):
         DACConfig(encoder_rates=(2, 4), decoder_rates=(4, 4))
-    with pytest.raises(ValueError, match="activation"):
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
         DACConfig(activation="gelu")
+    with pytest.raises(ValueError, match="quantizer_dropout"):
+        DACConfig(quantizer_dropout=1.5)
+    with pytest.raises(ValueError, match="sample_rate"):
+        DACConfig(sample_rate=0)
+    with pytest.raises(ValueError, match="rate"):
+        DACConfig(encoder_rates=(2, 0), decoder_rates=(0, 2))
     assert DACConfig(encoder_dim=8, encoder_rates=(2, 2), decoder_rates=(4,)).latent_dim == 32
 
 

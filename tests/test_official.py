@@ -10,7 +10,7 @@ from dac_minimal.codec.official import OFFICIAL_WEIGHTS, RELEASE_URL, download_o
 
 
 def official_kwargs(model: DAC) -> dict:
-    """The official ``metadata.kwargs`` for our model's config, written independently of the converter."""
+    """The official ``metadata.kwargs`` for our model's config, written apart from the converter."""
     c = model.config
     return {
         "encoder_dim": c.encoder_dim,
@@ -27,7 +27,8 @@ def official_kwargs(model: DAC) -> dict:
 
 
 def legacy_state(model: DAC) -> dict:
-    """The state dict as the legacy ``torch.nn.utils.weight_norm`` names it (``weight_g`` / ``weight_v``)."""
+    """The state dict as the legacy ``torch.nn.utils.weight_norm`` names it (``weight_g``,
+    ``weight_v``)."""
     state = {}
     for key, value in model.state_dict().items():
         key = key.replace(".parametrizations.weight.original0", ".weight_g")

@@ -120,25 +120,6 @@ def test_from_latents_recovers_codes():
     torch.testing.assert_close(z_q, out.z_q, atol=1e-5, rtol=1e-5)
 
 
-def test_bad_inputs():
-    rvq = ResidualVectorQuantize(16, n_codebooks=3, codebook_size=64, codebook_dim=4)
-    for bad in (0, 4, -1, 1.5, True):
-        with pytest.raises(ValueError, match="n_quantizers"):
-            rvq(torch.randn(1, 16, 2), n_quantizers=bad)
-    with pytest.raises(ValueError, match=r"\[0, 64\)"):
-        rvq.from_codes(torch.full((1, 2, 3), 64))
-    with pytest.raises(ValueError, match=r"\[0, 64\)"):
-        rvq.from_codes(torch.full((1, 2, 3), -1))
-    with pytest.raises(ValueError, match="integer"):
-        rvq.from_codes(torch.zeros(1, 2, 3))
-    with pytest.raises(ValueError, match="codebooks"):
-        rvq.from_codes(torch.zeros(1, 4, 3, dtype=torch.long))
-    with pytest.raises(ValueError, match="shape"):
-        rvq.from_codes(torch.zeros(2, 3, dtype=torch.long))
-    with pytest.raises(ValueError, match="quantizer_dropout"):
-        ResidualVectorQuantize(quantizer_dropout=1.5)
-
-
 def test_code_reviver_moves_unused_entries_onto_encoder_outputs_and_keeps_used_ones():
     from dac_minimal.quantize import CodeReviver
 
@@ -176,13 +157,6 @@ def test_code_reviver_moves_unused_entries_onto_encoder_outputs_and_keeps_used_o
     other = CodeReviver(rvq, every=2)
     other.load_state_dict(state)
     assert other.calls == 2 and other.n_revived == 58
-
-
-def test_code_reviver_rejects_bad_settings():
-    from dac_minimal.quantize import CodeReviver
-
-    with pytest.raises(ValueError, match="every"):
-        CodeReviver(ResidualVectorQuantize(16, 2, 32, 4), every=0)
 
 
 def test_code_reviver_draws_distinct_frames_from_every_batch_of_the_window():

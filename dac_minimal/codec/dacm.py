@@ -1,10 +1,15 @@
 """Compressed audio files: the ``.dacm`` format, ``compress`` and ``decompress``.
 
-``compress`` turns audio (any sample rate, any number of channels) into a ``CompressedAudio``: the codes
-``(C, n_q, S)`` plus what is needed to play them back. ``save``/``load`` write and read the binary format
-specified in ``FORMAT.md``: a small header and the codes bit-packed at log2(K) = 10 bits, so a file is the
-nominal bitrate (n_q · 0.861 kbps at 44.1 kHz) plus 62 bytes. Reading never runs code and any damage
-(wrong magic, truncation, a flipped bit: CRC32 over header and payload) is a ``ValueError``.
+``compress`` turns audio (any sample rate, any number of channels) into a ``CompressedAudio``: the
+codes ``(C, n_q, S)`` plus what is needed to play them back. ``save``/``load`` write and read the
+binary format specified in ``FORMAT.md``: a small header and the codes bit-packed at log2(K) = 10
+bits, so a file is the nominal bitrate (n_q · 0.861 kbps at 44.1 kHz) plus 62 bytes. Reading never
+runs code and any damage (wrong magic, truncation, a flipped bit: CRC32 over header and payload) is
+a ``ValueError``.
+
+The public entry points (``compress``, ``decompress``, ``CompressedAudio`` and its reader) check
+their inputs through ``dac_minimal.utils.checks``; the bit packing and the chunked passes trust
+them.
 
 Long audio is encoded in chunks by ``dac_minimal.codec.chunked``.
 """
@@ -17,6 +22,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -24,6 +30,7 @@ import torch
 from dac_minimal.codec.chunked import DEFAULT_CHUNK_SECONDS, decode_chunked, encode_chunked
 from dac_minimal.model import DAC
 from dac_minimal.utils.audio import load_audio, resample
+from dac_minimal.utils.checks import check_codes, check_n_quantizers, check_positive
 from dac_minimal.utils.files import atomic_path
 
 MAGIC = b"DACM"
@@ -31,18 +38,24 @@ VERSION = 1
 #: Fixed header fields, little-endian; see FORMAT.md. A 4-byte CRC32 of the header follows them.
 _FIELDS = struct.Struct("<4sHHIIIHHBBIQQQI")
 HEADER_SIZE = _FIELDS.size + 4  # 62 bytes
-MAX_HEADER_SIZE = (
-    1024  #: readers refuse longer headers (room for future fields, no unbounded reads)
-)
+#: Readers refuse longer headers (room for future fields, no unbounded reads).
+MAX_HEADER_SIZE = 1024
 FILE_SUFFIX = ".dacm"
+#: ``CompressedAudio``'s integer fields and the widths (bits) of their header fields.
+_FIELD_BITS = {
+    "sample_rate": 32,
+    "length": 64,
+    "model_sample_rate": 32,
+    "hop_length": 32,
+    "chunk_frames": 32,
+}
 
 
-# ---------------------------------------------------------------------------------------------- bit packing
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
-    """Bit-pack non-negative integers ``< 2**bits`` MSB first, row by row; each row is padded to whole bytes.
+    """Bit-pack non-negative integers ``< 2**bits`` MSB first, row by row; rows padded to bytes.
 
-    ``codes`` is ``(rows, n)``; the result has ``rows · ceil(n · bits / 8)`` bytes. Temporary memory is
-    one byte per bit (a loop over bit positions avoids an int64 copy per bit).
+    ``codes`` is ``(rows, n)``; the result has ``rows · ceil(n · bits / 8)`` bytes. Temporary
+    memory is one byte per bit (a loop over bit positions avoids an int64 copy per bit).
     """
     codes = codes.astype(np.uint16)
     bit_array = np.empty(
@@ -54,7 +67,7 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
 
 
 def unpack_codes(data: bytes, rows: int, n: int, bits: int) -> np.ndarray:
-    """Inverse of ``pack_codes``: ``(rows, n)`` int64 from ``rows`` padded rows of ``n`` ``bits``-bit values."""
+    """Inverse of ``pack_codes``: ``(rows, n)`` int64 from ``rows`` padded rows of ``n`` values."""
     row_bytes = math.ceil(n * bits / 8)
     packed = np.frombuffer(data, dtype=np.uint8).reshape(rows, row_bytes)
     bit_array = np.unpackbits(packed, axis=1, count=n * bits).reshape(rows, n, bits)
@@ -64,14 +77,14 @@ def unpack_codes(data: bytes, rows: int, n: int, bits: int) -> np.ndarray:
     return codes
 
 
-# ---------------------------------------------------------------------------------------------- the file
 @dataclass(eq=False)
 class CompressedAudio:
     """Codes plus everything needed to turn them back into the original audio.
 
     - ``codes``: ``(C, n_q, S)`` int64, the first n_q codebooks of each of C channels, S frames.
     - ``sample_rate``, ``length``: the original signal's rate (Hz) and samples per channel.
-    - ``model_sample_rate``, ``hop_length``, ``codebook_bits``: the codec they need (checked on decode).
+    - ``model_sample_rate``, ``hop_length``, ``codebook_bits``: the codec they need (checked on
+      decode).
     - ``chunk_frames``: frames per chunk of the file's payload (and of the encoding pass).
     """
 
@@ -84,34 +97,20 @@ class CompressedAudio:
     chunk_frames: int = 431  #: 5 s at 44.1 kHz
 
     def __post_init__(self) -> None:
-        c = self.codes
-        if not isinstance(c, torch.Tensor) or c.ndim != 3 or c.is_floating_point() or 0 in c.shape:
-            raise ValueError(
-                f"codes must be a non-empty integer tensor (C, n_q, S), got {_describe(c)}"
-            )
+        """Check every field against what the file format can hold (``ValueError`` naming it)."""
+        check_positive(self.codebook_bits, "codebook_bits", integer=True, below=17)
+        self.codes = c = check_codes(self.codes, 2**self.codebook_bits)  # (C, n_q, S) int64
         if c.shape[0] > 0xFFFF or c.shape[1] > 0xFFFF:
             raise ValueError(f"at most 65535 channels and codebooks, got {tuple(c.shape[:2])}")
-        if not 1 <= self.codebook_bits <= 16:
-            raise ValueError(f"codebook_bits must be in 1..16, got {self.codebook_bits}")
-        if int(c.min()) < 0 or int(c.max()) >= 2**self.codebook_bits:
-            raise ValueError(
-                f"codes must lie in [0, 2^{self.codebook_bits}), got [{int(c.min())}, {int(c.max())}]"
-            )
-        for name, bits in (
-            ("sample_rate", 32),
-            ("length", 64),
-            ("model_sample_rate", 32),
-            ("hop_length", 32),
-            ("chunk_frames", 32),
-        ):  # the widths of the header fields
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**bits:
-                raise ValueError(f"{name} must be a positive int below 2^{bits}, got {value!r}")
-        # The frames must cover the signal: S = ceil(T' / hop) for the T' ≈ T · rate ratio samples encoded.
+        for name, bits in _FIELD_BITS.items():
+            check_positive(getattr(self, name), name, integer=True, below=2**bits)
+        # The frames must cover the signal: S = ceil(T' / hop) for the T' ≈ T · rate ratio
+        # samples encoded.
         expected = self.length * self.model_sample_rate / (self.sample_rate * self.hop_length)
         if abs(self.n_frames - expected) > 2:
             raise ValueError(
-                f"{self.n_frames} frames cannot hold {self.length} samples (expected ~{expected:.0f})"
+                f"{self.n_frames} frames cannot hold {self.length} samples "
+                f"(expected ~{expected:.0f})"
             )
 
     def __eq__(self, other: object) -> bool:
@@ -149,7 +148,10 @@ class CompressedAudio:
 
     @property
     def nbytes(self) -> int:
-        """Size of the file in bytes: the 62-byte header plus the packed codes (≤ 1 padding byte per chunk)."""
+        """Size of the file in bytes: the 62-byte header plus the packed codes.
+
+        (At most 1 padding byte per chunk.)
+        """
         n_full, rest, full_bytes = self._chunks()
         return (
             HEADER_SIZE
@@ -157,7 +159,6 @@ class CompressedAudio:
             + math.ceil(self.channels * self.n_quantizers * rest * self.codebook_bits / 8)
         )
 
-    # ------------------------------------------------------------------ bytes
     def _chunks(self) -> tuple[int, int, int]:
         """``(full chunks, frames in the last partial chunk, bytes per full chunk)``."""
         values = self.channels * self.n_quantizers
@@ -203,89 +204,21 @@ class CompressedAudio:
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "data") -> CompressedAudio:
-        """Parse and verify a file's bytes; any problem is a ``ValueError`` naming it."""
-        if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
-            raise ValueError(
-                f"{name} is not a dac-minimal compressed file (it does not start with {MAGIC!r})"
-            )
-        if len(data) < HEADER_SIZE:
-            raise ValueError(
-                f"{name} is truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header"
-            )
-        (
-            _,
-            version,
-            header_size,
-            sample_rate,
-            model_rate,
-            hop,
-            channels,
-            n_q,
-            bits,
-            _flags,
-            chunk_frames,
-            length,
-            n_frames,
-            payload_size,
-            payload_crc,
-        ) = _FIELDS.unpack_from(data)
-        if version > VERSION:
-            raise ValueError(
-                f"{name} was written by a newer format version ({version}); this reader knows {VERSION}"
-            )
-        if version < 1:
-            raise ValueError(f"{name} has an invalid format version {version}")
-        if not HEADER_SIZE <= header_size <= MAX_HEADER_SIZE:
-            raise ValueError(
-                f"{name} has an invalid header size {header_size} (must be {HEADER_SIZE}..{MAX_HEADER_SIZE})"
-            )
-        if len(data) < header_size:
-            raise ValueError(f"{name} is truncated inside its {header_size}-byte header")
-        (header_crc,) = struct.unpack_from("<I", data, header_size - 4)
-        if zlib.crc32(data[: header_size - 4]) != header_crc:
-            raise ValueError(f"{name} is corrupt: header checksum mismatch")
-        payload = data[header_size:]
-        if len(payload) != payload_size:
-            problem = "truncated" if len(payload) < payload_size else "followed by unexpected bytes"
-            raise ValueError(
-                f"{name} is {problem}: payload is {len(payload)} bytes, header says {payload_size}"
-            )
-        if zlib.crc32(payload) != payload_crc:
-            raise ValueError(f"{name} is corrupt: payload checksum mismatch")
-        if (
-            min(sample_rate, model_rate, hop, channels, n_q, bits, chunk_frames, length, n_frames)
-            < 1
-            or bits > 16
-        ):
-            raise ValueError(
-                f"{name} has an invalid header (a zero rate, size or count, or more than 16 bits)"
-            )
-        n_full, rest = divmod(n_frames, chunk_frames)
-        values = channels * n_q
-        full_bytes = math.ceil(values * chunk_frames * bits / 8)
-        expected = n_full * full_bytes + math.ceil(values * rest * bits / 8)
-        if expected != payload_size:
-            raise ValueError(
-                f"{name} has an inconsistent header: its layout needs {expected} payload bytes, "
-                f"it says {payload_size}"
-            )
-        full = unpack_codes(payload[: n_full * full_bytes], n_full, values * chunk_frames, bits)
-        codes = (
-            full.reshape(n_full, channels, n_q, chunk_frames)
-            .transpose(1, 2, 0, 3)
-            .reshape(channels, n_q, -1)
-        )
-        if rest:
-            last = unpack_codes(payload[n_full * full_bytes :], 1, values * rest, bits)
-            codes = np.concatenate([codes, last.reshape(channels, n_q, rest)], axis=2)
+        """Parse and verify a file's bytes; any problem is a ``ValueError`` naming it.
+
+        In the order a reader meets them: the header (magic, version, size, CRC, field values),
+        then the payload (size, CRC, the size the header's layout implies), then the codes.
+        """
+        h = _read_header(data, name)
+        payload = _read_payload(data, h, name)
         return cls(
-            torch.from_numpy(np.ascontiguousarray(codes)),
-            sample_rate,
-            length,
-            model_rate,
-            hop,
-            bits,
-            chunk_frames,
+            torch.from_numpy(_unpack_payload(payload, h)),
+            h.sample_rate,
+            h.length,
+            h.model_rate,
+            h.hop,
+            h.bits,
+            h.chunk_frames,
         )
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -329,17 +262,111 @@ class CompressedAudio:
         }
 
 
-def _describe(x: object) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"shape {tuple(x.shape)} dtype {x.dtype}"
-    return type(x).__name__
+class _Header(NamedTuple):
+    """The fixed header fields of a ``.dacm`` file, in file order (see FORMAT.md)."""
+
+    magic: bytes
+    version: int
+    header_size: int
+    sample_rate: int
+    model_rate: int
+    hop: int
+    channels: int
+    n_q: int
+    bits: int
+    flags: int
+    chunk_frames: int
+    length: int
+    n_frames: int
+    payload_size: int
+    payload_crc: int
 
 
-# ---------------------------------------------------------------------------------------------- model-level API
+def _read_header(data: bytes, name: str) -> _Header:
+    """The header of ``data``, checked: magic, version, header size and CRC, non-zero fields."""
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise ValueError(
+            f"{name} is not a dac-minimal compressed file (it does not start with {MAGIC!r})"
+        )
+    if len(data) < HEADER_SIZE:
+        raise ValueError(
+            f"{name} is truncated: {len(data)} bytes, shorter than the {HEADER_SIZE}-byte header"
+        )
+    h = _Header._make(_FIELDS.unpack_from(data))
+    if h.version > VERSION:
+        raise ValueError(
+            f"{name} was written by a newer format version ({h.version}); "
+            f"this reader knows {VERSION}"
+        )
+    if h.version < 1:
+        raise ValueError(f"{name} has an invalid format version {h.version}")
+    if not HEADER_SIZE <= h.header_size <= MAX_HEADER_SIZE:
+        raise ValueError(
+            f"{name} has an invalid header size {h.header_size} "
+            f"(must be {HEADER_SIZE}..{MAX_HEADER_SIZE})"
+        )
+    if len(data) < h.header_size:
+        raise ValueError(f"{name} is truncated inside its {h.header_size}-byte header")
+    (header_crc,) = struct.unpack_from("<I", data, h.header_size - 4)
+    if zlib.crc32(data[: h.header_size - 4]) != header_crc:
+        raise ValueError(f"{name} is corrupt: header checksum mismatch")
+    counts = (h.sample_rate, h.model_rate, h.hop, h.channels, h.n_q, h.bits, h.chunk_frames)
+    if min(*counts, h.length, h.n_frames) < 1 or h.bits > 16:
+        raise ValueError(
+            f"{name} has an invalid header (a zero rate, size or count, or more than 16 bits)"
+        )
+    return h
+
+
+def _payload_layout(h: _Header) -> tuple[int, int, int]:
+    """``(full chunks, frames in the last partial chunk, bytes per full chunk)`` of a payload."""
+    n_full, rest = divmod(h.n_frames, h.chunk_frames)
+    return n_full, rest, math.ceil(h.channels * h.n_q * h.chunk_frames * h.bits / 8)
+
+
+def _read_payload(data: bytes, h: _Header, name: str) -> bytes:
+    """The payload after a checked header ``h``: its size, its CRC and its layout checked."""
+    payload = data[h.header_size :]
+    if len(payload) != h.payload_size:
+        problem = "truncated" if len(payload) < h.payload_size else "followed by unexpected bytes"
+        raise ValueError(
+            f"{name} is {problem}: payload is {len(payload)} bytes, header says {h.payload_size}"
+        )
+    if zlib.crc32(payload) != h.payload_crc:
+        raise ValueError(f"{name} is corrupt: payload checksum mismatch")
+    n_full, rest, full_bytes = _payload_layout(h)
+    expected = n_full * full_bytes + math.ceil(h.channels * h.n_q * rest * h.bits / 8)
+    if expected != h.payload_size:
+        raise ValueError(
+            f"{name} has an inconsistent header: its layout needs {expected} payload bytes, "
+            f"it says {h.payload_size}"
+        )
+    return payload
+
+
+def _unpack_payload(payload: bytes, h: _Header) -> np.ndarray:
+    """The codes ``(C, n_q, S)`` int64 of a checked payload: full chunks, then the partial one."""
+    n_full, rest, full_bytes = _payload_layout(h)
+    values = h.channels * h.n_q
+    full = unpack_codes(payload[: n_full * full_bytes], n_full, values * h.chunk_frames, h.bits)
+    codes = (
+        full.reshape(n_full, h.channels, h.n_q, h.chunk_frames)
+        .transpose(1, 2, 0, 3)
+        .reshape(h.channels, h.n_q, -1)
+    )
+    if rest:
+        last = unpack_codes(payload[n_full * full_bytes :], 1, values * rest, h.bits)
+        codes = np.concatenate([codes, last.reshape(h.channels, h.n_q, rest)], axis=2)
+    return np.ascontiguousarray(codes)
+
+
 def _as_audio(
     audio: object, sample_rate: int | None, default_rate: int
 ) -> tuple[torch.Tensor, int]:
-    """Bring ``audio`` (a path, or an array/tensor ``(T,)`` or ``(C, T)``) to a float32 ``(C, T)`` tensor."""
+    """``audio`` (a path, or an array/tensor ``(T,)`` or ``(C, T)``) as a float32 ``(C, T)`` tensor.
+
+    ``compress``'s audio boundary: ``ValueError`` for anything else, empty, or non-finite.
+    """
     if isinstance(audio, (str, os.PathLike)):
         data, sr = load_audio(audio)
         if sample_rate is not None and sample_rate != sr:
@@ -370,18 +397,14 @@ def _as_audio(
     if not torch.isfinite(audio).all():
         raise ValueError("audio holds NaN or infinite samples")
     sr = default_rate if sample_rate is None else sample_rate
-    if isinstance(sr, bool) or not isinstance(sr, int) or sr < 1:
-        raise ValueError(f"sample_rate must be a positive int, got {sr!r}")
+    check_positive(sr, "sample_rate", integer=True)
     return audio.detach().cpu().float(), sr
 
 
 def _chunk_frames(model: DAC, chunk_seconds: float | None, n_frames: int) -> int:
     if chunk_seconds is None:
         return max(n_frames, 1)
-    if not chunk_seconds > 0:
-        raise ValueError(
-            f"chunk_seconds must be positive (or None for one pass), got {chunk_seconds}"
-        )
+    check_positive(chunk_seconds, "chunk_seconds (or None for one pass)")
     return max(1, round(chunk_seconds * model.frame_rate))
 
 
@@ -397,14 +420,17 @@ def compress(
 
     Args:
         audio: a file path, or samples ``(T,)`` / ``(C, T)`` (numpy or torch) in [-1, 1].
-        n_quantizers: codebooks to keep (1..N_q, default all): bitrate = n_q · frame rate · 10 bits.
-        sample_rate: the rate of array input (default: the model's). Other rates are resampled to the
-            model's rate for encoding and back on decoding.
-        chunk_seconds: length of the pieces the signal is encoded in (memory ∝ this, not the file's
-            length); ``None`` encodes in one pass. The codes do not depend on it.
+        n_quantizers: codebooks to keep (1..N_q, default all): bitrate = n_q · frame rate · 10
+            bits.
+        sample_rate: the rate of array input (default: the model's). Other rates are resampled to
+            the model's rate for encoding and back on decoding.
+        chunk_seconds: length of the pieces the signal is encoded in (memory ∝ this, not the
+            file's length); ``None`` encodes in one pass. The codes do not depend on it.
+
+    Each argument is checked here (``ValueError`` naming it); ``encode_chunked`` trusts them.
     """
     signal, sr = _as_audio(audio, sample_rate, model.sample_rate)
-    n_q = model.quantizer.check_n_quantizers(n_quantizers)
+    n_q = check_n_quantizers(n_quantizers, model.n_codebooks)
     length = signal.shape[-1]
     if sr != model.sample_rate:
         signal = resample(signal, sr, model.sample_rate)
@@ -432,9 +458,11 @@ def decompress(
     compressed: CompressedAudio | str | os.PathLike,
     chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
 ) -> torch.Tensor:
-    """Decode a ``CompressedAudio`` (or a path to one) into audio ``(C, T)`` float32 at its original rate.
+    """Decode a ``CompressedAudio`` (or a path to one) into audio ``(C, T)`` float32.
 
-    The rate is ``compressed.sample_rate``; ``chunk_seconds`` bounds memory as in ``compress``.
+    The rate is the original one, ``compressed.sample_rate``; ``chunk_seconds`` bounds memory as in
+    ``compress``. Codes made by another codec (rate, hop, bits, too many codebooks) are a
+    ``ValueError``.
     """
     if isinstance(compressed, (str, os.PathLike)):
         compressed = CompressedAudio.load(compressed)
@@ -462,7 +490,8 @@ def decompress(
     finally:
         model.train(was_training)
     if c.sample_rate != model.sample_rate:
-        # Keep the samples that cover the encoded signal (≈ T · ratio), then resample back to the original rate.
+        # Keep the samples that cover the encoded signal (≈ T · ratio), then resample back to the
+        # original rate.
         audio = resample(
             audio[:, : math.ceil(c.length * model.sample_rate / c.sample_rate)],
             model.sample_rate,

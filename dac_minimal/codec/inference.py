@@ -1,14 +1,14 @@
 """Inference speed: fold weight normalisation into plain convolutions and fuse Snake.
 
-Training needs ``w = g · v / ‖v‖`` recomputed at every step; inference does not, so we compute ``w``
-once and keep a plain ``Conv1d`` with that weight.
+Training needs ``w = g · v / ‖v‖`` recomputed at every step; inference does not, so we compute
+``w`` once and keep a plain ``Conv1d`` with that weight.
 
-Snake ``x + (1/α) sin²(α x)`` is elementwise and memory-bound: run eagerly it reads and writes the whole
-activation six times (α·x, sin, square, 1/(α+ε), product, sum), and on a CPU the decoder's Snakes on
-``(B, 96, T)`` tensors cost as much as its convolutions. We precompute 1/(α+ε) and use one ``addcmul``
-(three passes), or, with ``compile=True``, let ``torch.compile`` turn it into a single fused loop
-(about 10x faster on CPU than eager; the first call compiles for about a minute, later runs reuse
-inductor's on-disk cache).
+Snake ``x + (1/α) sin²(α x)`` is elementwise and memory-bound: run eagerly it reads and writes the
+whole activation six times (α·x, sin, square, 1/(α+ε), product, sum), and on a CPU the decoder's
+Snakes on ``(B, 96, T)`` tensors cost about as much as its convolutions. We precompute 1/(α+ε) and
+use one ``addcmul`` (three passes), or, with ``compile=True``, let ``torch.compile`` turn it into
+a single fused loop (the first call compiles; later runs reuse inductor's on-disk cache).
+Measurements: ``benchmarks/README.md``.
 
 The result is the same function within float rounding (< 1e-4, tested) but no longer trainable, and
 its ``state_dict`` has plain ``weight`` names: save a checkpoint before preparing, not after.
@@ -24,7 +24,7 @@ from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
 
 
 class FusedSnake(nn.Module):
-    """Inference-only Snake with a frozen α ``(1, C, 1)`` and its reciprocal precomputed. ``(B, C, T)`` → same."""
+    """Inference-only Snake: α ``(1, C, 1)`` frozen, its reciprocal precomputed; ``(B, C, T)``."""
 
     def __init__(self, alpha: torch.Tensor, compile: bool = False):
         super().__init__()
@@ -41,21 +41,19 @@ class FusedSnake(nn.Module):
 
 
 def fold_weight_norm(model: nn.Module) -> int:
-    """Replace every weight-norm parametrization by the plain weight it computes; returns how many were folded.
+    """Replace every weight-norm parametrization by the plain weight it computes; returns how many.
 
-    We do not call ``parametrize.remove_parametrizations``: it deletes the ``weight`` property from the
-    module's parametrized class, and ``copy.deepcopy`` shares that class between a model and its copy,
-    so folding a copy would break the original. Swapping this module back to its plain class and
-    registering the computed weight touches nothing shared.
+    We do not call ``parametrize.remove_parametrizations``: it deletes the ``weight`` property from
+    the module's parametrized class, and ``copy.deepcopy`` shares that class between a model and
+    its copy, so folding a copy would break the original. Swapping this module back to its plain
+    class and registering the computed weight touches nothing shared. A ``DAC`` has no other
+    parametrizations than weight norm.
     """
     folded = 0
     for module in model.modules():
         if not parametrize.is_parametrized(module, "weight"):
             continue
-        if set(module.parametrizations.keys()) != {"weight"}:
-            raise ValueError(
-                f"{type(module).__name__} has parametrizations other than weight norm; cannot fold"
-            )
+        assert set(module.parametrizations.keys()) == {"weight"}, type(module).__name__
         weight = module.weight.detach().clone()  # g · v / ‖v‖, computed by the parametrization
         plain_class = parametrize.type_before_parametrizations(module)  # e.g. nn.Conv1d
         del module.parametrizations
@@ -81,9 +79,9 @@ def fuse_snakes(model: nn.Module, compile: bool = False) -> int:
 def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
     """Make ``model`` (a ``DAC``) faster for inference, in place, and return it.
 
-    Sets eval mode, folds weight normalisation, fuses Snake (``compile=True``: with ``torch.compile``,
-    which needs a C++ compiler on CPU), and turns off gradients. One-way: the model can no longer be
-    trained, and ``DAC.save`` should be called before, not after.
+    Sets eval mode, folds weight normalisation, fuses Snake (``compile=True``: with
+    ``torch.compile``, which needs a C++ compiler on CPU), and turns off gradients. One-way: the
+    model can no longer be trained, and ``DAC.save`` should be called before, not after.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(

@@ -11,9 +11,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from dac_minimal.utils.checks import check_choice
 from dac_minimal.utils.files import atomic_path
 
-#: The published weights: name → (GitHub release tag, file name). Sizes are the official configs in ``PRESETS``.
+#: The published weights: name → (GitHub release tag, file name). Sizes are the official configs in
+#: ``PRESETS``.
 OFFICIAL_WEIGHTS: dict[str, tuple[str, str]] = {
     "44khz": ("0.0.1", "weights.pth"),  # 44.1 kHz, 9 codebooks, 7.75 kbps
     "24khz": ("0.0.4", "weights_24khz.pth"),  # 24 kHz, 32 codebooks
@@ -30,21 +32,18 @@ def default_cache_dir() -> Path:
 
 def official_weights_path(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
     """Where ``download_official(name)`` keeps (or expects) the weights file."""
-    if name not in OFFICIAL_WEIGHTS:
-        raise ValueError(
-            f"unknown official weights {name!r}; choose one of {sorted(OFFICIAL_WEIGHTS)}"
-        )
+    check_choice(name, OFFICIAL_WEIGHTS, "official weights")
     tag, file = OFFICIAL_WEIGHTS[name]
     return Path(cache_dir if cache_dir is not None else default_cache_dir()) / f"{tag}_{file}"
 
 
 def download_official(name: str = "44khz", cache_dir: str | os.PathLike | None = None) -> Path:
-    """Path to the published official weights ``name``, downloading them into the cache on first use.
+    """Path to the published official weights ``name``, downloaded into the cache on first use.
 
-    ``name`` is one of ``OFFICIAL_WEIGHTS`` ("44khz", "24khz", "16khz", "44khz_16kbps"). The file is
-    written atomically (an interrupted download leaves nothing behind). Without network access this
-    raises ``RuntimeError`` saying which URL to fetch and where to put the file. Load the result with
-    ``DAC.load(path)``.
+    ``name`` is one of ``OFFICIAL_WEIGHTS`` ("44khz", "24khz", "16khz", "44khz_16kbps"; anything
+    else is a ``ValueError``). The file is written atomically (an interrupted download leaves
+    nothing behind). Without network access this raises ``RuntimeError`` saying which URL to fetch
+    and where to put the file. Load the result with ``DAC.load(path)``.
     """
     dest = official_weights_path(name, cache_dir)
     if dest.is_file() and dest.stat().st_size > 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import numbers
 from collections.abc import Iterator
 
 import numpy as np
@@ -31,9 +32,9 @@ _FINITE_CHECKS: contextvars.ContextVar[bool] = contextvars.ContextVar("finite_ch
 def skip_finite_checks() -> Iterator[None]:
     """Inside this block ``check_waveform`` checks types and shapes only, not the samples' values.
 
-    The NaN/inf scan reads a result back from the device: on a GPU that is a sync, which stalls the host
-    until every queued kernel has run. The trainer runs its steps in this block and checks its losses and
-    gradient norms instead (a non-finite input makes a non-finite loss).
+    The NaN/inf scan reads a result back from the device: on a GPU that is a sync, which stalls the
+    host until every queued kernel has run. The trainer runs its steps in this block and checks its
+    losses and gradient norms instead (a non-finite input makes a non-finite loss).
     """
     token = _FINITE_CHECKS.set(False)
     try:
@@ -43,10 +44,11 @@ def skip_finite_checks() -> Iterator[None]:
 
 
 def check_waveform(x: torch.Tensor, name: str = "audio", min_length: int = 1) -> None:
-    """Raise ``ValueError`` unless ``x`` is a finite float waveform shaped ``(B, 1, T)``, T >= min_length.
+    """Raise ``ValueError`` unless ``x`` is a finite float waveform ``(B, 1, T)``, T >= min_length.
 
-    The finiteness scan is skipped inside ``skip_finite_checks()`` and while ``torch.compile`` traces
-    (a value read back from the tensor would split the compiled graph in two); the other checks always run.
+    The finiteness scan is skipped inside ``skip_finite_checks()`` and while ``torch.compile``
+    traces (a value read back from the tensor would split the compiled graph in two); the other
+    checks always run.
     """
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor shaped (B, 1, T), got {type(x).__name__}")
@@ -77,11 +79,14 @@ def check_codes(
     codebook_size: int,
     n_q: int | None = None,
     name: str = "codes",
+    *,
+    max_n_q: int | None = None,
 ) -> torch.Tensor:
-    """Raise ``ValueError`` unless ``codes`` is an integer ``(B, n_q, S)`` array with values in [0, K).
+    """Raise ``ValueError`` unless ``codes`` is a non-empty integer ``(B, n_q, S)`` array in [0, K).
 
-    ``n_q=None`` accepts any number of codebooks; ``codebook_size`` is K. Returns the codes as an
-    int64 tensor.
+    ``codebook_size`` is K. ``n_q`` asks for exactly that many codebooks, ``max_n_q`` for 1 to that
+    many (a decoder can use any leading subset of its N_q codebooks); neither accepts any number.
+    Returns the codes as an int64 tensor.
     """
     if isinstance(codes, np.ndarray):
         codes = torch.from_numpy(codes)
@@ -91,10 +96,17 @@ def check_codes(
         raise ValueError(f"{name} must hold integer codes, got dtype {codes.dtype}")
     if codes.dim() != 3:
         raise ValueError(f"{name} must be shaped (B, n_q, S), got {tuple(codes.shape)}")
-    if n_q is not None and codes.shape[1] != n_q:
-        raise ValueError(f"{name} have {codes.shape[1]} codebooks, expected n_q={n_q}")
-    if codes.numel() and (codes.min() < 0 or codes.max() >= codebook_size):
-        low, high = int(codes.min()), int(codes.max())
+    k = codes.shape[1]
+    if n_q is not None and k != n_q:
+        raise ValueError(f"{name} have {k} codebooks, expected n_q={n_q}")
+    if max_n_q is not None and not 1 <= k <= max_n_q:
+        raise ValueError(f"{name} hold {k} codebooks; this model has 1..{max_n_q}")
+    if 0 in codes.shape:
+        raise ValueError(
+            f"{name} are empty: shape {tuple(codes.shape)} (no frames, codebooks or items)"
+        )
+    low, high = int(codes.min()), int(codes.max())
+    if low < 0 or high >= codebook_size:
         raise ValueError(f"{name} must lie in [0, {codebook_size}), got values in [{low}, {high}]")
     return codes.long()
 
@@ -108,3 +120,20 @@ def check_n_quantizers(n_quantizers: int | None, n_codebooks: int) -> int:
     if not 1 <= n_quantizers <= n_codebooks:
         raise ValueError(f"n_quantizers must be in 1..{n_codebooks}, got {n_quantizers}")
     return n_quantizers
+
+
+def check_positive(value: object, name: str, *, integer: bool = False, below: int | None = None):
+    """Raise ``ValueError`` unless ``value`` is a number > 0 (with ``integer``: an int, not a bool),
+    and less than ``below`` when given (the width of a file's header field, say)."""
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and value > 0
+    if not ok or (below is not None and value >= below):
+        what = "a positive int" if integer else "positive"
+        bound = f" below {below}" if below is not None else ""
+        raise ValueError(f"{name} must be {what}{bound}, got {value!r}")
+
+
+def check_choice(value: object, choices, what: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices`` (the names of presets, say)."""
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {sorted(choices)}")
