@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from dac_minimal.layers import WNConv1d
-from dac_minimal.utils.checks import check_n_quantizers
 
 
 class QuantizerOutput(NamedTuple):
@@ -117,10 +116,6 @@ class ResidualVectorQuantize(nn.Module):
         self.quantizers = nn.ModuleList(
             VectorQuantize(input_dim, codebook_size, codebook_dim) for _ in range(n_codebooks)
         )
-
-    def check_n_quantizers(self, n_quantizers: int | None) -> int:
-        """``utils.checks.check_n_quantizers`` for this cascade's N_q (used by ``codec/cli.py``)."""
-        return check_n_quantizers(n_quantizers, self.n_codebooks)
 
     def _quantizers_per_item(
         self, batch: int, n_quantizers: int | None, device: torch.device

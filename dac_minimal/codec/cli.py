@@ -32,6 +32,7 @@ from dac_minimal.utils.audio import (
     load_audio,
     save_audio,
 )
+from dac_minimal.utils.checks import check_n_quantizers
 
 NEED_WEIGHTS = (
     "{command} needs model weights: pass --weights PATH, a checkpoint written by DAC.save (for "
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command != "info":
         model = load_model(args.weights, args.command, args.device, args.compile)
         if args.command == "encode":
-            model.quantizer.check_n_quantizers(args.n_quantizers)
+            check_n_quantizers(args.n_quantizers, model.n_codebooks)
     inputs = list(find_inputs(args.inputs, args.command))
     if not inputs:
         print("no input files found", file=sys.stderr)

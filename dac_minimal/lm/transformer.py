@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dac_minimal.utils.checks import check_codes
+from dac_minimal.utils.checks import check_codes, check_int
 
 #: ``ignore_index`` for ``F.cross_entropy``: targets that are not codes (pads, padding).
 IGNORE = -100
@@ -399,15 +399,6 @@ class CodecLM(nn.Module):
         return grid, loss
 
 
-def _check_int(name: str, value: int, low: int) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int >= ``low`` (a bool is not a count).
-
-    Local for now; it belongs in ``dac_minimal.utils.checks`` next to ``check_n_quantizers``.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
 def _check_sampling(temperature: float, top_k: int | None, codebook_size: int) -> None:
     """Raise ``ValueError`` unless temperature is a finite number > 0 and top_k is in 1..K."""
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
@@ -523,7 +514,7 @@ def generate(
     prompt = check_codes(prompt_codes, cfg.codebook_size, cfg.n_q, "prompt_codes")
     if prompt.shape[2] == 0:
         raise ValueError("prompt_codes is empty (S0 = 0): give at least one frame to continue")
-    _check_int("n_frames", n_frames, 0)
+    check_int(n_frames, "n_frames", 0)
     _check_sampling(temperature, top_k, cfg.codebook_size)
     if seed is not None and generator is not None:
         raise ValueError("pass either seed or generator, not both")
@@ -584,8 +575,8 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
 
 def _check_training(cfg: LMConfig, steps: int, batch_size: int, window: int, lr: float) -> None:
     """Raise ``ValueError`` naming the first bad setting of ``train_lm``."""
-    _check_int("steps", steps, 1)
-    _check_int("batch_size", batch_size, 1)
+    check_int(steps, "steps", 1)
+    check_int(batch_size, "batch_size", 1)
     if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= cfg.block_size:
         raise ValueError(
             f"window must be an int in [1, block_size={cfg.block_size}], got {window!r}"

@@ -133,6 +133,12 @@ def check_positive(value: object, name: str, *, integer: bool = False, below: in
         raise ValueError(f"{name} must be {what}{bound}, got {value!r}")
 
 
+def check_int(value: object, name: str, low: int = 0) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= ``low`` (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
 def check_choice(value: object, choices, what: str) -> None:
     """Raise ``ValueError`` unless ``value`` is one of ``choices`` (the names of presets, say)."""
     if value not in choices:
