@@ -174,6 +174,30 @@ def test_presets_take_their_recipe_unless_told_otherwise():
     assert T.parse_args(["--preset", "tiny"]).gan_start == T.RECIPES["cpu"]["gan_start"]
 
 
+def test_every_config_field_is_an_option_made_from_its_type_and_help():
+    assert T.parse_args([]) == T.TrainConfig()  # every default reaches the config unchanged
+    cfg = T.parse_args(
+        ["--betas", "0.5", "0.9", "--amp", "--no-progress", "--no-tensorboard", "--resume"]
+        + ["--loudness-db", "-16", "--threads", "2", "--valid-data", "v", "--grad-clip-g", "5"]
+    )
+    assert cfg.betas == (0.5, 0.9) and cfg.amp and cfg.resume
+    assert not cfg.progress and not cfg.tensorboard
+    assert (cfg.loudness_db, cfg.threads, cfg.valid_data, cfg.grad_clip_g) == (-16.0, 2, "v", 5.0)
+    text = subprocess.run(
+        [sys.executable, "-m", "dac_minimal.train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    text = " ".join(text.split())  # argparse wraps the help text
+    for f in T.fields(T.TrainConfig):
+        flag = f.name.replace("_", "-")
+        assert f"--{flag}" in text or f"--no-{flag}" in text, f.name
+        assert f.metadata["help"], f.name
+    assert "the preset's recipe, 0.0001; tiny 0.001" in text  # the lr names both recipes' values
+
+
 def test_gan_start_trains_only_the_codec_before_it(corpus, tmp_path):
     trainer = T.Trainer(config(corpus, tmp_path / "r", steps=3, gan_start=3))
     disc0 = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
