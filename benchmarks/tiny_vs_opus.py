@@ -1,23 +1,30 @@
-"""The tiny codec after 5 and 15 minutes of CPU training vs Opus at 8, 12 and 16 kbps (issue 5's bar), and
-its codebook utilization on held-out toy clips (issue 7's bar).
+"""The tiny codec after 5 and 15 minutes of CPU training vs Opus at 8, 12 and 16 kbps (issue 5's
+bar), and its codebook utilization on held-out toy clips (issue 7's bar).
 
-    python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt   # 15 minutes, 2 threads
-    python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus        # a quick check of the machinery
-    python benchmarks/tiny_vs_opus.py --no-quantizer --no-opus   # the same encoder and decoder, unquantized
-    python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 revive_every=0  # the paper
+    # 15 minutes, 2 threads:
+    python benchmarks/tiny_vs_opus.py --save benchmarks/reference_curves/tiny_15min.pt
+    # a quick check of the machinery:
+    python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus
+    # the same encoder and decoder, unquantized:
+    python benchmarks/tiny_vs_opus.py --no-quantizer --no-opus
+    # the paper's recipe:
+    python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 \\
+        revive_every=0
 
 Trains ``DAC.from_preset("tiny")`` with the package's trainer and the tiny preset's recipe
-(``train.RECIPES["cpu"]``; ``--set FIELD=VALUE`` overrides any ``TrainConfig`` field) on the toy corpus's
-train split, counting only the time spent in training steps (not evaluation). Each snapshot is then
-evaluated at all 9 codebooks (7.75 kbps) on held-out clips: a toy test split of 24 clips of 2 s per domain, made
-with a seed that no training split uses (clips the codec never saw; the trainer's ``valid`` split, 4 clips per
-domain, is too small to rank codecs) and, when the machine has them, real recordings shipped by Debian
-(``alsa-utils``: a person saying the names of the speaker channels; ``sound-theme-freedesktop``: recorded and
-synthesised desktop sounds), never used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS,
-the training loudness. Opus is ffmpeg's libopus at 48 kHz, resampled back and aligned for its delay
-(``dac_minimal.evaluate.baselines``); its measured bitrate is printed beside the requested one. The score is the mel
-distance (the training mel loss, lower is better). Codebook utilization is measured on the 72 toy test clips:
-12,456 frames, about 12 per entry, so that a well-used codebook can show it.
+(``train.RECIPES["cpu"]``; ``--set FIELD=VALUE`` overrides any ``TrainConfig`` field) on the toy
+corpus's train split, counting only the time spent in training steps (not evaluation). Each
+snapshot is then evaluated at all 9 codebooks (7.75 kbps) on held-out clips: a toy test split of 24
+clips of 2 s per domain, made with a seed that no training split uses (clips the codec never saw;
+the trainer's ``valid`` split, 4 clips per domain, is too small to rank codecs) and, when the
+machine has them, real recordings shipped by Debian (``alsa-utils``: a person saying the names of
+the speaker channels; ``sound-theme-freedesktop``: recorded and synthesised desktop sounds), never
+used for training. Every clip is mono, at 44.1 kHz and normalised to -24 LUFS, the training
+loudness. Opus is ffmpeg's libopus at 48 kHz, resampled back and aligned for its delay
+(``dac_minimal.evaluate.baselines``); its measured bitrate is printed beside the requested one.
+The score is the mel distance (the training mel loss, lower is better). Codebook utilization is
+measured on the 72 toy test clips: 12,456 frames, about 12 per entry, so that a well-used codebook
+can show it.
 """
 
 from __future__ import annotations
@@ -44,8 +51,8 @@ REAL = ["/usr/share/sounds/alsa/*.wav", "/usr/share/sounds/freedesktop/stereo/*.
 
 
 def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
-    """Mono ``(T,)`` float32 at 44.1 kHz, at most ``max_seconds``, at -24 LUFS (the training loudness);
-    ``None`` when shorter than 0.25 s (too short for a meaningful score) or silent."""
+    """Mono ``(T,)`` float32 at 44.1 kHz, at most ``max_seconds``, at -24 LUFS (the training
+    loudness); ``None`` when shorter than 0.25 s (too short for a meaningful score) or silent."""
     audio, _ = load_audio(path, SR)
     x = to_mono(audio)[0, : int(max_seconds * SR)]
     if x.size < SR // 4 or np.abs(x).max() < 1e-4:
@@ -54,8 +61,9 @@ def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
 
 
 def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, list[np.ndarray]]:
-    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it: the toy test split
-    (``per_domain`` clips of 2 s per domain, see ``test_split``) and the real recordings."""
+    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it: the toy
+    test split (``per_domain`` clips of 2 s per domain, see ``test_split``) and the real
+    recordings."""
     sets: dict[str, list[Path]] = {}
     for path in sorted(test_split(per_domain).rglob("*.wav")):
         sets.setdefault(f"toy/{path.parent.name}", []).append(path)
@@ -71,7 +79,8 @@ def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, 
 def codec_scores(
     model, clips: dict[str, list[np.ndarray]], quantize: bool = True
 ) -> dict[str, float]:
-    """Mean mel distance per set, all codebooks (``quantize=False``: the decoder gets the unquantized latent)."""
+    """Mean mel distance per set, all codebooks (``quantize=False``: the decoder gets the
+    unquantized latent)."""
     model.eval()
     scores = {}
     with torch.inference_mode():
@@ -89,10 +98,11 @@ def codec_scores(
 
 
 def bypass_quantizer(model) -> None:
-    """Turn ``model`` into a plain autoencoder for training, in place: its quantizer returns the latent ``z``
-    unchanged as ``z_q``, with zero codebook and commitment losses (the codes are still computed, unused), so the
-    decoder learns from the encoder's continuous latent. A diagnostic, not a codec: it measures what the
-    architecture reaches in the time budget when quantization costs nothing."""
+    """Turn ``model`` into a plain autoencoder for training, in place: its quantizer returns the
+    latent ``z`` unchanged as ``z_q``, with zero codebook and commitment losses (the codes are still
+    computed, unused), so the decoder learns from the encoder's continuous latent. A diagnostic,
+    not a codec: it measures what the architecture reaches in the time budget when quantization
+    costs nothing."""
     quantize = model.quantizer.forward
 
     def forward(z: torch.Tensor, n_quantizers: int | None = None):
@@ -103,8 +113,9 @@ def bypass_quantizer(model) -> None:
 
 
 def test_split(per_domain: int = 24) -> Path:
-    """The toy test split: clips from a seed no split of the training corpus uses (2 s each); 24 per domain =
-    144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook. Made on first use in ``data/toy/``."""
+    """The toy test split: clips from a seed no split of the training corpus uses (2 s each); 24
+    per domain = 144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook. Made on first
+    use in ``data/toy/``."""
     return ensure_toy_split(
         ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED
     )
@@ -232,7 +243,7 @@ def main() -> None:
     )
     trainer = Trainer(cfg)
     if args.no_quantizer:
-        bypass_quantizer(trainer.model)
+        bypass_quantizer(trainer.generator)
     snapshots, pending = {}, sorted(args.snapshots)
     spent, steps = 0.0, 0
     for step, batch in trainer.batches():
@@ -241,20 +252,21 @@ def main() -> None:
         spent += time.perf_counter() - tick
         trainer.step = steps = step
         if step >= PROBE_STEPS and not args.steps:
-            # The schedule's length (the linear one falls to 0 at cfg.steps): what fits in the time budget at
-            # the pace so far, re-estimated every step so that the fall ends with the budget.
+            # The schedule's length (the linear one falls to 0 at cfg.steps): what fits in the time
+            # budget at the pace so far, re-estimated every step so that the fall ends with the
+            # budget.
             trainer.cfg.steps = max(step + 1, round(args.minutes * 60 * step / spent))
             if step == PROBE_STEPS:
                 print(
-                    f"{step / spent:.2f} steps/s over the first {step} steps: the schedule would end at step "
-                    f"{trainer.cfg.steps} (re-estimated every step)",
+                    f"{step / spent:.2f} steps/s over the first {step} steps: the schedule "
+                    f"would end at step {trainer.cfg.steps} (re-estimated every step)",
                     flush=True,
                 )
         done = (
             spent >= args.minutes * 60 or step >= trainer.cfg.steps
         )  # out of time, or the schedule ended
         while pending and (spent >= pending[0] * 60 or done):
-            snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.model).cpu())
+            snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.generator).cpu())
             print(
                 f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)",
                 flush=True,
@@ -286,8 +298,8 @@ def main() -> None:
         )
         u = utilization(model, test)
         print(
-            f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: mean {u.mean:.1%}, "
-            "per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook)
+            f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: "
+            f"mean {u.mean:.1%}, per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook)
         )
     if args.no_opus:
         pass
@@ -299,8 +311,8 @@ def main() -> None:
         print("ffmpeg with libopus not found: Opus rows skipped")
     names = list(clips)
     print(
-        f"\nmel distance (lower is better) on held-out clips; {args.batch_size} x {args.duration} s per step, "
-        f"{args.threads} threads"
+        f"\nmel distance (lower is better) on held-out clips; "
+        f"{args.batch_size} x {args.duration} s per step, {args.threads} threads"
     )
     print(f"| {'codec':50s} | kbps | " + " | ".join(f"{n:>13s}" for n in names) + " |")
     print("|" + "-" * 52 + "|------|" + "|".join("-" * 15 for _ in names) + "|")

@@ -16,27 +16,32 @@
 # %% [markdown]
 # # 8. Training: two players, one loop
 #
-# We have every piece: the codec $G$ (chapters 3–5), the discriminators $D$ (chapter 6) and the losses
-# (chapter 7). Training is the loop that makes them play against each other. Each iteration has two moves:
+# We have every piece: the codec $G$ (chapters 3–5), the discriminators $D$ (chapter 6) and the
+# losses (chapter 7). Training is the loop that makes them play against each other. Each iteration
+# has two moves:
 #
 # 1. **The discriminator step.** Reconstruct a batch, $\hat x = G(x)$. Show $D$ the real $x$ and the
 #    reconstruction with its gradient cut, $\mathrm{sg}[\hat x]$, and lower $D$'s loss
-#    $\sum_k (1 - D_k(x))^2 + D_k(\mathrm{sg}[\hat x])^2$ (least squares, summed over the 8 sub-discriminators).
+#    $\sum_k (1 - D_k(x))^2 + D_k(\mathrm{sg}[\hat x])^2$ (least squares, summed over the 8
+#    sub-discriminators).
 # 2. **The generator step.** Judge $\hat x$ again with the *updated* $D$ and lower
 #
-#    $$\mathcal L_G = 15\,\mathcal L_\text{mel} + 2\,\mathcal L_\text{feat} + 1\,\mathcal L_\text{adv}
-#      + 1\,\mathcal L_\text{codebook} + 0.25\,\mathcal L_\text{commit} .$$
+#    $$\mathcal L_G = 15\,\mathcal L_\text{mel} + 2\,\mathcal L_\text{feat}
+#      + 1\,\mathcal L_\text{adv} + 1\,\mathcal L_\text{codebook}
+#      + 0.25\,\mathcal L_\text{commit} .$$
 #
-# Both players use AdamW (learning rate $10^{-4}$, $\beta = (0.8, 0.99)$), decayed by $\gamma = 0.999996$ per
-# iteration, with gradient norms clipped at 10 ($D$) and 1000 ($G$); quantizer dropout $p = 0.5$. The official
-# model ran this loop 400,000 times with batches of 72 excerpts of 0.38 s: days on a GPU. We will run it for
-# about a minute on a CPU with the tiny preset, which is enough to watch the losses fall and to hear the codec
-# start to work, and then listen to the same codec after 15 minutes of CPU training with a recipe made for
-# minutes instead of days. This chapter builds the loop inline, checks it against `dac_minimal.train`,
-# trains, listens, and ends with how to train for real.
+# Both players use AdamW (learning rate $10^{-4}$, $\beta = (0.8, 0.99)$), decayed by
+# $\gamma = 0.999996$ per iteration, with gradient norms clipped at 10 ($D$) and 1000 ($G$);
+# quantizer dropout $p = 0.5$. The official model ran this loop 400,000 times with batches of 72
+# excerpts of 0.38 s: days on a GPU. We will run it for about a minute on a CPU with the tiny
+# preset, which is enough to watch the losses fall and to hear the codec start to work, and then
+# listen to the same codec after 15 minutes of CPU training with a recipe made for minutes instead
+# of days. This chapter reads the loop in `dac_minimal.train`, runs one iteration of it, trains,
+# listens, and ends with how to train for real.
 
 # %%
 import copy
+import inspect
 import os
 import shutil
 import time
@@ -45,21 +50,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from book import REFERENCE_CODEC, ROOT
 from IPython.display import Audio, display
 from torch import nn
 
-import dac_minimal
-from dac_minimal import (
-    DAC,
-    LOSS_WEIGHTS,
-    discriminator_loss,
-    feature_matching_loss,
-    generator_adversarial_loss,
-)
+from dac_minimal import DAC, LOSS_WEIGHTS
 from dac_minimal.data import ensure_toy_corpus
 from dac_minimal.train import (
+    LOSS_TERMS,
     RECIPES,
-    REFERENCE_CODEC,
     NonFiniteLossError,
     TrainConfig,
     Trainer,
@@ -77,7 +76,6 @@ torch.set_num_threads(
 )  # small tensors: one thread skips the cost of synchronising two on a busy CPU
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
-ROOT = Path(dac_minimal.__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "ch08"  # git-ignored; chapter 9 loads RUNS / "tiny.pt"
 shutil.rmtree(RUNS, ignore_errors=True)  # a fresh run every time the notebook is executed
 # %matplotlib inline
@@ -85,11 +83,11 @@ shutil.rmtree(RUNS, ignore_errors=True)  # a fresh run every time the notebook i
 # %% [markdown]
 # ## 1. What the loop eats
 #
-# The toy corpus of chapter 1 has a `train` and a held-out `valid` split, each with `speech`, `music` and
-# `general` folders. The trainer draws *balanced* batches: item $i$ comes from domain $i \bmod 3$, cut at a
-# random place, loudness-normalised to −24 LUFS, randomly flipped in polarity and phase. Every batch is a
-# function of `(seed, rank, step)` only: that is what lets a resumed run see exactly the batches the
-# interrupted one would have seen (section 5).
+# The toy corpus of chapter 1 has a `train` and a held-out `valid` split, each with `speech`,
+# `music` and `general` folders. The trainer draws *balanced* batches: item $i$ comes from domain
+# $i \bmod 3$, cut at a random place, loudness-normalised to −24 LUFS, randomly flipped in polarity
+# and phase. Every batch is a function of `(seed, rank, step)` only: that is what lets a resumed run
+# see exactly the batches the interrupted one would have seen (section 5).
 
 # %%
 corpus = ensure_toy_corpus()
@@ -121,105 +119,94 @@ print(
 display(Audio(x[2, 0].numpy(), rate=44100))  # the speech excerpt of step 1
 
 # %% [markdown]
-# ## 2. One iteration, written out
+# ## 2. One iteration, in the package's own words
 #
-# Here is the loop body, as plainly as it can be written. Three details matter:
+# Here is the loop body exactly as the trainer runs it: `Trainer.train_step` does a discriminator
+# step, then a generator step, and we print the source instead of copying it (a copy would drift).
+# Three details matter:
 #
 # - `out.audio.detach()` in the discriminator step: $D$'s loss must not push on $G$.
-# - The generator step runs $D$ on $\hat x$ *with* its graph (the adversarial and feature losses flow back
-#   through $D$ into $G$), but on the real $x$ without one: feature matching treats $D(x)$ as a target.
-# - The generator step also leaves gradients in $D$'s weights. They are thrown away by the next
-#   `opt_d.zero_grad()`; the package asks autograd for $G$'s gradients only (`backward(inputs=...)`) and
-#   skips that work.
-
+# - The generator step runs $D$ on $\hat x$ *with* its graph (the adversarial and feature losses
+#   flow back through $D$ into $G$), but on the real $x$ without one: feature matching treats $D(x)$
+#   as a target.
+# - The generator step also leaves gradients in $D$'s weights unless told otherwise; the package
+#   asks autograd for $G$'s gradients only (`backward(inputs=...)`) and skips that work.
+#
+# The rest is engineering you can skip on a first reading: the discriminator judges real and fake in
+# one concatenated batch; `self.G` is the codec with its quantizer kept in fp32 under autocast
+# (`CodecForward`); before `gan_start` there is no discriminator step at all (section 3); with
+# gradient accumulation each micro-batch adds $1/K$ of the gradient, and under `torchrun` `_no_sync`
+# holds back the all-reduce until the last one; `check_finite` reads every loss back once per side
+# and stops before a NaN reaches the weights (exercise 3); `revive` moves unused codebook entries
+# (section 3).
 
 # %%
-def train_step(model, disc, opt_g, opt_d, mel_loss, x, gan="lsgan", clip_d=10.0, clip_g=1000.0):
-    """One iteration on x (B, 1, T): a discriminator step, then a generator step. Returns the losses."""
-    out = model(x)  # x̂ = G(x), with quantizer dropout (train mode)
-
-    # 1. Discriminator: real x against sg[x̂].
-    loss_d = discriminator_loss(disc(out.audio.detach()), disc(x), gan)
-    opt_d.zero_grad()
-    loss_d.backward()
-    nn.utils.clip_grad_norm_(disc.parameters(), clip_d)
-    opt_d.step()
-
-    # 2. Generator, judged by the updated discriminator.
-    d_fake = disc(out.audio)
-    with torch.no_grad():
-        d_real = disc(x)
-    losses = {
-        "mel": mel_loss(out.audio, x),
-        "feature": feature_matching_loss(d_fake, d_real),
-        "adversarial": generator_adversarial_loss(d_fake, gan),
-        "codebook": out.codebook_loss,
-        "commitment": out.commitment_loss,
-    }
-    loss_g = LOSS_WEIGHTS.total(losses)  # 15·mel + 2·feature + 1·adv + 1·codebook + 0.25·commitment
-    opt_g.zero_grad()
-    loss_g.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), clip_g)
-    opt_g.step()
-    return {"discriminator": loss_d.item(), **{k: v.item() for k, v in losses.items()}}
-
+for method in (
+    Trainer.train_step,
+    Trainer.discriminator_step,
+    Trainer.generator_step,
+    Trainer.generator_losses,
+):
+    print(inspect.getsource(method))
 
 # %% [markdown]
-# Now the same iteration with the package's `Trainer.train_step`, from identical copies of the weights and
-# optimizers and the same random seed (quantizer dropout draws from torch's generator). The package judges
-# real and fake in one concatenated batch and keeps the quantizer in fp32 under autocast; on the CPU in fp32
-# that changes nothing beyond rounding.
+# Now we run one iteration on the batch of section 1 and check what it did: every term is finite,
+# the generator's loss is the weighted sum
+# $15\,\mathcal L_\text{mel} + 2\,\mathcal L_\text{feat} + \dots$ of the terms it reports, and both
+# players' weights moved.
 
 # %%
-model, disc = copy.deepcopy(trainer.model), copy.deepcopy(trainer.disc)
-opt_g = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.8, 0.99))
-opt_d = torch.optim.AdamW(disc.parameters(), lr=1e-4, betas=(0.8, 0.99))
-
+g_before = copy.deepcopy(trainer.generator.state_dict())
+d_before = copy.deepcopy(trainer.discriminator.state_dict())
 torch.manual_seed(1)
-mine = train_step(model, disc, opt_g, opt_d, trainer.mel, x)
-torch.manual_seed(1)
-theirs = trainer.train_step(1, x[None])  # (accum, B, 1, T): one micro-batch
-
-for name, value in mine.items():
-    print(f"{name:>13}: inline {value:9.5f}   package {theirs[name]:9.5f}")
-    np.testing.assert_allclose(value, theirs[name], rtol=1e-4)
-for (name, a), b in zip(model.state_dict().items(), trainer.model.state_dict().values()):
-    torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-6, msg=name)
+logs = trainer.train_step(1, x[None])  # (accum, B, 1, T): one micro-batch
+for name, value in logs.items():
+    print(f"{name:>13}: {value:11.5f}")
+    assert np.isfinite(value), name
+terms = {name: torch.tensor(logs[name]) for name in LOSS_TERMS}
+np.testing.assert_allclose(logs["generator"], LOSS_WEIGHTS.total(terms).item(), rtol=1e-5)
+for before, network in ((g_before, trainer.generator), (d_before, trainer.discriminator)):
+    moved = [not torch.equal(before[k], v) for k, v in network.state_dict().items()]
+    assert any(moved), type(network).__name__
 
 # %% [markdown]
 # The numbers are large because they are *sums*: the mel loss adds 7 scales, the adversarial loss 8
-# sub-discriminators ($(1 - D)^2 \approx 1$ each at the start), and the codebook and commitment losses 9
-# codebooks. The weights after the step agree as well, so from here on we let the package train.
+# sub-discriminators ($(1 - D)^2 \approx 1$ each at the start), and the codebook and commitment
+# losses 9 codebooks. Both players took their step; from here on we let the package repeat it.
 #
 # ## 3. A minute of training, with the CPU recipe
 #
-# The paper's recipe is tuned for 400k steps on GPUs. For a few thousand steps on a CPU, the `tiny` preset's
-# defaults change four things (`dac_minimal.train.RECIPES["cpu"]`; `benchmarks/tiny_vs_opus.py` measures the
-# result, and the big presets keep the paper's recipe):
+# The paper's recipe is tuned for 400k steps on GPUs. For a few thousand steps on a CPU, the `tiny`
+# preset's defaults change four things (`dac_minimal.train.RECIPES["cpu"]`;
+# `benchmarks/tiny_vs_opus.py` measures the result, and the big presets keep the paper's recipe):
 #
-# - **learning rate** $10^{-3}$ instead of $10^{-4}$: a 0.6M-parameter model tolerates it, and at $10^{-4}$ a
-#   few thousand steps barely move it;
-# - a **discriminator warm-up**: before step `gan_start` no discriminator runs and the generator learns from
-#   $15\,\mathcal L_\text{mel} + \mathcal L_\text{codebook} + 0.25\,\mathcal L_\text{commit}$ alone. Such a step
-#   costs less than half of a full one, and early in training the mel loss is what improves the codec; the
-#   adversarial game is about the fine detail a codec learns later (AudioDec trains this way for its first
-#   200k steps);
-# - **dead-code revival** (`quantize.CodeReviver`): every 50 steps, each codebook entry that no frame chose
-#   in those steps moves onto an encoder output, where the data is (Jukebox and EnCodec do the same). The
-#   outputs are drawn from a pool of frames of the last 50 batches: one batch holds six excerpts whose
-#   neighbouring frames are nearly alike, and entries revived onto it crowd together and die again. Chapter
-#   3's factorized codes make collapse less likely but do not stop it; section 4 shows what revival does and
-#   does not do;
-# - a **learning rate that holds, then falls**: constant for the first three quarters of the steps, then
-#   linearly to 0 at the last one (`lr_schedule="linear"`, `lr_decay_from=0.75`). The paper's exponential
-#   decay barely moves in a few thousand steps; a run this short is far from converged, and letting the
-#   rate fall at the end settles the weights and the codes where a constant rate keeps them jittering.
+# - **learning rate** $10^{-3}$ instead of $10^{-4}$: a 0.6M-parameter model tolerates it, and at
+#   $10^{-4}$ a few thousand steps barely move it;
+# - a **discriminator warm-up**: before step `gan_start` no discriminator runs and the generator
+#   learns from
+#   $15\,\mathcal L_\text{mel} + \mathcal L_\text{codebook} + 0.25\,\mathcal L_\text{commit}$ alone.
+#   Such a step costs less than half of a full one, and early in training the mel loss is what
+#   improves the codec; the adversarial game is about the fine detail a codec learns later (AudioDec
+#   trains this way for its first 200k steps);
+# - **dead-code revival** (`quantize.CodeReviver`): every 50 steps, each codebook entry that no
+#   frame chose in those steps moves onto an encoder output, where the data is (Jukebox and EnCodec
+#   do the same). The outputs are drawn from a pool of frames of the last 50 batches: one batch
+#   holds six excerpts whose neighbouring frames are nearly alike, and entries revived onto it crowd
+#   together and die again. Chapter 3's factorized codes make collapse less likely but do not stop
+#   it; section 4 shows what revival does and does not do;
+# - a **learning rate that holds, then falls**: constant for the first three quarters of the steps,
+#   then linearly to 0 at the last one (`lr_schedule="linear"`, `lr_decay_from=0.75`). The paper's
+#   exponential decay barely moves in a few thousand steps; a run this short is far from converged,
+#   and letting the rate fall at the end settles the weights and the codes where a constant rate
+#   keeps them jittering.
 #
-# `Trainer.fit` repeats `train_step`, logs every loss to `metrics.csv`, measures the **validation mel
-# distance** (the un-weighted mel loss on held-out clips, eval mode, all 9 codebooks) to `val.csv`, writes audio
-# samples and spectrograms, and checkpoints to `latest.pt`. So that you see both phases in a minute, this run
-# lets the discriminator join after 100 steps (`gan_start=101`) instead of 5000. Before training, we keep the
-# untrained model's reconstructions of the validation clips to compare with later.
+# `Trainer.fit` (printed below: a plain loop, data → step → log → validate and sample → checkpoint)
+# repeats `train_step`, logs every loss to `metrics.csv`, measures the **validation mel distance**
+# (the un-weighted mel loss on held-out clips, eval mode, all 9 codebooks) to `val.csv`, writes
+# audio samples and spectrograms, and checkpoints to `latest.pt`. So that you see both phases in a
+# minute, this run lets the discriminator join after 100 steps (`gan_start=101`) instead of 5000.
+# Before training, we keep the untrained model's reconstructions of the validation clips to compare
+# with later.
 
 # %%
 cfg = TrainConfig(
@@ -244,6 +231,7 @@ print(
         for name in ("lr", "gan_start", "revive_every", "lr_schedule", "lr_decay_from")
     }
 )
+print(inspect.getsource(Trainer.fit))
 trainer = Trainer(cfg)
 before = trainer.reconstruct(trainer.val_audio)
 start = time.perf_counter()
@@ -251,20 +239,21 @@ trainer.fit()
 elapsed = time.perf_counter() - start
 after = trainer.reconstruct(trainer.val_audio)
 metrics, val = read_csv(RUNS / "train" / "metrics.csv"), read_csv(RUNS / "train" / "val.csv")
+rate = np.median(metrics["steps_per_s"])
 print(
-    f"{STEPS} steps in {elapsed:.0f} s (with validation); median {np.median(metrics['steps_per_s']):.2f} "
+    f"{STEPS} steps in {elapsed:.0f} s (with validation); median {rate:.2f} "
     f"steps/s for batches of {BATCH} x {DURATION} s on {torch.get_num_threads()} CPU thread(s)"
 )
-print(
-    f"validation mel distance: {val['mel_distance'][0]:.3f} before, {val['mel_distance'][-1]:.3f} after"
-)
+mel_distance = val["mel_distance"]
+print(f"validation mel distance: {mel_distance[0]:.3f} before, {mel_distance[-1]:.3f} after")
 
 # %% [markdown]
 # The curves, next to a reference run of the same configuration for 300 steps (committed in
-# `benchmarks/reference_curves/`; its README has the command and the code version it was made with). With
-# the same code, seed and data, a run on one CPU thread repeats the reference to the last digits, so a run
-# that strays from it tells you something changed: the data, the settings, or the code. (When the model's
-# initialisation or the losses change on purpose, the reference is regenerated with that command.)
+# `benchmarks/reference_curves/`; its README has the command and the code version it was made with).
+# With the same code, seed and data, a run on one CPU thread repeats the reference to the last
+# digits, so a run that strays from it tells you something changed: the data, the settings, or the
+# code. (When the model's initialisation or the losses change on purpose, the reference is
+# regenerated with that command.)
 
 # %%
 ref_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_metrics.csv"
@@ -303,19 +292,20 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the middle panel as a game that starts at `gan_start`. Both losses start near 8: the untrained
-# discriminators answer about 0 for everything, so each of the 8 adds $(1 - 0)^2 + 0^2 = 1$ to $D$'s loss and
-# $(1 - 0)^2 = 1$ to $G$'s. The discriminator's loss falls as it learns to score real audio near 1; the
-# generator's adversarial loss falls as well, as $\hat x$ earns higher scores. Neither reaches zero in a healthy
-# run: a discriminator that wins outright gives the generator no useful gradient. The mel loss (left) does most
-# of the work early on, and the validation mel distance (right), measured on clips the model never trains on,
-# follows it. (The mel loss jumps a little when the game starts: the generator now also answers to $D$.)
+# Read the middle panel as a game that starts at `gan_start`. Both losses start near 8: the
+# untrained discriminators answer about 0 for everything, so each of the 8 adds
+# $(1 - 0)^2 + 0^2 = 1$ to $D$'s loss and $(1 - 0)^2 = 1$ to $G$'s. The discriminator's loss falls
+# as it learns to score real audio near 1; the generator's adversarial loss falls as well, as
+# $\hat x$ earns higher scores. Neither reaches zero in a healthy run: a discriminator that wins
+# outright gives the generator no useful gradient. The mel loss (left) does most of the work early
+# on, and the validation mel distance (right), measured on clips the model never trains on, follows
+# it. (The mel loss jumps a little when the game starts: the generator now also answers to $D$.)
 #
 # ## 4. Listening
 #
-# The held-out speech clip: the original, the untrained codec, the codec after this short run, and the same
-# codec after 15 minutes of training on two CPU cores with the CPU recipe (batches of 6 × 0.38 s, no
-# discriminator yet: `benchmarks/tiny_vs_opus.py --save`, committed as
+# The held-out speech clip: the original, the untrained codec, the codec after this short run, and
+# the same codec after 15 minutes of training on two CPU cores with the CPU recipe (batches of 6 ×
+# 0.38 s, no discriminator yet: `benchmarks/tiny_vs_opus.py --save`, committed as
 # `benchmarks/reference_curves/tiny_15min.pt`; chapters 9–12 measure that model).
 
 # %%
@@ -368,13 +358,15 @@ if fifteen is not None:
     assert mel_fifteen < mel_after
 
 # %% [markdown]
-# Listen and look before reading the numbers. A minute of training is far too little for this codec to
-# follow its input: in our run the reconstruction is a broadband noise whose bands shift where the clip
-# changes, a faint trace of its timing but none of its spectrum (its codes have collapsed, see below), and the validation mel distance falls
-# mostly because the untrained decoder's output was even further from any audio. After 15 minutes the syllables, the noise bursts and the pauses sit where they belong
-# and the formant bands roughly so, but the harmonics are smeared and a noise floor fills the gaps: the codec
-# works, and it is still 400k steps away from the paper's. One way to see what a codec can *send* is
-# chapter 3's codebook utilization: how many of the 1024 entries each codebook uses.
+# Listen and look before reading the numbers. A minute of training is far too little for this codec
+# to follow its input: in our run the reconstruction is a broadband noise whose bands shift where
+# the clip changes, a faint trace of its timing but none of its spectrum (its codes have collapsed,
+# see below), and the validation mel distance falls mostly because the untrained decoder's output
+# was even further from any audio. After 15 minutes the syllables, the noise bursts and the pauses
+# sit where they belong and the formant bands roughly so, but the harmonics are smeared and a noise
+# floor fills the gaps: the codec works, and it is still 400k steps away from the paper's. One way
+# to see what a codec can *send* is chapter 3's codebook utilization: how many of the 1024 entries
+# each codebook uses.
 
 
 # %%
@@ -388,73 +380,76 @@ def entries_used(model, audio):
     ]
 
 
-used, frames = entries_used(trainer.model, trainer.val_audio)
+used, frames = entries_used(trainer.generator, trainer.val_audio)
 print(f"entries used per codebook on the {frames} validation frames, this run: {used}")
 if fifteen is not None:
     print(f"{'':>57}15 minutes: {entries_used(fifteen, trainer.val_audio)[0]}")
 
 # %% [markdown]
-# A codebook that uses a handful of entries sends almost nothing: most frames get the same few codes and
-# decode to the same sound. That is where this one-minute run stands (chapter 3's collapse), and where the
-# 15-minute model does not: hundreds of entries per codebook on the same frames (at most one per frame, so
-# chapter 9 measures utilization on a larger set). Why does a young codec collapse, revival or not? Its
-# latent is still small (about 0.03 per channel), and every Adam step moves each quantizer's input bias by
-# about the learning rate in whatever direction the gradient keeps pointing; within tens of steps a shared
-# offset outweighs the differences between frames, all frames point the same way, and the cosine lookup
-# gives them the same code. Revival moves the unused entries onto recent encoder outputs every 50 steps,
-# but when those outputs all point alike it can only spread entries around one direction. As the encoder
-# learns to give different frames different latents, the codes spread out again, and revival keeps them
-# spread: after 15 minutes (3450 steps) 94–99 % of each codebook is used on 72 held-out toy clips (97.4 % on
-# average; `benchmarks/tiny_vs_opus.py`). Two details matter, measured with the same script after 8 minutes on
-# one thread (about 1250 steps, one run each): where revived entries land, and the falling learning rate.
-# Drawn from the current batch alone, they crowd around its few excerpts and most die again (83–92 % over
-# four such runs; 87 % after 15 minutes); drawn from a pool of frames of the last 50 batches, 89 % at a
-# constant rate and 96 % with a falling rate (falling from the first step, in that run: as the rate falls
-# the codes stop jittering). Without revival,
-# 77 % (codebook 0 alone: 43 %). At 3 minutes, though, the runs with revival stood at 12–39 % and the one
-# without it at 72 %: early on, revival moves entries faster than the encoder can use them. Few runs, so
-# read these as a direction, not a law.
-# We save this run's model; chapters 9–12 measure the 15-minute one, and `book_codec(path=...)` measures
-# yours.
+# A codebook that uses a handful of entries sends almost nothing: most frames get the same few codes
+# and decode to the same sound. That is where this one-minute run stands (chapter 3's collapse), and
+# where the 15-minute model does not: hundreds of entries per codebook on the same frames (at most
+# one per frame, so chapter 9 measures utilization on a larger set). Why does a young codec
+# collapse, revival or not? Its latent is still small (about 0.03 per channel), and every Adam step
+# moves each quantizer's input bias by about the learning rate in whatever direction the gradient
+# keeps pointing; within tens of steps a shared offset outweighs the differences between frames, all
+# frames point the same way, and the cosine lookup gives them the same code. Revival moves the
+# unused entries onto recent encoder outputs every 50 steps, but when those outputs all point alike
+# it can only spread entries around one direction. As the encoder learns to give different frames
+# different latents, the codes spread out again, and revival keeps them spread: after 15 minutes
+# (3450 steps) 94–99 % of each codebook is used on 72 held-out toy clips (97.4 % on average;
+# `benchmarks/tiny_vs_opus.py`). Two details matter, measured with the same script after 8 minutes
+# on one thread (about 1250 steps, one run each): where revived entries land, and the falling
+# learning rate. Drawn from the current batch alone, they crowd around its few excerpts and most die
+# again (83–92 % over four such runs; 87 % after 15 minutes); drawn from a pool of frames of the
+# last 50 batches, 89 % at a constant rate and 96 % with a falling rate (falling from the first
+# step, in that run: as the rate falls the codes stop jittering). Without revival, 77 % (codebook 0
+# alone: 43 %). At 3 minutes, though, the runs with revival stood at 12–39 % and the one without it
+# at 72 %: early on, revival moves entries faster than the encoder can use them. Few runs, so read
+# these as a direction, not a law. We save this run's model; chapters 9–12 measure the 15-minute
+# one, and `book_codec(path=...)` measures yours.
 
 # %%
-trainer.model.save(RUNS / "tiny.pt")
+trainer.generator.save(RUNS / "tiny.pt")
 print("saved", RUNS / "tiny.pt")
 
 # %% [markdown]
 # ## 5. Training for real: the command line
 #
 # The same trainer runs from a terminal, with a progress bar, CSV logs (and TensorBoard when it is
-# installed), audio samples and spectrogram PNGs of a validation clip in `OUT/samples/`, checkpoints every
-# `--ckpt-every` steps and the best model by validation mel distance in `best.pt`:
+# installed), audio samples and spectrogram PNGs of a validation clip in `OUT/samples/`, checkpoints
+# every `--ckpt-every` steps and the best model by validation mel distance in `best.pt`:
 #
-# ```bash
-# python -m dac_minimal.train --preset tiny --steps 5000 --batch-size 6 --duration 0.38 --threads 2 --out runs/tiny
-# python -m dac_minimal.train --preset tiny --steps 10000 --batch-size 6 --duration 0.38 --threads 2 \
-#     --out runs/tiny --resume    # continue, exactly: from step 5000 the discriminator joins
-# python -m dac_minimal.train --preset tiny --data my_audio/ --init-from runs/tiny/best.pt --out runs/ft  # fine-tune
+# ```bash python -m dac_minimal.train --preset tiny --steps 5000 --batch-size 6 --duration 0.38
+# --threads 2 --out runs/tiny python -m dac_minimal.train --preset tiny --steps 10000 --batch-size 6
+# --duration 0.38 --threads 2 \ --out runs/tiny --resume    # continue, exactly: from step 5000 the
+# discriminator joins python -m dac_minimal.train --preset tiny --data my_audio/ --init-from
+# runs/tiny/best.pt --out runs/ft  # fine-tune
 # ```
 #
 # `--data` takes any folder with one subfolder per domain (`speech/`, `music/`, `general/`) of
-# wav/flac/ogg/mp3 files; problems (an empty folder, unreadable or too-short files) are reported before the
-# first step. `latest.pt` holds the weights, both optimizers and schedulers, the step and every random
-# generator's state, written atomically, so `--resume` continues as if nothing had happened (exercise 1) and
-# a killed process loses at most the steps since its last checkpoint. A NaN or infinite loss stops the run
-# with the step and the loss term in the message, before it can be saved (exercise 3).
+# wav/flac/ogg/mp3 files; problems (an empty folder, unreadable or too-short files) are reported
+# before the first step. `latest.pt` holds the weights, both optimizers and schedulers, the step and
+# every random generator's state, written atomically, so `--resume` continues as if nothing had
+# happened (exercise 1) and a killed process loses at most the steps since its last checkpoint. A
+# NaN or infinite loss stops the run with the step and the loss term in the message, before it can
+# be saved (exercise 3).
 #
 # ## 6. Full scale: the 44.1 kHz model on GPUs
 #
-# The official recipe needs a GPU. On one, the trainer can run the encoder, decoder and discriminators in
-# bfloat16 (`--amp`; the quantizer and the losses stay in fp32, where nearest-neighbour ties and small losses
-# are safe) and compile them with `torch.compile`: `--compile snake` fuses only the Snake activations (seconds
-# to compile), `--compile` the whole generator and discriminator (minutes to compile, paid once per run). The
-# cell below runs two iterations of the full model in bf16 with the Snakes compiled when CUDA is present; the
-# first includes compilation, so time the second.
+# The official recipe needs a GPU. On one, the trainer can run the encoder, decoder and
+# discriminators in bfloat16 (`--amp`; the quantizer and the losses stay in fp32, where
+# nearest-neighbour ties and small losses are safe) and compile them with `torch.compile`:
+# `--compile snake` fuses only the Snake activations (seconds to compile), `--compile` the whole
+# generator and discriminator (minutes to compile, paid once per run). The cell below runs two
+# iterations of the full model in bf16 with the Snakes compiled when CUDA is present; the first
+# includes compilation, so time the second.
 #
-# Measured on one H200 (`benchmarks/train_step_speed.py`, batch 15 x 0.38 s): the step is bound by launching
-# thousands of small kernels, not by arithmetic. The GPU is busy for only 70 % of the official fp32 step
-# (167 of 236 ms), so bf16, which cuts the GPU time by a quarter, does not shorten the step; what it and the
-# compiled Snake do cut is memory: 20.1 GiB in fp32, 16.5 in bf16, 8.2 with the Snakes compiled too.
+# Measured on one H200 (`benchmarks/train_step_speed.py`, batch 15 x 0.38 s): the step is bound by
+# launching thousands of small kernels, not by arithmetic. The GPU is busy for only 70 % of the
+# official fp32 step (167 of 236 ms), so bf16, which cuts the GPU time by a quarter, does not
+# shorten the step; what it and the compiled Snake do cut is memory: 20.1 GiB in fp32, 16.5 in bf16,
+# 8.2 with the Snakes compiled too.
 
 # %%
 if torch.cuda.is_available():
@@ -487,25 +482,26 @@ else:
     )
 
 # %% [markdown]
-# On a machine with 8 GPUs, `torchrun` starts one process per GPU; each draws its own excerpts (the batch
-# stream is seeded by the process rank), DistributedDataParallel averages the gradients, and rank 0 alone
-# writes logs and checkpoints. Nine excerpts per GPU make the paper's batch of 72:
+# On a machine with 8 GPUs, `torchrun` starts one process per GPU; each draws its own excerpts (the
+# batch stream is seeded by the process rank), DistributedDataParallel averages the gradients, and
+# rank 0 alone writes logs and checkpoints. Nine excerpts per GPU make the paper's batch of 72:
 #
-# ```bash
-# python -m dac_minimal.tools.datasets --out data/full    # DAPS, VCTK and MUSDB18 in data/full/{train,valid}
-# torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data data/full/train \
-#     --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz
+# ```bash python -m dac_minimal.tools.datasets --out data/full    # DAPS, VCTK and MUSDB18 in
+# data/full/{train,valid} torchrun --standalone --nproc_per_node=8 -m dac_minimal.train --preset
+# 44khz --data data/full/train \ --batch-size 9 --steps 400000 --amp --compile --workers 4 --out
+# runs/44khz
 # ```
 #
-# With fewer GPUs, `--accum K` accumulates K micro-batches per optimizer step (one GPU: `--batch-size 9
-# --accum 8`); the discriminator step then reconstructs each micro-batch without keeping its graph and the
-# generator step reconstructs it again, trading a little compute for the memory that accumulation saves.
+# With fewer GPUs, `--accum K` accumulates K micro-batches per optimizer step (one GPU:
+# `--batch-size 9 --accum 8`); the discriminator step then reconstructs each micro-batch without
+# keeping its graph and the generator step reconstructs it again, trading a little compute for the
+# memory that accumulation saves.
 #
 # ## Exercises
 #
-# **Exercise 1.** Resume exactly. Train 4 steps in one go, and 2 steps followed by a `resume=True` run to
-# step 4, with tiny excerpts (3 × 0.05 s). Show that the per-step losses of steps 3 and 4 are identical.
-# What would break the equality if the checkpoint did not store torch's random state?
+# **Exercise 1.** Resume exactly. Train 4 steps in one go, and 2 steps followed by a `resume=True`
+# run to step 4, with tiny excerpts (3 × 0.05 s). Show that the per-step losses of steps 3 and 4 are
+# identical. What would break the equality if the checkpoint did not store torch's random state?
 
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
@@ -538,13 +534,14 @@ resumed = tiny_run(RUNS / "ex1_resumed", 4, resume=True)
 for name in ("discriminator", "mel", "feature", "adversarial", "codebook", "commitment"):
     np.testing.assert_array_equal(resumed[name], straight[name])
 print("steps 1-4, mel:", straight["mel"].round(4), "identical after resuming")
-# Without torch's random state, the resumed run would draw different quantizer-dropout choices (which items
-# use fewer codebooks, and how many), so the codebook losses of step 3 would already differ.
+# Without torch's random state, the resumed run would draw different quantizer-dropout choices
+# (which items use fewer codebooks, and how many), so the codebook losses of step 3 would already
+# differ.
 
 # %% [markdown]
-# **Exercise 2.** The learning rate decays as $\eta_t = \eta_0 \gamma^t$ with $\gamma = 0.999996$. After how
-# many iterations is it halved? What is it at the end of the official 400k iterations? Check your formula
-# against `torch.optim.lr_scheduler.ExponentialLR` for 1000 steps.
+# **Exercise 2.** The learning rate decays as $\eta_t = \eta_0 \gamma^t$ with $\gamma = 0.999996$.
+# After how many iterations is it halved? What is it at the end of the official 400k iterations?
+# Check your formula against `torch.optim.lr_scheduler.ExponentialLR` for 1000 steps.
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 gamma = 0.999996
@@ -562,8 +559,8 @@ np.testing.assert_allclose(sched.get_last_lr()[0], 1e-4 * gamma**1000, rtol=1e-9
 assert 173_000 < half_life < 173_500
 
 # %% [markdown]
-# **Exercise 3.** Make the run fail. Replace the trainer's mel loss by a module that returns NaN and run one
-# step. What does the error say, and is anything written to `latest.pt`?
+# **Exercise 3.** Make the run fail. Replace the trainer's mel loss by a module that returns NaN and
+# run one step. What does the error say, and is anything written to `latest.pt`?
 
 
 # %% jupyter={"source_hidden": true} tags=["solution"]

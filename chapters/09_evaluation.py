@@ -40,12 +40,12 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from book import book_codec
 from IPython.display import Audio, Markdown, display
 from ipywidgets import IntSlider, interact
 
 from dac_minimal import DAC
 from dac_minimal.data import ensure_toy_corpus, toy_clip
-from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100
@@ -365,8 +365,9 @@ else:
 # package's training augmentation `dac_minimal.data.rotate_phase`.
 
 # %%
+from book import book_codec
+
 from dac_minimal.data import rotate_phase
-from dac_minimal.train import book_codec
 
 music = toy_clip("music", seconds=1.5, seed=7).astype(np.float64)
 music -= music.mean()

@@ -45,6 +45,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from book import book_codec
 from IPython.display import Audio, Markdown, display
 from ipywidgets import IntSlider, interact
 
@@ -52,7 +53,6 @@ import dac_minimal
 from dac_minimal import DAC
 from dac_minimal.data import VALID_SEED_OFFSET, toy_clip
 from dac_minimal.evaluate import metrics as M
-from dac_minimal.train import book_codec
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
 SR = 44100

@@ -41,14 +41,13 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from book import ROOT
 from IPython.display import Markdown, display
 
-import dac_minimal
 import dac_minimal.evaluate.ablations as A
 from dac_minimal.evaluate.metrics import CodebookStats
 from dac_minimal.loss import mel_filters
@@ -59,7 +58,6 @@ torch.set_num_threads(1)  # small tensors on a shared CPU: one thread avoids two
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 
-ROOT = Path(dac_minimal.__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "ablations"
 
 

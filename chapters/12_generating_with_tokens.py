@@ -41,6 +41,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from book import book_codec
 from IPython.display import Audio, display
 
 from dac_minimal import DAC
@@ -59,7 +60,6 @@ from dac_minimal.lm.transformer import (
     unflatten_codes,
     unigram_cross_entropy,
 )
-from dac_minimal.train import book_codec
 from dac_minimal.utils.audio import load_audio
 
 SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"

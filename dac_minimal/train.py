@@ -1,6 +1,6 @@
 """Training the codec: a discriminator step, then a generator step, again and again.
 
-One iteration (report §3.5; official ``scripts/train.py``):
+One iteration (report §3.5; official ``scripts/train.py``), ``Trainer.train_step``:
 
 1. **Discriminator step.** Reconstruct a batch, ``x̂ = G(x)``; judge real ``x`` and the *detached*
    ``sg[x̂]`` in one pass; minimise ``discriminator_loss`` (least squares by default); clip
@@ -9,47 +9,38 @@ One iteration (report §3.5; official ``scripts/train.py``):
    ``15·mel + 2·feature + 1·adversarial + 1·codebook + 0.25·commitment`` (``LOSS_WEIGHTS``);
    clip ‖∇‖ at 1000; AdamW step. Both learning rates decay by γ = 0.999996 per iteration.
 
-Everything else here serves that loop and keeps it honest: checkpoints that resume *exactly*
-(weights, optimizers, schedulers, step, every RNG; the data stream is a pure function of
-``(seed, rank, step)``), a stop with a clear message at the first non-finite loss, data checked
-before step 1, metrics in CSV (and TensorBoard when installed), audio samples and spectrograms of
-a fixed validation clip, validation mel distance, bf16 autocast and ``torch.compile`` on CUDA, and
-``torchrun`` multi-GPU training (DistributedDataParallel). Read ``Trainer.train_step`` first.
+``Trainer.fit`` repeats it: data → step → log → validate and sample → checkpoint. Read those two
+first; ``__init__`` builds what they use from a ``TrainConfig``. What keeps the loop honest but is
+not the algorithm (distributed setup, the step-indexed batch sampler, RNG state, checkpoints that
+resume *exactly*, CSV logs, spectrograms) lives in ``dac_minimal.utils.training``.
 
 Shapes: training batches are ``(B, 1, T)`` with ``T = round(duration · sample_rate)`` (0.38 s →
-16758 samples at 44.1 kHz). Command line::
+16758 samples at 44.1 kHz). Command line (every option is a ``TrainConfig`` field)::
 
-    python -m dac_minimal.train --preset tiny --steps 2000 --out runs/tiny            # toy corpus, CPU
+    python -m dac_minimal.train --preset tiny --steps 2000 --out runs/tiny    # toy corpus, CPU
     torchrun --nproc_per_node=8 -m dac_minimal.train --preset 44khz --data /data/dac/train \\
-        --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz    # 8 × 9 = 72
+        --batch-size 9 --steps 400000 --amp --compile --workers 4 --out runs/44khz  # 8 × 9 = 72
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import math
-import os
-import random
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import NamedTuple
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from dac_minimal.checkpoint import CHECKPOINT_FORMAT as MODEL_FORMAT
-from dac_minimal.checkpoint import config_dict, load_state, read_checkpoint
+from dac_minimal.checkpoint import config_dict, load_state
 from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
 from dac_minimal.discriminator import Discriminator
 from dac_minimal.layers import compile_snakes
@@ -63,11 +54,26 @@ from dac_minimal.loss import (
 from dac_minimal.model import DAC, PRESETS, ForwardOutput
 from dac_minimal.quantize import CodeReviver
 from dac_minimal.utils.audio import save_audio
-from dac_minimal.utils.checks import skip_finite_checks
+from dac_minimal.utils.checks import MIN_SAMPLES, skip_finite_checks
 from dac_minimal.utils.files import atomic_path, default_device
+from dac_minimal.utils.training import (  # noqa: F401 (re-exported: the trainer's public helpers)
+    MODEL_FORMAT,
+    TRAIN_FORMAT,
+    CsvLog,
+    DistInfo,
+    StepBatches,
+    draw_batch,
+    load_checkpoint,
+    load_generator_weights,
+    plain,
+    read_csv,
+    rng_state,
+    save_checkpoint,
+    save_spectrograms,
+    set_rng_state,
+    setup_distributed,
+)
 
-#: Format tag of a training checkpoint (``latest.pt``); ``DAC.save`` files carry ``MODEL_FORMAT``.
-TRAIN_FORMAT = "dac-minimal-train/1"
 #: The generator's loss terms, in the order they are logged (names match ``LossWeights``).
 LOSS_TERMS = ("mel", "feature", "adversarial", "codebook", "commitment")
 METRIC_FIELDS = (
@@ -80,8 +86,6 @@ METRIC_FIELDS = (
     "grad_norm_g",
     "steps_per_s",
 )
-#: Shortest excerpt: the mel loss and the discriminator reflect-pad by half their longest window (2048).
-MIN_SAMPLES = 2048 // 2 + 1
 #: Config fields that may differ between a checkpoint and the run resuming it.
 RESUMABLE_CHANGES = {
     "steps",
@@ -104,13 +108,14 @@ RESUMABLE_CHANGES = {
 #: ``official``: the paper's recipe, for every preset but ``tiny``. ``cpu``: the ``tiny`` preset's
 #: recipe for minutes of CPU, not days of GPU. Ten times the learning rate (a 0.6M-parameter model
 #: tolerates it, and 1e-4 is too slow for a few thousand steps); mel + VQ losses alone until step
-#: ``gan_start`` (a discriminator warm-up: the GAN step costs 2.2x the time, and in the first
-#: thousands of steps the mel loss is what improves the codec); dead-code revival (after ~1000 steps
-#: it keeps more of each codebook in use, most visibly codebook 0; early on it does not prevent the
-#: collapse that the fast-moving quantizer biases cause); a learning rate held for three quarters of the
-#: steps, then falling linearly to 0 (a run of a few thousand steps is far from converged; held to the
-#: end, the rate keeps weights and codes jittering, and falling from the start it halves the progress
-#: of the first minutes). ``benchmarks/tiny_vs_opus.py`` measures it.
+#: ``gan_start`` (a discriminator warm-up: a step without the discriminator is much cheaper, and in
+#: the first thousands of steps the mel loss is what improves the codec); dead-code revival (in
+#: longer runs it keeps more of each codebook in use, most visibly codebook 0; early on it does not
+#: prevent the collapse that the fast-moving quantizer biases cause); a learning rate held for three
+#: quarters of the steps, then falling linearly to 0 (a run of a few thousand steps is far from
+#: converged; held to the end, the rate keeps weights and codes jittering, and falling from the
+#: start it slows the first minutes). The measurements: ``benchmarks/tiny_vs_opus.py`` and
+#: ``benchmarks/reference_curves/README.md``.
 RECIPES: dict[str, dict[str, float | int | str]] = {
     "official": {
         "lr": 1e-4,
@@ -129,100 +134,125 @@ RECIPES: dict[str, dict[str, float | int | str]] = {
 }
 LR_SCHEDULES = ("exponential", "linear")
 COMPILE_MODES = ("off", "snake", "full")
+GAN_LOSSES = ("lsgan", "hinge", "bce")
 
 
 def recipe_for(preset: str) -> dict[str, float | int | str]:
-    """The preset-dependent defaults (``RECIPES``) for ``preset``: ``cpu`` for tiny, else ``official``."""
+    """The preset-dependent defaults (``RECIPES``): ``cpu`` for ``tiny``, else ``official``."""
     return RECIPES["cpu" if preset == "tiny" else "official"]
 
 
 def discriminator_preset_for(preset: str) -> str:
-    """The discriminator preset (``DISCRIMINATOR_PRESETS``) that codec preset ``preset`` trains with."""
+    """The discriminator preset (``DISCRIMINATOR_PRESETS``) codec preset ``preset`` trains with."""
     return "tiny" if preset == "tiny" else "44khz"
+
+
+def option(default, help: str, **argparse_kwargs):
+    """A ``TrainConfig`` field; ``parse_args`` makes its command-line option ``--name`` from it.
+
+    ``help`` is the option's help and the field's documentation; ``argparse_kwargs`` (``choices``,
+    ``nargs``, ``const``) go to ``add_argument`` as they are.
+    """
+    return field(default=default, metadata={"help": help, **argparse_kwargs})
 
 
 @dataclass
 class TrainConfig:
-    """Everything a run needs. Defaults: the official 44.1 kHz recipe, except the batch size and preset;
-    the fields of ``RECIPES`` (``lr``, ``gan_start``, ``revive_every``, ``lr_schedule``, ``lr_decay_from``)
-    left at ``None`` come from the preset's recipe (the official one, or for ``tiny`` the CPU one).
+    """Everything a run needs; each field's help says what it means (``--help`` prints them all).
 
-    preset: codec preset (``PRESETS``); the discriminator is ``"tiny"`` for ``"tiny"``, the official
-        one otherwise.
-    data: a folder of domain subfolders (see ``AudioFolder``); ``None`` = the toy corpus's train split.
-    valid_data: held-out folder for validation; ``None`` = the ``valid`` folder next to a ``train``
-        folder when there is one, else fixed clips of the training folder (with a warning).
-    steps: total iterations (a resumed run continues up to this number).
-    batch_size: excerpts per micro-batch per process, a multiple of the number of domains. One
-        optimizer step sees ``batch_size · accum · world_size`` excerpts (official: 72).
-    duration: excerpt length in s (0.38 in the paper).
-    lr, betas, weight_decay: AdamW, the same for generator and discriminator.
-    lr_schedule: "exponential" (official: ExponentialLR, ``lr · γ^step``) or "linear" (``lr`` held until
-        the fraction ``lr_decay_from`` of ``steps``, then falling linearly to 0 at ``steps``; resuming with
-        more ``steps`` stretches it). ``None`` = the preset's.
-    lr_decay_from: where the linear schedule starts to fall, as a fraction of ``steps`` (0 = from the
-        first step). ``None`` = the preset's.
-    lr_gamma: ExponentialLR decay per iteration (γ; 0.999996^400k ≈ 0.2).
-    warmup: steps of linear learning-rate warm-up from ~0 (either schedule; 0 = none, official).
-    grad_clip_d, grad_clip_g: max gradient norms (discriminator, generator).
-    quantizer_dropout: p, written onto the codec config (0.5 in the final recipe).
-    gan: "lsgan" (official), "hinge" or "bce".
-    gan_start: the first step that trains the discriminator and adds the adversarial and feature
-        losses; before it the generator learns from the mel and VQ losses alone (a discriminator
-        warm-up, as in AudioDec; 0 = from the start, the official recipe).
-    revive_every: dead-code revival window in steps (``quantize.CodeReviver``): entries no frame
-        chose at least ``revive_min_uses`` times in that many steps move onto recent encoder
-        outputs. 0 = off (the official recipe).
-    loudness_db: LUFS each excerpt is normalised to (the report's -24; the official code uses -16).
-    accum: gradient accumulation steps (micro-batches per optimizer step).
-    amp: bf16 autocast on CUDA (ignored with a warning on CPU); the quantizer and losses stay fp32.
-    compile: "off"; "snake" (only Snake, fused into one kernel each way by ``torch.compile``: seconds to
-        compile); "full" (``torch.compile`` of the generator and discriminator: minutes). ``True`` means "full".
-    workers: DataLoader worker processes producing batches (0 = in the training process).
-    log_every, val_every, sample_every, ckpt_every: intervals in steps (0 turns one off); logs,
-        validation, samples and checkpoints also happen at the last step unless turned off.
-    val_clips_per_domain, val_duration: the validation set (clips of ``val_duration`` s per domain).
+    Defaults: the official 44.1 kHz recipe, except the batch size and the preset. The fields of
+    ``RECIPES`` (``lr``, ``gan_start``, ``revive_every``, ``lr_schedule``, ``lr_decay_from``) left
+    at ``None`` come from the preset's recipe (the official one, or for ``tiny`` the CPU one).
     """
 
-    preset: str = "tiny"
-    data: str | None = None
-    valid_data: str | None = None
-    out: str = "runs/tiny"
-    steps: int = 1000
-    batch_size: int = 12
-    duration: float = 0.38
-    lr: float | None = None
-    betas: tuple[float, float] = (0.8, 0.99)
-    weight_decay: float = 0.01
-    lr_schedule: str | None = None
-    lr_decay_from: float | None = None
-    lr_gamma: float = 0.999996
-    warmup: int = 0
-    grad_clip_d: float = 10.0
-    grad_clip_g: float = 1000.0
-    quantizer_dropout: float = 0.5
-    gan: str = "lsgan"
-    gan_start: int | None = None
-    revive_every: int | None = None
-    revive_min_uses: int = 1
-    loudness_db: float | None = -24.0
-    seed: int = 0
-    accum: int = 1
-    amp: bool = False
-    compile: str | bool = "off"
-    device: str | None = None
-    workers: int = 0
-    threads: int | None = None
-    log_every: int = 10
-    val_every: int = 250
-    sample_every: int = 500
-    ckpt_every: int = 250
-    val_clips_per_domain: int = 2
-    val_duration: float = 1.0
-    init_from: str | None = None
-    resume: bool = False
-    progress: bool = True
-    tensorboard: bool = True
+    preset: str = option(
+        "tiny",
+        "codec preset; the discriminator is 'tiny' for 'tiny', the official one otherwise",
+        choices=sorted(PRESETS),
+    )
+    data: str | None = option(
+        None, "folder of domain subfolders (see AudioFolder; default: the toy corpus's train split)"
+    )
+    valid_data: str | None = option(
+        None,
+        "held-out folder for validation (default: the valid folder next to a train folder when "
+        "there is one, else fixed clips of the training folder, with a warning)",
+    )
+    out: str = option("runs/tiny", "run folder: checkpoints, logs, samples")
+    steps: int = option(1000, "total iterations (a resumed run continues up to this number)")
+    batch_size: int = option(
+        12,
+        "excerpts per micro-batch per process, a multiple of the number of domains; one optimizer "
+        "step sees batch_size x accum x world_size excerpts (official: 72)",
+    )
+    duration: float = option(0.38, "excerpt length in seconds (0.38 in the paper)")
+    lr: float | None = option(None, "AdamW learning rate, the same for generator and discriminator")
+    betas: tuple[float, float] = option((0.8, 0.99), "AdamW betas")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    lr_schedule: str | None = option(
+        None,
+        "exponential (official: ExponentialLR, lr·γ^step) or linear (lr held until the fraction "
+        "lr_decay_from of steps, then falling linearly to 0 at steps; resuming with more steps "
+        "stretches it)",
+        choices=LR_SCHEDULES,
+    )
+    lr_decay_from: float | None = option(
+        None, "linear schedule: fraction of steps after which the rate falls to 0 (0 = from step 1)"
+    )
+    lr_gamma: float = option(0.999996, "ExponentialLR decay per iteration (γ; 0.999996^400k ≈ 0.2)")
+    warmup: int = option(0, "steps of linear learning-rate warm-up from ~0 (0 = none, official)")
+    grad_clip_d: float = option(10.0, "max gradient norm of the discriminator")
+    grad_clip_g: float = option(1000.0, "max gradient norm of the generator")
+    quantizer_dropout: float = option(0.5, "p, written onto the codec config (final recipe: 0.5)")
+    gan: str = option("lsgan", "GAN loss (official: lsgan)", choices=GAN_LOSSES)
+    gan_start: int | None = option(
+        None,
+        "first step with the discriminator and the adversarial and feature losses; before it the "
+        "generator learns from the mel and VQ losses alone (a warm-up, as in AudioDec; 0 = from "
+        "the start, the official recipe)",
+    )
+    revive_every: int | None = option(
+        None,
+        "dead-code revival window in steps (quantize.CodeReviver): entries no frame chose at least "
+        "revive_min_uses times in that many steps move onto recent encoder outputs; 0 = off",
+    )
+    revive_min_uses: int = option(
+        1, "entries chosen fewer times than this in a revival window are revived"
+    )
+    loudness_db: float | None = option(
+        -24.0, "LUFS each excerpt is normalised to (the report's -24; the official code uses -16)"
+    )
+    seed: int = option(0, "seed of the initial weights and of the data stream")
+    accum: int = option(1, "gradient accumulation steps (micro-batches per optimizer step)")
+    amp: bool = option(
+        False,
+        "bf16 autocast (CUDA only; ignored with a warning on the CPU); quantizer and losses "
+        "stay fp32",
+    )
+    compile: str | bool = option(
+        "off",
+        "torch.compile: 'full' (the default when given alone) compiles the generator and "
+        "discriminator (minutes to compile), 'snake' only the Snake activations (seconds); "
+        "True means 'full'",
+        choices=COMPILE_MODES,
+        nargs="?",
+        const="full",
+    )
+    device: str | None = option(None, "e.g. cpu, cuda:0 (default: CUDA when present)")
+    workers: int = option(0, "data loader processes (0 = in the training process)")
+    threads: int | None = option(None, "torch CPU threads (default: torch's)")
+    log_every: int = option(10, "metrics.csv interval in steps (0 = off; also the last step)")
+    val_every: int = option(250, "validation interval in steps (0 = off; also the last step)")
+    sample_every: int = option(500, "audio sample interval in steps (0 = off; also the last step)")
+    ckpt_every: int = option(250, "latest.pt interval in steps (0 = off; also the last step)")
+    val_clips_per_domain: int = option(2, "validation clips per domain")
+    val_duration: float = option(1.0, "validation clip length in seconds")
+    init_from: str | None = option(
+        None, "start from a DAC.save file or a training checkpoint (fine-tuning)"
+    )
+    resume: bool = option(False, "continue OUT/latest.pt exactly")
+    progress: bool = option(True, "progress bar")
+    tensorboard: bool = option(True, "TensorBoard logs in OUT/tb when tensorboard is installed")
 
     def __post_init__(self) -> None:
         self.betas = tuple(float(b) for b in self.betas)
@@ -232,33 +262,22 @@ class TrainConfig:
             if getattr(self, name) is None:
                 setattr(self, name, value)
         self.compile = {True: "full", False: "off"}.get(self.compile, self.compile)
-        if self.compile not in COMPILE_MODES:
-            raise ValueError(
-                f"unknown compile mode {self.compile!r}; choose one of {COMPILE_MODES}"
-            )
-        if self.gan not in ("lsgan", "hinge", "bce"):
-            raise ValueError(f"unknown GAN loss {self.gan!r}; choose 'lsgan', 'hinge' or 'bce'")
+        for name, what, allowed in (
+            ("compile", "compile mode", COMPILE_MODES),
+            ("gan", "GAN loss", GAN_LOSSES),
+            ("lr_schedule", "lr_schedule", LR_SCHEDULES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"unknown {what} {getattr(self, name)!r}; choose one of {allowed}")
         for name in ("steps", "batch_size", "accum", "revive_min_uses"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {LR_SCHEDULES}"
-            )
         if not 0.0 <= self.lr_decay_from < 1.0:
             raise ValueError(f"lr_decay_from must be in [0, 1), got {self.lr_decay_from}")
-        for name in (
-            "log_every",
-            "val_every",
-            "sample_every",
-            "ckpt_every",
-            "workers",
-            "gan_start",
-            "revive_every",
-            "warmup",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
+        for name in ("log_every", "val_every", "sample_every", "ckpt_every", "workers"):
+            self._at_least_zero(name)
+        for name in ("gan_start", "revive_every", "warmup"):
+            self._at_least_zero(name)
         if not (self.lr > 0 and 0 < self.lr_gamma <= 1 and len(self.betas) == 2):
             raise ValueError("lr must be positive, lr_gamma in (0, 1] and betas a pair")
         if not 0.0 <= self.quantizer_dropout <= 1.0:
@@ -271,103 +290,13 @@ class TrainConfig:
                 f"got {self.duration} s and {self.val_duration} s"
             )
 
+    def _at_least_zero(self, name: str) -> None:
+        if getattr(self, name) < 0:
+            raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
+
 
 class NonFiniteLossError(FloatingPointError):
     """A loss or gradient norm became NaN or infinite; the message names the step and the term."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Distributed: torchrun sets RANK, LOCAL_RANK and WORLD_SIZE; without them we are one process.
-# ---------------------------------------------------------------------------------------------
-
-
-class DistInfo(NamedTuple):
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> DistInfo:
-    """Join the process group described by torchrun's environment, or return the single-process info.
-
-    One process per GPU: NCCL on CUDA, gloo on CPU (for testing). ``WORLD_SIZE`` unset or 1 is
-    the plain path: no process group, no DDP wrapper.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo()
-    info = DistInfo(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), world)
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(info.local_rank)
-        dist.init_process_group(backend)
-    return info
-
-
-# ---------------------------------------------------------------------------------------------
-# Data: every batch is a pure function of (seed, rank, step, micro-batch), so resuming needs no
-# sampler state beyond the step, and each rank draws different excerpts.
-# ---------------------------------------------------------------------------------------------
-
-
-def draw_batch(
-    folder: AudioFolder, batch_size: int, seed: int, rank: int, step: int, micro: int = 0
-) -> torch.Tensor:
-    """Training excerpts ``(B, 1, T)`` for one micro-batch, balanced over the folder's domains.
-
-    Item ``i`` comes from domain ``i mod n_domains`` (as in ``BalancedBatches``); the random
-    stream is seeded by ``(seed, rank, step, micro)``.
-    """
-    domains = folder.domains
-    if batch_size % len(domains):
-        raise ValueError(
-            f"batch_size must be a multiple of the number of domains ({len(domains)}: {domains}) "
-            f"so that each batch is balanced, got {batch_size}"
-        )
-    rng = np.random.default_rng([seed, rank, step, micro])
-    audio = [folder.draw(domains[i % len(domains)], rng) for i in range(batch_size)]
-    return torch.from_numpy(np.stack(audio))[:, None]
-
-
-class StepBatches(torch.utils.data.IterableDataset):
-    """``(step, micro-batches (accum, B, 1, T))`` for steps ``start, start+1, ...`` (endless).
-
-    With ``DataLoader(num_workers=W, batch_size=None)`` worker w makes the steps with
-    ``(step - start) % W == w``; the loader takes them round-robin, so the order is kept.
-    """
-
-    def __init__(
-        self, folder: AudioFolder, batch_size: int, accum: int, seed: int, rank: int, start: int
-    ):
-        super().__init__()
-        self.folder, self.batch_size, self.accum = folder, batch_size, accum
-        self.seed, self.rank, self.start = seed, rank, start
-
-    def __iter__(self) -> Iterator[tuple[int, torch.Tensor]]:
-        worker = torch.utils.data.get_worker_info()
-        wid, n = (worker.id, worker.num_workers) if worker else (0, 1)
-        step = self.start + wid
-        while True:
-            micro = [
-                draw_batch(self.folder, self.batch_size, self.seed, self.rank, step, m)
-                for m in range(self.accum)
-            ]
-            yield step, torch.stack(micro)
-            step += n
-
-
-# ---------------------------------------------------------------------------------------------
-# The generator's forward pass with the quantizer in fp32
-# ---------------------------------------------------------------------------------------------
 
 
 class CodecForward(nn.Module):
@@ -392,6 +321,11 @@ class CodecForward(nn.Module):
         return ForwardOutput(audio, *q)
 
 
+def _fp32(outputs: list[list[torch.Tensor]]) -> list[list[torch.Tensor]]:
+    """Discriminator outputs (feature maps and scores of each sub-discriminator) as fp32."""
+    return [[f.float() for f in fmap] for fmap in outputs]
+
+
 def _split(
     outputs: list[list[torch.Tensor]], n: int
 ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
@@ -401,151 +335,71 @@ def _split(
     return first, rest
 
 
-# ---------------------------------------------------------------------------------------------
-# Checkpoints: tensors and plain Python types only, loaded with weights_only=True
-# ---------------------------------------------------------------------------------------------
+def check_finite(
+    step: int,
+    side: str,
+    losses: list[dict[str, torch.Tensor]],
+    grad_norm: torch.Tensor,
+    distributed: bool = False,
+) -> tuple[list[tuple[str, float]], float]:
+    """``([(name, value) of every term of every micro-batch], grad_norm)`` read back in one sync.
 
-
-def rng_state() -> dict:
-    """Every random generator we use (Python, NumPy, torch CPU and CUDA), as plain types and tensors."""
-    np_state = np.random.get_state(legacy=False)
-    return {
-        "python": random.getstate(),
-        "numpy": {
-            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
-            "pos": int(np_state["state"]["pos"]),
-            "has_gauss": int(np_state["has_gauss"]),
-            "gauss": float(np_state["gauss"]),
-        },
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-
-
-def set_rng_state(state: dict) -> None:
-    """Restore what ``rng_state`` returned."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    s = state["numpy"]
-    np.random.set_state(
-        {
-            "bit_generator": "MT19937",
-            "has_gauss": s["has_gauss"],
-            "gauss": s["gauss"],
-            "state": {"key": s["key"].numpy().astype(np.uint32), "pos": s["pos"]},
-        }
-    )
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _cpu(obj):
-    """A copy of a (nested) state dict with every tensor on the CPU, so checkpoints load anywhere."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):
-        return {k: _cpu(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_cpu(v) for v in obj)
-    return obj
-
-
-def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> Path:
-    """Write ``checkpoint`` atomically: a crash mid-write leaves the previous file whole."""
-    with atomic_path(path) as tmp:
-        torch.save(_cpu(checkpoint), tmp)
-    return Path(path)
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a training checkpoint safely (``weights_only=True``: no code runs while loading)."""
-    ckpt = read_checkpoint(path)
-    if ckpt.get("format") != TRAIN_FORMAT:
-        raise ValueError(
-            f"{path} is not a dac-minimal training checkpoint (format {TRAIN_FORMAT!r})"
-        )
-    return ckpt
-
-
-class InitWeights(NamedTuple):
-    """Weights to start a run from: the generator's state dict, the discriminator's when present."""
-
-    generator: dict
-    discriminator: dict | None
-    model_config: dict | None
-
-
-def load_generator_weights(path: str | os.PathLike) -> InitWeights:
-    """Weights for fine-tuning (``--init-from``) from a ``DAC.save`` file or a training checkpoint.
-
-    The one place that knows checkpoint formats: support for other formats (e.g. the official
-    package's ``weights.pth``) is added here as another branch.
+    Raises ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP (a rank that
+    stopped alone would leave the others waiting forever). Called once per side (``side``:
+    "discriminator" or "generator") between its backward and its optimizer step, so nothing
+    non-finite reaches the weights. A GPU step bound by launching kernels loses the overlap of
+    host and device at every read-back, so this is the only one per side.
     """
-    try:
-        ckpt = read_checkpoint(path)
-    except ValueError as err:
-        raise ValueError(f"--init-from: {err}") from None
-    fmt = ckpt.get("format")
-    if fmt == TRAIN_FORMAT:
-        return InitWeights(ckpt["model"], ckpt.get("discriminator"), ckpt.get("model_config"))
-    if fmt == MODEL_FORMAT:
-        return InitWeights(ckpt["state_dict"], None, ckpt.get("config"))
-    raise ValueError(
-        f"--init-from: {path} is neither a DAC.save file ({MODEL_FORMAT!r}) nor a training "
-        f"checkpoint ({TRAIN_FORMAT!r})"
+    names = [name for micro in losses for name in micro]
+    values = torch.stack(
+        [v.detach().float() for micro in losses for v in micro.values()]
+        + [grad_norm.detach().float()]
+    )
+    bad_here = (~torch.isfinite(values).all()).float()
+    bad = bad_here.clone()
+    if distributed:
+        dist.all_reduce(bad)
+    *values, norm, bad_here, bad = torch.cat([values, bad_here[None], bad[None]]).tolist()
+    pairs = list(zip(names, values))
+    if bad > 0:
+        raise NonFiniteLossError(_non_finite_message(step, side, pairs, norm, bad_here > 0))
+    return pairs, norm
+
+
+def _non_finite_message(step, side, pairs, norm, bad_here) -> str:
+    """``check_finite``'s message: the non-finite terms, else the gradient norm, else the rank."""
+    bad_terms = [(n, v) for n, v in pairs if not math.isfinite(v)]
+    # The generator's total (named like its side) is non-finite whenever a term is: name the terms.
+    bad_terms = [f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms]
+    if bad_terms:
+        what = f"loss ({', '.join(dict.fromkeys(bad_terms))})"
+    elif bad_here:
+        what = f"gradient norm ({side} = {norm})"
+    else:
+        what = "loss or gradient norm (in another process)"
+    return (
+        f"step {step}: non-finite {what}; stopped before updating the weights with it and "
+        "without saving a checkpoint of this state. The last good checkpoint (if any) is "
+        "latest.pt; try a lower learning rate, training without --amp, or check the data."
     )
 
 
-class CsvLog:
-    """Append rows to a CSV file (header written once); flushed every row so a crash loses nothing."""
-
-    def __init__(self, path: Path, columns: Sequence[str]):
-        self.path, self.columns = path, list(columns)
-        if not path.exists():
-            with atomic_path(path) as tmp:
-                tmp.write_text(",".join(self.columns) + "\n")
-
-    def append(self, row: dict) -> None:
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
-
-    def truncate_after(self, step: int) -> None:
-        """Drop rows logged after ``step`` (a resumed run redoes those steps)."""
-        with open(self.path, newline="") as f:
-            # A row cut short by a crash has missing cells; it is dropped with the rest.
-            rows = [
-                r for r in csv.DictReader(f) if None not in r.values() and int(r["step"]) <= step
-            ]
-        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, self.columns)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-def read_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """A CSV log as columns of floats (empty cells are NaN): ``read_csv(run / "metrics.csv")["mel"]``."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-    return {
-        k: np.array([float(r[k]) if r[k] not in ("", None) else math.nan for r in rows])
-        for k in rows[0]
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# The trainer
-# ---------------------------------------------------------------------------------------------
+def _due(every: int, step: int, also: bool = False) -> bool:
+    """Whether an action done every ``every`` steps (0 = never) is due at ``step`` (or ``also``)."""
+    return bool(every) and (also or step % every == 0)
 
 
 class Trainer:
-    """Builds the models, optimizers, data and logs from a ``TrainConfig``; ``fit()`` trains.
+    """Builds the two players, their optimizers, the data and the logs from a ``TrainConfig``.
 
-    Attributes worth knowing: ``model`` (the ``DAC``), ``disc`` (the ``Discriminator``), ``step``
-    (iterations done), ``val_audio`` ``(N, 1, T)`` and ``val_domains`` (the validation clips), ``out``
-    (the run folder: ``latest.pt``, ``best.pt``, ``model.pt``, ``metrics.csv``, ``val.csv``, ``samples/``).
+    ``train_step`` is one iteration, ``fit()`` the loop. Attributes worth knowing: ``generator``
+    (the ``DAC``, G) and ``discriminator`` (the ``Discriminator``, D): the weights that are trained,
+    saved and evaluated; ``G`` and ``D``: the same modules as the step calls them (G in
+    ``CodecForward``, fp32 quantizer; ``torch.compile``d with ``--compile full``; wrapped in
+    DistributedDataParallel under torchrun; the generator step judges with D's module, without
+    DDP: it trains no D weights). ``step`` (iterations done), ``val_audio`` ``(N, 1, T)`` and
+    ``val_domains`` (the validation clips), ``out`` (the run folder: ``latest.pt``, ``best.pt``,
+    ``model.pt``, ``metrics.csv``, ``val.csv``, ``samples/``).
     """
 
     def __init__(
@@ -557,31 +411,14 @@ class Trainer:
         discriminator: Discriminator | None = None,
         mel_loss: nn.Module | None = None,
     ):
-        # model / discriminator / mel_loss: ready-built replacements for the ones cfg describes (the
-        # ablations of chapter 11 swap in a LeakyReLU codec, another quantizer or discriminator, another
-        # mel loss). A resumed run must be given the same replacements again.
+        # model / discriminator / mel_loss: ready-built replacements for the ones cfg describes
+        # (chapter 11's ablations swap in a LeakyReLU codec, another quantizer or discriminator,
+        # another mel loss). A resumed run must be given the same replacements again.
         self.cfg = cfg
         self.dist = dist_info or setup_distributed()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.device = (
-            torch.device(cfg.device)
-            if cfg.device
-            else (
-                torch.device("cuda", self.dist.local_rank)
-                if torch.cuda.is_available()
-                else default_device()
-            )
-        )
-        if (
-            self.dist.enabled and self.device.type == "cuda"
-        ):  # one GPU per process, whatever --device says
-            self.device = torch.device("cuda", self.dist.local_rank)
-        self.amp = cfg.amp and self.device.type == "cuda"
-        if cfg.amp and not self.amp:
-            warnings.warn(
-                "--amp needs CUDA (bf16 autocast); training in fp32 on the CPU", stacklevel=2
-            )
+        self._choose_device()
         self.out = Path(cfg.out)
         latest = self.out / "latest.pt"
         if cfg.resume and not latest.is_file():
@@ -591,8 +428,255 @@ class Trainer:
                 f"{self.out} already holds a run ({latest}); pass --resume to continue it "
                 f"or choose another --out"
             )
+        self._load_data()  # data first: a bad folder fails here, before any model is built
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+        self._build(model, discriminator, mel_loss)
+        if cfg.resume:
+            self._resume(latest)
+        elif cfg.init_from:
+            self._init_from(cfg.init_from)
+        if not cfg.resume:
+            torch.manual_seed(cfg.seed + self.dist.rank)  # per-rank quantizer dropout draws
+        self._wrap()
+        self.metrics = self.val_log = self.tb = None
+        if self.dist.is_main:
+            self._open_logs()
 
-        # Data first: a bad folder fails here, before any model is built.
+    def train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
+        """One iteration on ``batches`` ``(accum, B, 1, T)``: a D step, then a G step.
+
+        Returns the loss terms (means over micro-batches), the learning rate and both gradient
+        norms (before clipping). Before ``gan_start`` there is no D step and G learns from the
+        mel and VQ losses alone. With one micro-batch the D step's x̂ = G(x) is reused by the G
+        step (the official order); with accumulation, keeping K graphs would cost the memory
+        accumulation saves, so the D step reconstructs without a graph and the G step again.
+        Values come back from the device once per side (``check_finite``); the modules skip their
+        own NaN scans (``skip_finite_checks``): a non-finite input makes a non-finite loss.
+        """
+        micro = [b.to(self.device, non_blocking=True) for b in batches]
+        gan = step >= self.cfg.gan_start
+        logs = dict.fromkeys(("discriminator", *LOSS_TERMS, "generator"), 0.0)
+        grad_d, x_hat = 0.0, []
+        with skip_finite_checks():
+            if gan:
+                keep = len(micro) == 1
+                logs["discriminator"], grad_d, x_hat = self.discriminator_step(step, micro, keep)
+            terms, grad_g, lr = self.generator_step(step, micro, x_hat, gan)
+        for name, value in terms:
+            logs[name] += value / len(micro)
+        return {**logs, "lr": lr, "grad_norm_d": grad_d, "grad_norm_g": grad_g}
+
+    def discriminator_step(
+        self, step: int, micro: list[torch.Tensor], keep: bool
+    ) -> tuple[float, float, list[ForwardOutput]]:
+        """Lower D's loss on real ``x`` and ``sg[x̂]``, judged in one batch; clip; AdamW step.
+
+        Returns the loss (mean over micro-batches), D's gradient norm and, when ``keep``, the
+        generator's outputs with their graphs for the G step.
+        """
+        G, D, k = self.G, self.D, len(micro)
+        self.opt_d.zero_grad(set_to_none=True)
+        losses, kept = [], []
+        for i, x in enumerate(micro):
+            with self._no_sync(D, last=i == k - 1):
+                with torch.set_grad_enabled(keep), self.autocast():
+                    out = G(x)  # x̂ = G(x)
+                kept += [out] if keep else []
+                with self.autocast():
+                    scores = D(torch.cat([out.audio.detach(), x]))
+                d_fake, d_real = _split(scores, x.shape[0])
+                loss = discriminator_loss(d_fake, d_real, self.cfg.gan)
+                (loss / k).backward()
+            losses.append({"discriminator": loss.detach()})
+        norm = nn.utils.clip_grad_norm_(self.discriminator.parameters(), self.cfg.grad_clip_d)
+        terms, grad_norm = check_finite(step, "discriminator", losses, norm, self.dist.enabled)
+        self.opt_d.step()
+        self.sched_d.step()
+        return sum(v / k for _, v in terms), grad_norm, kept
+
+    def generator_step(
+        self, step: int, micro: list[torch.Tensor], x_hat: list[ForwardOutput], gan: bool
+    ) -> tuple[list[tuple[str, float]], float, float]:
+        """Lower G's weighted loss (``LOSS_WEIGHTS``); clip; AdamW step; dead-code revival.
+
+        ``x_hat``: the D step's outputs to reuse, or ``[]`` to reconstruct here. Returns the
+        ``(name, value)`` terms of every micro-batch, G's gradient norm and this step's rate.
+        """
+        G, k = self.G, len(micro)
+        self.opt_g.zero_grad(set_to_none=True)
+        losses, chosen = [], []
+        for i, x in enumerate(micro):
+            with self._no_sync(G, last=i == k - 1):
+                if x_hat:
+                    out = x_hat[i]
+                else:
+                    with self.autocast():
+                        out = G(x)
+                terms = self.generator_losses(out, x, gan)
+                total = LOSS_WEIGHTS.total(terms)
+                # inputs=: gradients for G only; D's weights are not being trained here.
+                (total / k).backward(inputs=self.g_params)
+            chosen.append((out.codes.detach(), out.latents.detach()))
+            losses.append({n: v.detach() for n, v in {**terms, "generator": total}.items()})
+        norm = nn.utils.clip_grad_norm_(self.g_params, self.cfg.grad_clip_g)
+        terms, grad_norm = check_finite(step, "generator", losses, norm, self.dist.enabled)
+        lr = self.sched_g.get_last_lr()[0]
+        self.opt_g.step()
+        self.sched_g.step()
+        if self.reviver is not None:
+            self.revive(torch.cat([c for c, _ in chosen]), torch.cat([z for _, z in chosen]))
+        return terms, grad_norm, lr
+
+    def generator_losses(
+        self, out: ForwardOutput, x: torch.Tensor, gan: bool
+    ) -> dict[str, torch.Tensor]:
+        """G's loss terms for one micro-batch; D judges ``x̂`` with its graph, ``x`` as a target."""
+        losses = {"mel": self.mel(out.audio.float(), x)}
+        if gan:
+            D = self.D.module if self.dist.enabled else self.D  # no DDP: no D weights train here
+            with self.autocast():
+                d_fake = D(out.audio)
+                with torch.no_grad():
+                    d_real = D(x)
+            d_fake, d_real = _fp32(d_fake), _fp32(d_real)
+            losses["feature"] = feature_matching_loss(d_fake, d_real)
+            losses["adversarial"] = generator_adversarial_loss(d_fake, self.cfg.gan)
+        losses["codebook"] = out.codebook_loss
+        losses["commitment"] = out.commitment_loss
+        return losses
+
+    def revive(self, codes: torch.Tensor, latents: torch.Tensor) -> None:
+        """Dead-code revival (``CodeReviver``); a revived entry's AdamW moments restart from 0."""
+        revived = self.reviver.update(codes, latents)
+        for quantizer, rows in zip(self.generator.quantizer.quantizers, revived):
+            state = self.opt_g.state.get(quantizer.codebook.weight, {})
+            for name in ("exp_avg", "exp_avg_sq"):
+                if len(rows) and name in state:
+                    state[name][rows] = 0.0
+
+    def fit(self) -> Trainer:
+        """Train up to ``cfg.steps``: data → step → log → validate/sample → checkpoint."""
+        cfg, main = self.cfg, self.dist.is_main
+        if main and self.step == 0:
+            self.validate_and_sample(force=True)  # the untrained codec, for comparison
+        if self.step >= cfg.steps:
+            return self
+        if main:
+            self._announce()
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            disable=not (main and cfg.progress),
+            desc="train",
+            dynamic_ncols=True,
+        )
+        tick = time.perf_counter()
+        for step, batch in self.batches():
+            log = self.train_step(step, batch)
+            self.step, last = step, step == cfg.steps
+            log["steps_per_s"] = 1.0 / max(time.perf_counter() - tick, 1e-9)  # data + step only
+            if main:
+                bar.update(1)
+                if _due(cfg.log_every, step, last):
+                    self.log(step, log)
+                    bar.set_postfix(mel=f"{log['mel']:.3f}", d=f"{log['discriminator']:.3f}")
+                self.validate_and_sample(last=last)
+            if _due(cfg.ckpt_every, step, last):
+                self.save()
+            if step >= cfg.steps:
+                break
+            tick = time.perf_counter()
+        bar.close()
+        if main:
+            self.generator.save(self.out / "model.pt")
+            if self.tb:
+                self.tb.flush()
+        return self
+
+    def batches(self) -> Iterator[tuple[int, torch.Tensor]]:
+        """``(step, (accum, B, 1, T))`` from step ``self.step + 1`` on (``StepBatches``)."""
+        cfg = self.cfg
+        data = StepBatches(
+            self.data, cfg.batch_size, cfg.accum, cfg.seed, self.dist.rank, self.step + 1
+        )
+        if cfg.workers == 0:
+            return iter(data)
+        loader = torch.utils.data.DataLoader(
+            data,
+            batch_size=None,
+            num_workers=cfg.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=True,
+        )
+        return iter(loader)
+
+    def log(self, step: int, log: dict[str, float]) -> None:
+        """One row of ``metrics.csv`` (and TensorBoard scalars ``train/<name>``)."""
+        self.metrics.append({"step": step, **log})
+        if self.tb:
+            for name, value in log.items():
+                self.tb.add_scalar(f"train/{name}", value, step)
+
+    def validate_and_sample(self, force: bool = False, last: bool = False) -> None:
+        """Validation (``val.csv``, ``best.pt``) and an audio sample, when due (or ``force``d)."""
+        cfg, step = self.cfg, self.step
+        if _due(cfg.val_every, step, force or last):
+            value = self.validate()
+            self.val_log.append({"step": step, "mel_distance": value})
+            if self.tb:
+                self.tb.add_scalar("valid/mel_distance", value, step)
+            if step > 0 and value < self.best_val:
+                self.best_val = value
+                self.generator.save(self.out / "best.pt")
+        if _due(cfg.sample_every, step, force or last):
+            self.save_sample()
+
+    def _announce(self) -> None:
+        cfg, world = self.cfg, self.dist.world_size
+        n = cfg.batch_size * cfg.accum * world
+        print(
+            f"training {cfg.preset} on {self.device} from step {self.step} to {cfg.steps}: "
+            f"{n} excerpts of {cfg.duration} s per step ({world} process(es))",
+            file=sys.stderr,
+        )
+
+    def lr_factor(self, i: int) -> float:
+        """The learning-rate multiplier of step ``i + 1``: warm-up, then γ^i or hold-and-fall."""
+        cfg = self.cfg
+        warm = min(1.0, (i + 1) / cfg.warmup) if cfg.warmup else 1.0
+        if cfg.lr_schedule == "linear":
+            start = cfg.lr_decay_from * cfg.steps
+            return warm * min(1.0, max(0.0, (cfg.steps - i) / (cfg.steps - start)))
+        return warm * cfg.lr_gamma**i
+
+    def autocast(self):
+        """bf16 autocast when ``amp`` (CUDA), else a no-op context."""
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def _no_sync(self, module: nn.Module, last: bool):
+        """Skip DDP's gradient all-reduce on all but the last micro-batch of an accumulated step."""
+        if self.dist.enabled and not last:
+            return module.no_sync()
+        return contextlib.nullcontext()
+
+    def _choose_device(self) -> None:
+        cfg, info = self.cfg, self.dist
+        if cfg.device:
+            self.device = torch.device(cfg.device)
+        elif torch.cuda.is_available():
+            self.device = torch.device("cuda", info.local_rank)
+        else:
+            self.device = default_device()
+        if info.enabled and self.device.type == "cuda":  # one GPU per process, whatever --device
+            self.device = torch.device("cuda", info.local_rank)
+        self.amp = cfg.amp and self.device.type == "cuda"
+        if cfg.amp and not self.amp:
+            warnings.warn(
+                "--amp needs CUDA (bf16 autocast); training in fp32 on the CPU", stacklevel=3
+            )
+
+    def _load_data(self) -> None:
+        cfg = self.cfg
         train_dir, valid_dir = self._data_folders()
         sr = PRESETS[cfg.preset].sample_rate
         self.data = AudioFolder(
@@ -611,73 +695,6 @@ class Trainer:
         self.val_audio, labels = valid.fixed_clips(cfg.val_clips_per_domain, cfg.val_duration)
         self.val_domains = [valid.domains[i] for i in labels.tolist()]  # domain name of each clip
 
-        torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-        if model is None:
-            model = DAC.from_preset(cfg.preset, quantizer_dropout=cfg.quantizer_dropout)
-        if discriminator is None:
-            discriminator = Discriminator.from_preset(discriminator_preset_for(cfg.preset))
-        self.model, self.disc = model.to(self.device), discriminator.to(self.device)
-        self.mel = (
-            mel_loss if mel_loss is not None else MultiScaleMelLoss(self.model.sample_rate)
-        ).to(self.device)
-        self.opt_g = torch.optim.AdamW(
-            self.model.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
-        )
-        self.opt_d = torch.optim.AdamW(
-            self.disc.parameters(), cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay
-        )
-        # The learning rate of step s (1-based) is lr · lr_factor(s − 1). D steps only from gan_start,
-        # so its scheduler's count is offset to follow the same global step.
-        d_offset = max(cfg.gan_start, 1) - 1
-        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, self.lr_factor)
-        self.sched_d = torch.optim.lr_scheduler.LambdaLR(
-            self.opt_d, lambda i: self.lr_factor(i + d_offset)
-        )
-        self.step = 0
-        self.best_val = math.inf
-        self.reviver = (
-            CodeReviver(self.model.quantizer, cfg.revive_every, cfg.revive_min_uses)
-            if cfg.revive_every
-            else None
-        )
-        if cfg.resume:
-            self._resume(latest)
-        elif cfg.init_from:
-            self._init_from(cfg.init_from)
-        if not cfg.resume:
-            torch.manual_seed(cfg.seed + self.dist.rank)  # per-rank quantizer dropout draws
-
-        # What the loop calls: compiled and/or DDP-wrapped views of the same weights.
-        gen, disc = CodecForward(self.model), self.disc
-        if cfg.compile == "snake":
-            compile_snakes(self.model)
-        elif cfg.compile == "full":
-            gen, disc = torch.compile(gen), torch.compile(disc)
-        self.disc_local = disc  # the generator step judges x̂ without DDP (no D gradients needed)
-        if self.dist.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            gen = nn.parallel.DistributedDataParallel(gen, device_ids=ids, broadcast_buffers=False)
-            disc = nn.parallel.DistributedDataParallel(
-                disc, device_ids=ids, broadcast_buffers=False
-            )
-        self.gen, self.disc_train = gen, disc
-        self.g_params = [p for p in self.model.parameters() if p.requires_grad]
-
-        self.metrics = self.val_log = self.tb = None
-        if self.dist.is_main:
-            self._open_logs()
-
-    def lr_factor(self, i: int) -> float:
-        """The learning-rate multiplier of step ``i + 1``: warm-up, then γ^i or hold-and-fall to 0."""
-        cfg = self.cfg
-        warm = min(1.0, (i + 1) / cfg.warmup) if cfg.warmup else 1.0
-        if cfg.lr_schedule == "linear":
-            start = cfg.lr_decay_from * cfg.steps
-            return warm * min(1.0, max(0.0, (cfg.steps - i) / (cfg.steps - start)))
-        return warm * cfg.lr_gamma**i
-
-    # -- setup helpers --------------------------------------------------------------------------
-
     def _data_folders(self) -> tuple[Path, Path]:
         cfg = self.cfg
         if cfg.data is None:
@@ -694,18 +711,61 @@ class Trainer:
         if train.name == "train" and (train.parent / "valid").is_dir():
             return train, train.parent / "valid"
         warnings.warn(
-            f"no held-out folder given (--valid-data) and no {train.parent / 'valid'}: validation "
-            "clips come from the training data",
-            stacklevel=3,
+            f"no held-out folder given (--valid-data) and no {train.parent / 'valid'}: "
+            "validation clips come from the training data",
+            stacklevel=4,
         )
         return train, train
+
+    def _build(self, model, discriminator, mel_loss) -> None:
+        """G, D, the mel loss, both AdamW optimizers and schedulers, the reviver."""
+        cfg = self.cfg
+        if model is None:
+            model = DAC.from_preset(cfg.preset, quantizer_dropout=cfg.quantizer_dropout)
+        if discriminator is None:
+            discriminator = Discriminator.from_preset(discriminator_preset_for(cfg.preset))
+        self.generator = model.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        mel_loss = mel_loss if mel_loss is not None else MultiScaleMelLoss(model.sample_rate)
+        self.mel = mel_loss.to(self.device)
+        adamw = dict(lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        self.opt_g = torch.optim.AdamW(self.generator.parameters(), **adamw)
+        self.opt_d = torch.optim.AdamW(self.discriminator.parameters(), **adamw)
+        # The learning rate of step s (1-based) is lr · lr_factor(s − 1). D steps only from
+        # gan_start, so its scheduler's count is offset to follow the same global step.
+        d_offset = max(cfg.gan_start, 1) - 1
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, self.lr_factor)
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(
+            self.opt_d, lambda i: self.lr_factor(i + d_offset)
+        )
+        self.step = 0
+        self.best_val = math.inf
+        self.reviver = None
+        if cfg.revive_every:
+            self.reviver = CodeReviver(
+                self.generator.quantizer, cfg.revive_every, cfg.revive_min_uses
+            )
+
+    def _wrap(self) -> None:
+        """``G`` and ``D``: compiled and/or DDP-wrapped views of the same weights."""
+        G, D = CodecForward(self.generator), self.discriminator
+        if self.cfg.compile == "snake":
+            compile_snakes(self.generator)
+        elif self.cfg.compile == "full":
+            G, D = torch.compile(G), torch.compile(D)
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            G = nn.parallel.DistributedDataParallel(G, device_ids=ids, broadcast_buffers=False)
+            D = nn.parallel.DistributedDataParallel(D, device_ids=ids, broadcast_buffers=False)
+        self.G, self.D = G, D
+        self.g_params = [p for p in self.generator.parameters() if p.requires_grad]
 
     def _resume(self, path: Path) -> None:
         ckpt = load_checkpoint(path)
         changed = {
             f.name
             for f in fields(TrainConfig)
-            if ckpt["config"].get(f.name) != _plain(getattr(self.cfg, f.name))
+            if ckpt["config"].get(f.name) != plain(getattr(self.cfg, f.name))
         } - RESUMABLE_CHANGES
         if changed:
             warnings.warn(
@@ -713,22 +773,12 @@ class Trainer:
                 "the run will not repeat the uninterrupted one exactly",
                 stacklevel=3,
             )
-        load_state(self.model, ckpt["model"], path)
-        load_state(self.disc, ckpt["discriminator"], path)
+        load_state(self.generator, ckpt["model"], path)
+        load_state(self.discriminator, ckpt["discriminator"], path)
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
-        for sched, state in ((self.sched_g, ckpt["sched_g"]), (self.sched_d, ckpt["sched_d"])):
-            # Our schedules are functions of the step, which LambdaLR does not save (None per group);
-            # checkpoints from before LambdaLR (ExponentialLR) have no entry for them at all.
-            sched.load_state_dict(
-                {"lr_lambdas": [None] * len(sched.optimizer.param_groups), **state}
-            )
-            # The saved learning rate was computed with the checkpoint's ``steps``; recompute it with ours.
-            for group, base, factor in zip(
-                sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas
-            ):
-                group["lr"] = base * factor(sched.last_epoch)
-            sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
+        self._restore_schedule(self.sched_g, ckpt["sched_g"])
+        self._restore_schedule(self.sched_d, ckpt["sched_d"])
         self.step = int(ckpt["step"])
         self.best_val = float(ckpt.get("best_val", math.inf))
         if self.reviver is not None and ckpt.get("reviver"):
@@ -744,17 +794,26 @@ class Trainer:
             )
             torch.manual_seed(self.cfg.seed + self.dist.rank + 7919 * self.step)
 
+    @staticmethod
+    def _restore_schedule(sched: torch.optim.lr_scheduler.LambdaLR, state: dict) -> None:
+        """Load a scheduler's state, then recompute its rate with this run's ``steps``."""
+        # Our schedules are functions of the step, which LambdaLR does not save (None per group);
+        # checkpoints from before LambdaLR (ExponentialLR) have no entry for them at all.
+        sched.load_state_dict({"lr_lambdas": [None] * len(sched.optimizer.param_groups), **state})
+        groups = sched.optimizer.param_groups
+        for group, base, factor in zip(groups, sched.base_lrs, sched.lr_lambdas):
+            group["lr"] = base * factor(sched.last_epoch)
+        sched._last_lr = [group["lr"] for group in groups]
+
     def _init_from(self, path: str) -> None:
         weights = load_generator_weights(path)
-        load_state(self.model, weights.generator, path)
+        load_state(self.generator, weights.generator, path)
         if weights.discriminator is not None:
-            load_state(self.disc, weights.discriminator, path)
+            load_state(self.discriminator, weights.discriminator, path)
 
     def _open_logs(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        for stale in self.out.glob(
-            ".*.tmp"
-        ):  # left by a process killed mid-write (atomic_path's temp files)
+        for stale in self.out.glob(".*.tmp"):  # left by a process killed mid-write (atomic_path)
             stale.unlink(missing_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
         with atomic_path(self.out / "config.json") as tmp:
@@ -771,177 +830,24 @@ class Trainer:
                 SummaryWriter = None
             self.tb = SummaryWriter(str(self.out / "tb")) if SummaryWriter else None
 
-    # -- one iteration ---------------------------------------------------------------------------
-
-    def autocast(self):
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
-
-    def _no_sync(self, module: nn.Module, last: bool):
-        """Skip DDP's gradient all-reduce on all but the last micro-batch of an accumulated step."""
-        if self.dist.enabled and not last:
-            return module.no_sync()
-        return contextlib.nullcontext()
-
-    def _check(
-        self, step: int, side: str, losses: list[dict[str, torch.Tensor]], grad_norm: torch.Tensor
-    ) -> tuple[list[tuple[str, float]], float]:
-        """``([(name, value) of every term of every micro-batch in losses], grad_norm)``, read back in one device
-        sync; ``NonFiniteLossError`` if any is NaN/inf, on every rank at once under DDP.
-
-        Called once per side (``side``: "discriminator" or "generator") between its backward and its optimizer
-        step, so that nothing non-finite reaches the weights. A GPU step bound by launching kernels loses the
-        overlap of host and device at every read-back, so this is the only one per side.
-        """
-        names = [name for micro in losses for name in micro]
-        values = torch.stack(
-            [v.detach().float() for micro in losses for v in micro.values()]
-            + [grad_norm.detach().float()]
-        )
-        bad_here = (~torch.isfinite(values).all()).float()
-        bad = bad_here.clone()
-        if self.dist.enabled:  # a rank that stopped alone would leave the others waiting forever
-            dist.all_reduce(bad)
-        *values, norm, bad_here, bad = torch.cat(
-            [values, bad_here[None], bad[None]]
-        ).tolist()  # the one sync
-        pairs = list(zip(names, values))
-        if bad > 0:
-            bad_terms = [(n, v) for n, v in pairs if not math.isfinite(v)]
-            # The generator's total (named like its side) is non-finite whenever a term is: name the terms.
-            bad_terms = [
-                f"{n} = {v}" for n, v in [t for t in bad_terms if t[0] != side] or bad_terms
-            ]
-            if bad_terms:
-                what = f"loss ({', '.join(dict.fromkeys(bad_terms))})"
-            elif bad_here:
-                what = f"gradient norm ({side} = {norm})"
-            else:
-                what = "loss or gradient norm (in another process)"
-            raise NonFiniteLossError(
-                f"step {step}: non-finite {what}; stopped before updating the weights with it "
-                "and without saving a checkpoint of this state. The last good checkpoint (if any) is latest.pt; "
-                "try a lower learning rate, training without --amp, or check the data."
-            )
-        return pairs, norm
-
-    def train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
-        """One iteration on ``batches`` ``(accum, B, 1, T)``: a discriminator step, then a generator step.
-
-        Returns the loss terms (means over micro-batches), the learning rate and both gradient
-        norms (before clipping). Raises ``NonFiniteLossError`` naming the step and the term.
-        The values come back from the device twice per iteration (once per side, ``_check``);
-        the modules skip their own NaN scans of the audio (``skip_finite_checks``): a non-finite
-        input makes a non-finite loss, which ``_check`` names.
-        """
-        with skip_finite_checks():
-            return self._train_step(step, batches)
-
-    def _train_step(self, step: int, batches: torch.Tensor) -> dict[str, float]:
-        cfg, k = self.cfg, batches.shape[0]
-        micro = [b.to(self.device, non_blocking=True) for b in batches]
-        # With one micro-batch, the reconstruction of the D step is reused by the G step (the
-        # official order). With accumulation, keeping K graphs would cost the memory that
-        # accumulation saves, so the D step reconstructs without a graph and the G step again.
-        keep = k == 1
-        outs: list[ForwardOutput] = []
-        logs = dict.fromkeys(("discriminator", *LOSS_TERMS, "generator"), 0.0)
-
-        gan = step >= cfg.gan_start  # before gan_start: no discriminator, mel + VQ losses only
-        keep = keep and gan
-
-        # 1. Discriminator: minimise D's loss on real x and detached x̂, judged in one batch.
-        self.opt_d.zero_grad(set_to_none=True)
-        d_losses = []
-        for i, x in enumerate(micro if gan else []):
-            with self._no_sync(self.disc_train, i == k - 1):
-                with torch.set_grad_enabled(keep), self.autocast():
-                    out = self.gen(x)
-                if keep:
-                    outs.append(out)
-                with self.autocast():
-                    d_out = self.disc_train(torch.cat([out.audio.detach(), x]))
-                d_fake, d_real = _split(d_out, x.shape[0])
-                loss_d = discriminator_loss(d_fake, d_real, cfg.gan)
-                (loss_d / k).backward()
-            d_losses.append({"discriminator": loss_d.detach()})
-        grad_d = 0.0
-        if gan:
-            norm = nn.utils.clip_grad_norm_(self.disc.parameters(), cfg.grad_clip_d)
-            terms, grad_d = self._check(step, "discriminator", d_losses, norm)
-            logs["discriminator"] = sum(v / k for _, v in terms)
-            self.opt_d.step()
-            self.sched_d.step()
-
-        # 2. Generator: reconstruction + adversarial + feature matching + VQ losses.
-        self.opt_g.zero_grad(set_to_none=True)
-        chosen = []  # (codes, latents) of each micro-batch, for dead-code revival
-        g_losses = []
-        for i, x in enumerate(micro):
-            with self._no_sync(self.gen, i == k - 1):
-                if keep:
-                    out = outs[i]
-                else:
-                    with self.autocast():
-                        out = self.gen(x)
-                losses = {"mel": self.mel(out.audio.float(), x)}
-                if gan:
-                    with self.autocast():
-                        d_fake = self.disc_local(out.audio)
-                        with torch.no_grad():
-                            d_real = self.disc_local(x)
-                    d_fake = [[f.float() for f in fmap] for fmap in d_fake]
-                    d_real = [[f.float() for f in fmap] for fmap in d_real]
-                    losses["feature"] = feature_matching_loss(d_fake, d_real)
-                    losses["adversarial"] = generator_adversarial_loss(d_fake, cfg.gan)
-                losses["codebook"] = out.codebook_loss
-                losses["commitment"] = out.commitment_loss
-                chosen.append((out.codes.detach(), out.latents.detach()))
-                total = LOSS_WEIGHTS.total(losses)
-                # inputs=: gradients for G only; D's weights are not being trained here.
-                (total / k).backward(inputs=self.g_params)
-            g_losses.append(
-                {name: v.detach() for name, v in {**losses, "generator": total}.items()}
-            )
-        norm = nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip_g)
-        terms, grad_g = self._check(step, "generator", g_losses, norm)
-        for name, value in terms:
-            logs[name] += value / k
-        lr = self.sched_g.get_last_lr()[0]
-        self.opt_g.step()
-        self.sched_g.step()
-        if self.reviver is not None:
-            self._revive(torch.cat([c for c, _ in chosen]), torch.cat([z for _, z in chosen]))
-        return {**logs, "lr": lr, "grad_norm_d": grad_d, "grad_norm_g": grad_g}
-
-    def _revive(self, codes: torch.Tensor, latents: torch.Tensor) -> None:
-        """Dead-code revival (``CodeReviver``); a revived entry's AdamW moments restart from zero."""
-        revived = self.reviver.update(codes, latents)
-        for quantizer, rows in zip(self.model.quantizer.quantizers, revived):
-            state = self.opt_g.state.get(quantizer.codebook.weight, {})
-            for name in ("exp_avg", "exp_avg_sq"):
-                if len(rows) and name in state:
-                    state[name][rows] = 0.0
-
-    # -- evaluation and samples ------------------------------------------------------------------
-
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, batch: int = 8) -> torch.Tensor:
-        """Eval-mode reconstruction with all codebooks of ``x`` ``(N, 1, T)`` (on the CPU, fp32)."""
-        was_training = self.model.training
-        self.model.eval()
+        """Eval-mode reconstruction, all codebooks, of ``x`` ``(N, 1, T)`` (on the CPU, fp32)."""
+        was_training = self.generator.training
+        self.generator.eval()
         try:
-            forward = CodecForward(self.model)
+            forward = CodecForward(self.generator)
             parts = []
             for chunk in x.split(batch):
                 with self.autocast():
                     parts.append(forward(chunk.to(self.device)).audio.float().cpu())
             return torch.cat(parts)
         finally:
-            self.model.train(was_training)
+            self.generator.train(was_training)
 
     @torch.no_grad()
     def validate(self) -> float:
-        """Multi-scale mel distance (the mel loss, un-weighted) on the validation clips, all codebooks."""
+        """Multi-scale mel distance (the un-weighted mel loss) on the validation clips."""
         y = self.reconstruct(self.val_audio)
         return self.mel(y.to(self.device), self.val_audio.to(self.device)).item()
 
@@ -950,15 +856,13 @@ class Trainer:
         samples = self.out / "samples"
         x = self.val_audio[:1]
         y = self.reconstruct(x)
-        sr = self.model.sample_rate
+        sr = self.generator.sample_rate
         if not (samples / "original.wav").exists():
             save_audio(samples / "original.wav", x[0], sr)
         save_audio(samples / f"step_{self.step:07d}.wav", y[0], sr)
         save_spectrograms(
             samples / f"step_{self.step:07d}.png", x[0, 0], y[0, 0], sr, f"step {self.step}"
         )
-
-    # -- checkpoints -------------------------------------------------------------------------------
 
     def checkpoint(self) -> dict:
         """The full training state as tensors and plain types (RNG states of every rank)."""
@@ -969,10 +873,10 @@ class Trainer:
         return {
             "format": TRAIN_FORMAT,
             "step": self.step,
-            "config": _plain(asdict(self.cfg)),
-            "model_config": config_dict(self.model.config),
-            "model": self.model.state_dict(),
-            "discriminator": self.disc.state_dict(),
+            "config": plain(asdict(self.cfg)),
+            "model_config": config_dict(self.generator.config),
+            "model": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "sched_g": self.sched_g.state_dict(),
@@ -991,294 +895,67 @@ class Trainer:
             return save_checkpoint(self.out / "latest.pt", ckpt)
         return None
 
-    # -- the loop ------------------------------------------------------------------------------------
-
-    def batches(self) -> Iterator[tuple[int, torch.Tensor]]:
-        cfg = self.cfg
-        data = StepBatches(
-            self.data, cfg.batch_size, cfg.accum, cfg.seed, self.dist.rank, self.step + 1
-        )
-        if cfg.workers == 0:
-            return iter(data)
-        return iter(
-            torch.utils.data.DataLoader(
-                data,
-                batch_size=None,
-                num_workers=cfg.workers,
-                pin_memory=self.device.type == "cuda",
-                persistent_workers=True,
-            )
-        )
-
-    def fit(self) -> Trainer:
-        """Train from ``step`` to ``cfg.steps``, logging, validating and checkpointing on the way."""
-        cfg, main = self.cfg, self.dist.is_main
-        if main and self.step == 0:
-            self._validate_and_sample(force=True)
-        if self.step >= cfg.steps:
-            return self
-        if main:
-            n = cfg.batch_size * cfg.accum * self.dist.world_size
-            print(
-                f"training {cfg.preset} on {self.device} from step {self.step} to {cfg.steps}: "
-                f"{n} excerpts of {cfg.duration} s per step ({self.dist.world_size} process(es))",
-                file=sys.stderr,
-            )
-        stream = self.batches()
-        bar = tqdm(
-            total=cfg.steps,
-            initial=self.step,
-            disable=not (main and cfg.progress),
-            desc="train",
-            dynamic_ncols=True,
-        )
-        tick = time.perf_counter()
-        for step, batch in stream:
-            log = self.train_step(step, batch)
-            self.step = step
-            log["steps_per_s"] = 1.0 / max(time.perf_counter() - tick, 1e-9)  # data + step only
-            if main:
-                bar.update(1)
-                if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.steps):
-                    self.metrics.append({"step": step, **log})
-                    if self.tb:
-                        for name, value in log.items():
-                            self.tb.add_scalar(f"train/{name}", value, step)
-                    bar.set_postfix(mel=f"{log['mel']:.3f}", d=f"{log['discriminator']:.3f}")
-                self._validate_and_sample(last=step == cfg.steps)
-            if cfg.ckpt_every and (step % cfg.ckpt_every == 0 or step == cfg.steps):
-                self.save()
-            if step >= cfg.steps:
-                break
-            tick = time.perf_counter()
-        bar.close()
-        if main:
-            self.model.save(self.out / "model.pt")
-            if self.tb:
-                self.tb.flush()
-        return self
-
-    def _validate_and_sample(self, force: bool = False, last: bool = False) -> None:
-        cfg, step = self.cfg, self.step
-        if cfg.val_every and (force or last or step % cfg.val_every == 0):
-            value = self.validate()
-            self.val_log.append({"step": step, "mel_distance": value})
-            if self.tb:
-                self.tb.add_scalar("valid/mel_distance", value, step)
-            if step > 0 and value < self.best_val:
-                self.best_val = value
-                self.model.save(self.out / "best.pt")
-        if cfg.sample_every and (force or last or step % cfg.sample_every == 0):
-            self.save_sample()
-
-
-def _plain(obj):
-    """Tuples as lists (how a config looks after a round trip through a checkpoint or JSON)."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    return obj
-
-
-def save_spectrograms(
-    path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, sample_rate: int, title: str
-) -> Path:
-    """PNG of the log-magnitude spectrograms of an original ``x`` ``(T,)`` and its reconstruction ``y``.
-
-    Uses matplotlib's object API (no pyplot), so it never changes the backend of a notebook.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 3.2))
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2, sharey=True)
-    window = torch.hann_window(1024)
-    for ax, signal, name in zip(axes, (x, y), ("original", "reconstruction")):
-        spec = torch.stft(signal.float().cpu(), 1024, 256, window=window, return_complex=True).abs()
-        db = 20 * torch.log10(spec.clamp(min=1e-5))
-        ax.imshow(
-            db.numpy(),
-            origin="lower",
-            aspect="auto",
-            cmap="magma",
-            vmin=-100,
-            vmax=float(db.max()),
-            extent=(0, len(signal) / sample_rate, 0, sample_rate / 2000),
-        )
-        ax.set(title=f"{name} ({title})", xlabel="time (s)")
-    axes[0].set_ylabel("frequency (kHz)")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=80)
-    return Path(path)
-
-
-#: Chapter 8's one-minute run saves its codec here (git-ignored).
-BOOK_CODEC = Path(__file__).resolve().parents[1] / "runs" / "ch08" / "tiny.pt"
-#: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command that
-#: made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
-REFERENCE_CODEC = (
-    Path(__file__).resolve().parents[1] / "benchmarks" / "reference_curves" / "tiny_15min.pt"
-)
-
-
-def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
-    """The tiny codec the later chapters measure, in eval mode, and a description of where it came from.
-
-    ``path=None`` takes the first file that exists of ``REFERENCE_CODEC`` (15 minutes of CPU training,
-    committed) and ``BOOK_CODEC`` (chapter 8's one-minute run); pass your own ``DAC.save`` file as ``path``
-    to measure it instead. When no file is there, a stand-in is trained for ``stand_in_steps`` steps on
-    the toy corpus so that every cell still runs; the description says so, and the chapters print it:
-    a stand-in is a bad codec.
-    """
-    candidates = [Path(path)] if path is not None else [REFERENCE_CODEC, BOOK_CODEC]
-    names = {REFERENCE_CODEC: "the 15-minute reference model", BOOK_CODEC: "chapter 8's model"}
-    for candidate in candidates:
-        if candidate.is_file():
-            return DAC.load(candidate).eval(), f"{names.get(candidate, 'the model')} ({candidate})"
-    run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
-    cfg = TrainConfig(
-        preset="tiny",
-        out=str(run),
-        steps=stand_in_steps,
-        batch_size=6,
-        log_every=stand_in_steps,
-        val_every=0,
-        sample_every=0,
-        ckpt_every=0,
-        progress=False,
-        tensorboard=False,
-        threads=1,
-    )
-    model = Trainer(cfg).fit().model.cpu().eval()
-    missing = " or ".join(str(c) for c in candidates)
-    return model, f"a stand-in trained for {stand_in_steps} steps ({missing} not found)"
-
 
 def train(cfg: TrainConfig) -> Trainer:
     """Build a ``Trainer`` from ``cfg`` and run it to ``cfg.steps``; returns the trainer."""
     return Trainer(cfg).fit()
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
-
-
 class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except ``None`` (those options say in their help what they default to)."""
+    """Shows each option's default, except ``None`` (their help says what they default to)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         return action.help if action.default is None else super()._get_help_string(action)
 
 
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def _add_option(parser: argparse.ArgumentParser, f) -> None:
+    """``--name`` for ``TrainConfig`` field ``f``, from its type, default and ``metadata``.
+
+    Bools become flags (``--amp``; ``--no-progress`` for those on by default), ``X | None`` takes
+    ``X``, ``tuple[float, float]`` two values; a field ``RECIPES`` sets says so in its help.
+    """
+    meta = dict(f.metadata)
+    help_text = meta.pop("help")
+    flag = "--" + f.name.replace("_", "-")
+    if f.type == "bool":
+        if f.default:
+            flag = "--no-" + f.name.replace("_", "-")
+        action = "store_false" if f.default else "store_true"
+        parser.add_argument(flag, dest=f.name, action=action, help=help_text)
+        return
+    kind = f.type.removesuffix(" | None").removesuffix(" | bool")
+    if kind.startswith("tuple["):
+        items = kind[len("tuple[") : -1].split(", ")
+        meta.update(nargs=len(items), type=_TYPES[items[0]])
+    else:
+        meta.setdefault("type", _TYPES[kind])
+    if f.name in RECIPES["official"]:
+        official, cpu = (
+            f"{v:g}" if isinstance(v, (int, float)) else v
+            for v in (RECIPES["official"][f.name], RECIPES["cpu"][f.name])
+        )
+        help_text += f" (default: the preset's recipe, {official}; tiny {cpu})"
+    default = f.default if f.default is not MISSING else f.default_factory()
+    parser.add_argument(flag, default=default, help=help_text, **meta)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
-    d = TrainConfig()
+    """A ``TrainConfig`` from the command line: one option per field (``_add_option``)."""
     p = argparse.ArgumentParser(
         prog="python -m dac_minimal.train",
         description=__doc__.split("\n\n")[0],
         formatter_class=_DefaultsHelp,
     )
-    p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS))
-    p.add_argument(
-        "--data", default=None, help="folder of domain subfolders (default: the toy corpus)"
-    )
-    p.add_argument(
-        "--valid-data", default=None, help="held-out folder (default: DATA/../valid when present)"
-    )
-    p.add_argument("--out", default=d.out, help="run folder: checkpoints, logs, samples")
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument(
-        "--batch-size", type=int, default=d.batch_size, help="excerpts per micro-batch per process"
-    )
-    p.add_argument("--duration", type=float, default=d.duration, help="excerpt length in seconds")
-    p.add_argument("--accum", type=int, default=d.accum, help="gradient accumulation steps")
-
-    def recipe(field: str, text: str) -> str:  # help for an option whose default comes from RECIPES
-        official, cpu = (
-            f"{v:g}" if isinstance(v, (int, float)) else v
-            for v in (RECIPES["official"][field], RECIPES["cpu"][field])
-        )
-        return f"{text} (default: the preset's recipe, {official}; tiny {cpu})"
-
-    p.add_argument("--lr", type=float, default=None, help=recipe("lr", "AdamW learning rate"))
-    p.add_argument(
-        "--lr-schedule",
-        choices=LR_SCHEDULES,
-        default=None,
-        help=recipe(
-            "lr_schedule",
-            "exponential (official: lr·γ^step) or linear (held, then to 0 at --steps)",
-        ),
-    )
-    p.add_argument(
-        "--lr-decay-from",
-        type=float,
-        default=None,
-        help=recipe(
-            "lr_decay_from", "linear schedule: fraction of --steps after which the rate falls to 0"
-        ),
-    )
-    p.add_argument("--lr-gamma", type=float, default=d.lr_gamma)
-    p.add_argument(
-        "--warmup", type=int, default=d.warmup, help="steps of linear learning-rate warm-up"
-    )
-    p.add_argument("--gan", default=d.gan, choices=("lsgan", "hinge", "bce"))
-    p.add_argument("--quantizer-dropout", type=float, default=d.quantizer_dropout)
-    p.add_argument(
-        "--gan-start",
-        type=int,
-        default=None,
-        help=recipe(
-            "gan_start", "first step with the discriminator; before it mel + VQ losses only"
-        ),
-    )
-    p.add_argument(
-        "--revive-every",
-        type=int,
-        default=None,
-        help=recipe("revive_every", "dead-code revival window in steps, 0 = off"),
-    )
-    p.add_argument(
-        "--revive-min-uses",
-        type=int,
-        default=d.revive_min_uses,
-        help="entries chosen fewer times than this in a revival window are revived",
-    )
-    p.add_argument("--loudness-db", type=float, default=d.loudness_db)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    p.add_argument(
-        "--compile",
-        nargs="?",
-        const="full",
-        default=d.compile,
-        choices=COMPILE_MODES,
-        help="torch.compile: 'full' (the default when given alone) compiles the generator and "
-        "discriminator (minutes to compile), 'snake' only the Snake activations (seconds)",
-    )
-    p.add_argument("--device", default=None, help="e.g. cpu, cuda:0 (default: CUDA when present)")
-    p.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--log-every", type=int, default=d.log_every)
-    p.add_argument("--val-every", type=int, default=d.val_every)
-    p.add_argument("--sample-every", type=int, default=d.sample_every)
-    p.add_argument("--ckpt-every", type=int, default=d.ckpt_every)
-    p.add_argument("--val-clips-per-domain", type=int, default=d.val_clips_per_domain)
-    p.add_argument("--val-duration", type=float, default=d.val_duration)
-    p.add_argument(
-        "--init-from", default=None, help="start from a DAC.save file or a training checkpoint"
-    )
-    p.add_argument("--resume", action="store_true", help="continue OUT/latest.pt exactly")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    args = vars(p.parse_args(argv))
-    return TrainConfig(**args)
+    for f in fields(TrainConfig):
+        _add_option(p, f)
+    return TrainConfig(**vars(p.parse_args(argv)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dac_minimal.train``: parse, join torchrun's process group, fit; 1 on error."""
     try:
         cfg = parse_args(argv)
         info = setup_distributed()

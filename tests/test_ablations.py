@@ -1,4 +1,5 @@
-"""Chapter 11's ablations: the trainer hook they need, the quantizer variants, and the experiment machinery."""
+"""Chapter 11's ablations: the trainer hook they need, the quantizer variants, and the experiment
+machinery."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_trainer_trains_the_model_discriminator_and_mel_loss_it_is_given(corpus,
     disc = Discriminator.from_preset("tiny", bands=((0.0, 1.0),))
     mel = MultiScaleMelLoss(n_mels=(64,) * 7)
     trainer = T.Trainer(cfg, model=model, discriminator=disc, mel_loss=mel)
-    assert trainer.model is model and trainer.disc is disc and trainer.mel is mel
+    assert trainer.generator is model and trainer.discriminator is disc and trainer.mel is mel
     before_g = [p.detach().clone() for p in model.parameters()]
     before_d = [p.detach().clone() for p in disc.parameters()]
     step, batch = next(trainer.batches())
@@ -50,7 +51,10 @@ def test_trainer_trains_the_model_discriminator_and_mel_loss_it_is_given(corpus,
     assert any(not torch.equal(a, b) for a, b in zip(before_d, disc.parameters()))
     # Without replacements the trainer still builds what the config describes.
     default = T.Trainer(T.TrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "b")}))
-    assert default.model.config.activation == "snake" and default.disc.config.bands != ((0.0, 1.0),)
+    assert (
+        default.generator.config.activation == "snake"
+        and default.discriminator.config.bands != ((0.0, 1.0),)
+    )
     assert default.mel.n_mels == (5, 10, 20, 40, 80, 160, 320)
 
 

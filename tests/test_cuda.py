@@ -1,7 +1,9 @@
-"""The CUDA paths: the codec on a GPU against the CPU, bf16 autocast with the quantizer kept in fp32, the trainer
-with ``--amp`` (and its checkpoints read back on the CPU), and chunked compression of a file on a GPU.
+"""The CUDA paths: the codec on a GPU against the CPU, bf16 autocast with the quantizer kept in
+fp32, the trainer with ``--amp`` (and its checkpoints read back on the CPU), and chunked compression
+of a file on a GPU.
 
-Skipped where no CUDA device is present (CI has none); ``benchmarks/gpu_checks.sh`` runs them on a GPU machine.
+Skipped where no CUDA device is present (CI has none); ``benchmarks/gpu_checks.sh`` runs them on a
+GPU machine.
 """
 
 import copy
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.fixture
 def no_tf32():
-    """Full fp32 convolutions and matmuls (cuDNN would use TF32, 10 bits of mantissa, by default)."""
+    """Full fp32 convolutions and matmuls (cuDNN would use TF32, 10 mantissa bits, by default)."""
     saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     yield
@@ -91,7 +93,7 @@ def test_the_trainer_with_amp_on_cuda_runs_resumes_and_saves_cpu_loadable_checkp
     )
     trainer = T.train(cfg)
     assert trainer.amp and trainer.device.type == "cuda"
-    assert all(m.compiled for m in trainer.model.modules() if isinstance(m, Snake))
+    assert all(m.compiled for m in trainer.generator.modules() if isinstance(m, Snake))
     rows = T.read_csv(tmp_path / "run" / "metrics.csv")
     np.testing.assert_array_equal(rows["step"], [1, 2, 3])
     assert (
@@ -111,9 +113,9 @@ def test_the_trainer_with_amp_on_cuda_runs_resumes_and_saves_cpu_loadable_checkp
 
 
 def test_a_training_step_on_cuda_waits_for_the_gpu_only_in_its_two_checks(tmp_path):
-    # The CPU test (tests/test_train.py) sees the values read back from Python; CUDA's sync debug mode also sees
-    # the implicit waits (nonzero, boolean indexing, copies to the host). Every wait attributed to our code must be
-    # one of the two checks (``Trainer._check``: one per side).
+    # The CPU test (tests/test_train.py) sees the values read back from Python; CUDA's sync debug
+    # mode also sees the implicit waits (nonzero, boolean indexing, copies to the host). Every wait
+    # attributed to our code must be one of the two checks (``check_finite``: one per side).
     import inspect
     import warnings
 
@@ -142,7 +144,7 @@ def test_a_training_step_on_cuda_waits_for_the_gpu_only_in_its_two_checks(tmp_pa
     batches = trainer.batches()
     trainer.train_step(*next(batches))  # warm-up: first-call allocations and lazy initialisation
     step, batch = next(batches)
-    source, first = inspect.getsourcelines(T.Trainer._check)
+    source, first = inspect.getsourcelines(T.check_finite)
     check_lines = {first + i for i, line in enumerate(source) if ".tolist()" in line}
     torch.cuda.set_sync_debug_mode("warn")
     try:

@@ -26,6 +26,9 @@ from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
 from dac_minimal.layers import Snake
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "chapters"))
+import book  # noqa: E402 (chapters/book.py: the book's paths and codec)
+
 LOSSES = (
     "discriminator",
     "mel",
@@ -86,13 +89,16 @@ def test_resume_continues_exactly(corpus, tmp_path):
     np.testing.assert_array_equal(b["step"], [1, 2, 3])  # no duplicated or missing rows
     for name in LOSSES:
         np.testing.assert_allclose(b[name], a[name], rtol=0, atol=1e-6, err_msg=name)
-    for p, q in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for p, q in zip(
+        straight.generator.state_dict().values(), resumed.generator.state_dict().values()
+    ):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
 
 def test_resume_is_exact_across_dead_code_revival_windows(corpus, tmp_path):
-    # Revival every 2 steps; the run is cut at step 3, mid-window: the usage counts must travel. (The
-    # exponential schedule: the linear one depends on `steps`, which differs between the two segments.)
+    # Revival every 2 steps; the run is cut at step 3, mid-window: the usage counts must travel.
+    # (The exponential schedule: the linear one depends on `steps`, which differs between the two
+    # segments.)
     kw = dict(revive_every=2, lr_schedule="exponential")
     straight = T.train(config(corpus, tmp_path / "a", steps=5, ckpt_every=5, **kw))
     T.train(config(corpus, tmp_path / "b", steps=3, ckpt_every=3, **kw))
@@ -100,7 +106,9 @@ def test_resume_is_exact_across_dead_code_revival_windows(corpus, tmp_path):
     assert (
         straight.reviver.n_revived > 0 and resumed.reviver.n_revived == straight.reviver.n_revived
     )
-    for p, q in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for p, q in zip(
+        straight.generator.state_dict().values(), resumed.generator.state_dict().values()
+    ):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
 
@@ -111,11 +119,13 @@ def test_linear_schedule_warms_up_holds_falls_to_zero_and_is_recomputed_on_resum
     np.testing.assert_allclose(
         rows(tmp_path / "a")["lr"], [lr / 2, lr * 3 / 4, lr / 2, lr / 4], rtol=1e-6
     )
-    # Stopped at step 2 of a 2-step run, then resumed to 4 steps: steps 3 and 4 follow the 4-step line.
+    # Stopped at step 2 of a 2-step run, then resumed to 4 steps: steps 3 and 4 follow the 4-step
+    # line.
     T.train(config(corpus, tmp_path / "b", steps=2, **line))
     T.train(config(corpus, tmp_path / "b", steps=4, resume=True, **line))
     np.testing.assert_allclose(rows(tmp_path / "b")["lr"][2:], [lr / 2, lr / 4], rtol=1e-6)
-    # Held for the first half, then down: 1, 1, then 2/2 and 1/2 of the way from the start of the fall.
+    # Held for the first half, then down: 1, 1, then 2/2 and 1/2 of the way from the start of the
+    # fall.
     T.train(config(corpus, tmp_path / "c", steps=4, lr=lr, lr_schedule="linear", lr_decay_from=0.5))
     np.testing.assert_allclose(rows(tmp_path / "c")["lr"], [lr, lr, lr, lr / 2], rtol=1e-6)
     with pytest.raises(ValueError, match="lr_schedule"):
@@ -138,7 +148,7 @@ def test_compile_snake_trains_the_same_codec(corpus, tmp_path):
     ]
     T.train(config(corpus, tmp_path / "eager"))
     fused = T.train(config(corpus, tmp_path / "fused", compile="snake"))
-    snakes = [m for m in fused.model.modules() if isinstance(m, Snake)]
+    snakes = [m for m in fused.generator.modules() if isinstance(m, Snake)]
     assert snakes and all(m.compiled for m in snakes)
     for (
         name
@@ -164,9 +174,33 @@ def test_presets_take_their_recipe_unless_told_otherwise():
     assert T.parse_args(["--preset", "tiny"]).gan_start == T.RECIPES["cpu"]["gan_start"]
 
 
+def test_every_config_field_is_an_option_made_from_its_type_and_help():
+    assert T.parse_args([]) == T.TrainConfig()  # every default reaches the config unchanged
+    cfg = T.parse_args(
+        ["--betas", "0.5", "0.9", "--amp", "--no-progress", "--no-tensorboard", "--resume"]
+        + ["--loudness-db", "-16", "--threads", "2", "--valid-data", "v", "--grad-clip-g", "5"]
+    )
+    assert cfg.betas == (0.5, 0.9) and cfg.amp and cfg.resume
+    assert not cfg.progress and not cfg.tensorboard
+    assert (cfg.loudness_db, cfg.threads, cfg.valid_data, cfg.grad_clip_g) == (-16.0, 2, "v", 5.0)
+    text = subprocess.run(
+        [sys.executable, "-m", "dac_minimal.train", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    text = " ".join(text.split())  # argparse wraps the help text
+    for f in T.fields(T.TrainConfig):
+        flag = f.name.replace("_", "-")
+        assert f"--{flag}" in text or f"--no-{flag}" in text, f.name
+        assert f.metadata["help"], f.name
+    assert "the preset's recipe, 0.0001; tiny 0.001" in text  # the lr names both recipes' values
+
+
 def test_gan_start_trains_only_the_codec_before_it(corpus, tmp_path):
     trainer = T.Trainer(config(corpus, tmp_path / "r", steps=3, gan_start=3))
-    disc0 = {k: v.clone() for k, v in trainer.disc.state_dict().items()}
+    disc0 = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
     batches = trainer.batches()
     for _ in range(2):
         step, batch = next(batches)
@@ -179,12 +213,12 @@ def test_gan_start_trains_only_the_codec_before_it(corpus, tmp_path):
             == 0.0
         )
         assert log["mel"] > 0 and log["generator"] > 0
-    for k, v in trainer.disc.state_dict().items():
+    for k, v in trainer.discriminator.state_dict().items():
         torch.testing.assert_close(v, disc0[k], rtol=0, atol=0)  # D untouched before gan_start
     step, batch = next(batches)
     log = trainer.train_step(step, batch)
     assert step == 3 and log["discriminator"] > 0 and log["grad_norm_d"] > 0 and log["feature"] > 0
-    changed = [not torch.equal(v, disc0[k]) for k, v in trainer.disc.state_dict().items()]
+    changed = [not torch.equal(v, disc0[k]) for k, v in trainer.discriminator.state_dict().items()]
     assert any(changed)  # from gan_start on, the discriminator trains
 
 
@@ -196,26 +230,26 @@ def test_checkpoint_holds_only_plain_types_and_loads_safely(corpus, tmp_path):
     assert ckpt["config"]["batch_size"] == 3 and ckpt["model_config"]["encoder_dim"] == 8
     for key in ("model", "discriminator", "opt_g", "opt_d", "sched_g", "sched_d"):
         assert ckpt[key], key
-    torch.testing.assert_close(ckpt["model"], trainer.model.state_dict(), rtol=0, atol=0)
+    torch.testing.assert_close(ckpt["model"], trainer.generator.state_dict(), rtol=0, atol=0)
     # The RNG round trip restores every generator.
     T.set_rng_state(ckpt["rng"][0])
     draws = (np.random.rand(), torch.rand(1).item(), __import__("random").random())
     T.set_rng_state(ckpt["rng"][0])
     assert (np.random.rand(), torch.rand(1).item(), __import__("random").random()) == draws
-    assert DAC.load(tmp_path / "model.pt").config == trainer.model.config
+    assert DAC.load(tmp_path / "model.pt").config == trainer.generator.config
 
 
 def test_nan_stops_naming_step_and_term_and_keeps_last_checkpoint(corpus, tmp_path, monkeypatch):
     trainer = T.train(config(corpus, tmp_path, steps=1))
     latest = tmp_path / "latest.pt"
     before = sha(latest)
-    g_before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    g_before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     monkeypatch.setattr(T, "feature_matching_loss", lambda *a: torch.tensor(float("nan")))
     trainer.cfg = replace(trainer.cfg, steps=3)
     with pytest.raises(T.NonFiniteLossError, match=r"step 2: non-finite loss \(feature = nan\)"):
         trainer.fit()
     assert sha(latest) == before and T.load_checkpoint(latest)["step"] == 1
-    for k, v in trainer.model.state_dict().items():  # the generator never stepped on the NaN
+    for k, v in trainer.generator.state_dict().items():  # the generator never stepped on the NaN
         torch.testing.assert_close(v, g_before[k], rtol=0, atol=0)
     assert rows(tmp_path)["step"].max() == 1
 
@@ -223,7 +257,7 @@ def test_nan_stops_naming_step_and_term_and_keeps_last_checkpoint(corpus, tmp_pa
 @pytest.mark.parametrize("side", ["discriminator", "generator"])
 def test_a_non_finite_gradient_with_finite_losses_stops_before_the_update(corpus, tmp_path, side):
     trainer = T.Trainer(config(corpus, tmp_path))
-    module = trainer.disc if side == "discriminator" else trainer.model
+    module = trainer.discriminator if side == "discriminator" else trainer.generator
     before = {k: v.clone() for k, v in module.state_dict().items()}
     next(module.parameters()).register_hook(lambda g: g * float("nan"))
     with pytest.raises(
@@ -235,8 +269,9 @@ def test_a_non_finite_gradient_with_finite_losses_stops_before_the_update(corpus
 
 
 class _ReadBacks(torch.overrides.TorchFunctionMode):
-    """Records the tensor methods that hand a value to Python (on a GPU, each waits for the device), except
-    inside ``torch.optim``, whose ``.item()`` reads AdamW's step counters, which stay on the CPU."""
+    """Records the tensor methods that hand a value to Python (on a GPU, each waits for the device),
+    except inside ``torch.optim``, whose ``.item()`` reads AdamW's step counters, which stay on the
+    CPU."""
 
     READS = {
         torch.Tensor.item,
@@ -271,7 +306,7 @@ def test_an_iteration_reads_values_back_once_per_side(corpus, tmp_path, accum):
     assert len(mode.reads) == 2, mode.reads
     assert all(math.isfinite(v) and v > 0 for k, v in logs.items() if k not in ("lr",)), logs
     with pytest.raises(ValueError, match="NaN or infinite"):  # outside the step the scans are back
-        trainer.model(torch.full((1, 1, 1024), float("nan")))
+        trainer.generator(torch.full((1, 1, 1024), float("nan")))
 
 
 def test_a_crash_while_saving_leaves_the_previous_checkpoint_loadable(
@@ -352,7 +387,7 @@ def test_cli_smoke_run_writes_logs_samples_and_checkpoints(corpus, tmp_path):
 
 def test_validation_is_the_mel_distance_of_eval_mode_reconstructions(corpus, tmp_path):
     trainer = T.Trainer(config(corpus, tmp_path))
-    model = trainer.model.eval()
+    model = trainer.generator.eval()
     with torch.no_grad():  # the independent computation: DAC.forward in eval mode, all codebooks
         y = model(trainer.val_audio).audio
         expected = trainer.mel(y, trainer.val_audio).item()
@@ -424,12 +459,14 @@ def test_init_from_a_model_file_or_a_training_checkpoint(corpus, tmp_path):
     src = DAC.from_preset("tiny")
     src.save(tmp_path / "m.pt")
     trainer = T.Trainer(config(corpus, tmp_path / "r1", init_from=str(tmp_path / "m.pt")))
-    torch.testing.assert_close(trainer.model.state_dict(), src.state_dict(), rtol=0, atol=0)
-    trainer.disc.load_state_dict(Discriminator.from_preset("tiny").state_dict())
+    torch.testing.assert_close(trainer.generator.state_dict(), src.state_dict(), rtol=0, atol=0)
+    trainer.discriminator.load_state_dict(Discriminator.from_preset("tiny").state_dict())
     trainer.save()
     again = T.Trainer(config(corpus, tmp_path / "r2", init_from=str(tmp_path / "r1" / "latest.pt")))
-    torch.testing.assert_close(again.disc.state_dict(), trainer.disc.state_dict(), rtol=0, atol=0)
-    torch.testing.assert_close(again.model.state_dict(), src.state_dict(), rtol=0, atol=0)
+    torch.testing.assert_close(
+        again.discriminator.state_dict(), trainer.discriminator.state_dict(), rtol=0, atol=0
+    )
+    torch.testing.assert_close(again.generator.state_dict(), src.state_dict(), rtol=0, atol=0)
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="neither a DAC.save file"):
         T.load_generator_weights(tmp_path / "other.pt")
@@ -445,7 +482,7 @@ def test_single_process_without_world_size_takes_the_plain_path(corpus, tmp_path
     info = T.setup_distributed()
     assert info == T.DistInfo(0, 0, 1) and not info.enabled and info.is_main
     trainer = T.Trainer(config(corpus, tmp_path))
-    assert isinstance(trainer.gen, T.CodecForward) and trainer.disc_train is trainer.disc
+    assert isinstance(trainer.G, T.CodecForward) and trainer.D is trainer.discriminator
     assert not torch.distributed.is_initialized()
 
 
@@ -540,7 +577,7 @@ def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -
     info = T.setup_distributed()
     try:
         trainer = T.Trainer(cfg, info)
-        assert isinstance(trainer.gen, torch.nn.parallel.DistributedDataParallel)
+        assert isinstance(trainer.G, torch.nn.parallel.DistributedDataParallel)
         first = trainer.train_step(1, next(trainer.batches())[1])
         assert (
             trainer.reviver.n_revived > 0
@@ -558,8 +595,8 @@ def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -
             message = str(err)
         torch.save(
             {
-                "model": trainer.model.state_dict(),
-                "disc": trainer.disc.state_dict(),
+                "model": trainer.generator.state_dict(),
+                "disc": trainer.discriminator.state_dict(),
                 "mel": first["mel"],
                 "message": message,
             },
@@ -571,7 +608,8 @@ def _ddp_worker(rank: int, world: int, port: int, corpus_train: str, out: str) -
 
 def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
     port = 29500 + os.getpid() % 1000
-    # fork, not spawn: the children reuse the imported torch instead of importing it again (seconds each)
+    # fork, not spawn: the children reuse the imported torch instead of importing it again (seconds
+    # each)
     torch.multiprocessing.start_processes(
         _ddp_worker, args=(2, port, str(corpus.train), str(tmp_path)), nprocs=2, start_method="fork"
     )
@@ -587,8 +625,8 @@ def test_ddp_on_cpu_with_gloo_keeps_ranks_in_sync(corpus, tmp_path):
 
 
 def test_gradient_accumulation_matches_one_big_batch(corpus, tmp_path):
-    # Without quantizer dropout the forward pass is deterministic, and every loss is a mean over equal
-    # micro-batches, so 2 x 3 accumulated excerpts must give the gradients of one batch of 6.
+    # Without quantizer dropout the forward pass is deterministic, and every loss is a mean over
+    # equal micro-batches, so 2 x 3 accumulated excerpts must give the gradients of one batch of 6.
     kw = dict(quantizer_dropout=0.0, ckpt_every=0)
     acc = T.Trainer(config(corpus, tmp_path / "acc", batch_size=3, accum=2, **kw))
     big = T.Trainer(config(corpus, tmp_path / "big", batch_size=6, **kw))
@@ -597,7 +635,7 @@ def test_gradient_accumulation_matches_one_big_batch(corpus, tmp_path):
     b = big.train_step(1, micro.reshape(1, 6, 1, -1))
     for name in LOSSES:
         assert a[name] == pytest.approx(b[name], rel=1e-5), name
-    for module in ("model", "disc"):
+    for module in ("generator", "discriminator"):
         for (name, p), q in zip(
             getattr(acc, module).named_parameters(), getattr(big, module).parameters()
         ):
@@ -650,12 +688,12 @@ def test_ckpt_every_zero_writes_no_checkpoint(corpus, tmp_path):
 def test_book_codec_loads_the_given_model_or_trains_a_stand_in(tmp_path):
     saved = DAC.from_preset("tiny")
     saved.save(tmp_path / "tiny.pt")
-    model, source = T.book_codec(path=tmp_path / "tiny.pt")
+    model, source = book.book_codec(path=tmp_path / "tiny.pt")
     assert str(tmp_path / "tiny.pt") in source and not model.training
     assert all(
         torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values())
     )
-    model, source = T.book_codec(stand_in_steps=1, path=tmp_path / "missing.pt")
+    model, source = book.book_codec(stand_in_steps=1, path=tmp_path / "missing.pt")
     assert "stand-in trained for 1 steps" in source and isinstance(model, DAC)
 
 
@@ -663,21 +701,21 @@ def test_book_codec_prefers_the_committed_reference_model(tmp_path, monkeypatch)
     reference, chapter8 = DAC.from_preset("tiny"), DAC.from_preset("tiny")
     reference.save(tmp_path / "ref.pt")
     chapter8.save(tmp_path / "ch8.pt")
-    monkeypatch.setattr(T, "REFERENCE_CODEC", tmp_path / "ref.pt")
-    monkeypatch.setattr(T, "BOOK_CODEC", tmp_path / "ch8.pt")
-    model, source = T.book_codec()
+    monkeypatch.setattr(book, "REFERENCE_CODEC", tmp_path / "ref.pt")
+    monkeypatch.setattr(book, "BOOK_CODEC", tmp_path / "ch8.pt")
+    model, source = book.book_codec()
     assert source.startswith("the 15-minute reference model")
     assert all(
         torch.equal(a, b)
         for a, b in zip(model.state_dict().values(), reference.state_dict().values())
     )
     (tmp_path / "ref.pt").unlink()
-    assert T.book_codec()[1].startswith("chapter 8's model")
+    assert book.book_codec()[1].startswith("chapter 8's model")
 
 
 def test_the_committed_reference_model_loads_and_is_the_tiny_preset():
-    model, source = T.book_codec()
-    assert T.REFERENCE_CODEC.is_file(), "benchmarks/reference_curves/tiny_15min.pt is missing"
+    model, source = book.book_codec()
+    assert book.REFERENCE_CODEC.is_file(), "benchmarks/reference_curves/tiny_15min.pt is missing"
     assert (
         source.startswith("the 15-minute reference model")
         and model.config == DAC.from_preset("tiny").config

@@ -3,18 +3,22 @@
 Five claims, six experiments, each training a few variants for the same number of steps (the
 ``tiny`` codec, or its quantizers alone) and measuring them on the held-out split of the toy corpus:
 
-=============  ========================================================  ================================
-name           variants                                                  what is measured
-=============  ========================================================  ================================
-activation     Snake (DAC) vs LeakyReLU                                  mel distance vs steps and time
-quantizer      factorized + L2-normalised codes (DAC) vs plain VQ vs     codebook utilization, perplexity
-               plain VQ with dead-code reset vs DAC's with the trainer's
-               dead-code revival
-vq_features    the same three quantizers alone, on fixed log-mel frames  utilization, perplexity, error
-dropout        quantizer dropout p = 0, 0.5, 1                           mel distance vs n_q (report Fig. 4)
-mel_bins       scaled mel bins 5…320 (DAC) vs a fixed 64 at every scale  mel and high-resolution STFT distance
-mrd_bands      multi-band STFT discriminator (DAC) vs one band           log-spectral error per band
-=============  ========================================================  ================================
+=============  ===============================================  ============================
+name           variants                                         what is measured
+=============  ===============================================  ============================
+activation     Snake (DAC) vs LeakyReLU                         mel distance vs steps and
+                                                                time
+quantizer      factorized + L2-normalised codes (DAC) vs plain  codebook utilization,
+               VQ vs plain VQ with dead-code reset vs DAC's     perplexity
+               with the trainer's dead-code revival
+vq_features    the same three quantizers alone, on fixed        utilization, perplexity,
+               log-mel frames                                   error
+dropout        quantizer dropout p = 0, 0.5, 1                  mel distance vs n_q (report
+                                                                Fig. 4)
+mel_bins       scaled mel bins 5…320 (DAC) vs a fixed 64 at     mel and high-resolution STFT
+               every scale                                      distance
+mrd_bands      multi-band STFT discriminator (DAC) vs one band  log-spectral error per band
+=============  ===============================================  ============================
 
 The package's codec is what the first variant of each row trains; ``PlainVectorQuantize`` and
 ``PlainResidualVectorQuantize`` below are ablation variants only (drop-in replacements for
@@ -22,11 +26,12 @@ The package's codec is what the first variant of each row trains; ``PlainVectorQ
 
 Miniature, stated once: a few minutes of CPU per experiment is tens to hundreds of steps where the
 paper trains 400k. To learn anything in that time the generator is trained on the reconstruction
-losses only (``15·mel + 1·codebook + 0.25·commitment``), except in ``mrd_bands``,
-which is about the discriminator and runs the full GAN step of ``train.Trainer``. Results say what
-happens early in training; they cannot show the paper's converged numbers. Command line::
+losses only (``15·mel + 1·codebook + 0.25·commitment``), except in ``mrd_bands``, which is about
+the discriminator and runs the full GAN step of ``train.Trainer``. Results say what happens early
+in training; they cannot show the paper's converged numbers. Command line::
 
-    python -m dac_minimal.evaluate.ablations activation --minutes 4 --steps 100 --out benchmarks/ablations/activation.csv
+    python -m dac_minimal.evaluate.ablations activation --minutes 4 --steps 100 \\
+        --out benchmarks/ablations/activation.csv
 
 The CSV starts with ``# command: ...`` (the exact command that wrote it) and ``# package: ...`` (the
 git commit it ran); ``read_results`` reads it.
@@ -68,13 +73,8 @@ HIGH_RES: tuple[tuple[int, int], ...] = ((4096, 1024), (8192, 2048))
 EVAL_STEPS: tuple[int, ...] = (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560)
 
 
-# ---------------------------------------------------------------------------------------------
-# Ablation variants of the quantizer
-# ---------------------------------------------------------------------------------------------
-
-
 class PlainVectorQuantize(nn.Module):
-    """Plain VQ (VQ-VAE): the codebook lives in the latent space itself, Euclidean nearest neighbour.
+    """Plain VQ (VQ-VAE): the codebook lives in the latent space itself; Euclidean nearest entry.
 
     No projection and no normalisation: ``z_e = z`` ``(B, D, S)`` and ``e`` are D-dimensional
     (D = 64 in the tiny codec), ``codebook_dim == D``. Same interface and losses as
@@ -115,7 +115,7 @@ class PlainVectorQuantize(nn.Module):
         self.n_reset = 0
 
     def nearest(self, z_e: torch.Tensor) -> torch.Tensor:
-        """Indices ``(B, S)`` of the entries nearest to ``z_e`` ``(B, D, S)`` in Euclidean distance."""
+        """Indices ``(B, S)`` of the entries nearest to ``z_e`` ``(B, D, S)`` (Euclidean)."""
         z = z_e.transpose(1, 2).float()  # (B, S, D)
         book = self.codebook.weight.float()  # (K, D)
         dist = z.pow(2).sum(-1, keepdim=True) - 2 * z @ book.t() + book.pow(2).sum(-1)
@@ -126,11 +126,11 @@ class PlainVectorQuantize(nn.Module):
         return self.codebook(codes).transpose(1, 2)
 
     def decode_code(self, codes: torch.Tensor) -> torch.Tensor:
-        """Indices ``(B, S)`` → this quantizer's contribution ``(B, D, S)`` (no projection: the entries)."""
+        """Indices ``(B, S)`` → this quantizer's contribution ``(B, D, S)``: the entries."""
         return self.embed(codes)
 
     def forward(self, z: torch.Tensor) -> QuantizerOutput:
-        """Quantize ``z`` ``(B, D, S)``; losses ``(B,)`` as in ``VectorQuantize``; ``codes`` ``(B, 1, S)``."""
+        """Quantize ``z`` ``(B, D, S)``: codes ``(B, 1, S)``, losses ``(B,)`` as VectorQuantize."""
         codes = self.nearest(z)
         if self.training and self.reset_every:
             self.reset_dead_codes(z, codes)
@@ -143,8 +143,8 @@ class PlainVectorQuantize(nn.Module):
 
     @torch.no_grad()
     def reset_dead_codes(self, z_e: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """Count ``codes`` ``(B, S)`` and keep ``z_e`` ``(B, D, S)``; every ``reset_every`` calls, move the
-        unused entries onto randomly drawn kept vectors.
+        """Count ``codes`` ``(B, S)`` and keep ``z_e`` ``(B, D, S)``; every ``reset_every`` calls,
+        move the unused entries onto randomly drawn kept vectors.
 
         Returns the indices of the entries reset on this call (empty on most calls).
         """
@@ -168,7 +168,7 @@ class PlainResidualVectorQuantize(ResidualVectorQuantize):
     """``ResidualVectorQuantize`` (residuals, quantizer dropout, ``from_codes``, ``from_latents``)
     built from ``PlainVectorQuantize`` stages: codes in the full D-dimensional latent space.
 
-    ``latents`` are ``(B, n_q·D, S)`` (``codebook_dim == D``). Ablation variant, not DAC's quantizer.
+    ``latents`` are ``(B, n_q·D, S)`` (``codebook_dim == D``). An ablation variant, not DAC's.
     """
 
     def __init__(
@@ -208,18 +208,13 @@ def with_quantizer(model: DAC, kind: str, reset_every: int = 20) -> DAC:
     return model
 
 
-# ---------------------------------------------------------------------------------------------
-# Held-out evaluation
-# ---------------------------------------------------------------------------------------------
-
-
 def heldout_clips(
     valid_dir: str | Path | None = None,
     clips_per_domain: int = 4,
     seconds: float = 1.0,
     sample_rate: int = 44100,
 ) -> torch.Tensor:
-    """Fixed evaluation clips ``(N, 1, T)`` from the toy corpus's held-out split (or ``valid_dir``)."""
+    """Fixed evaluation clips ``(N, 1, T)``: the toy corpus's held-out split, or ``valid_dir``."""
     root = Path(valid_dir) if valid_dir is not None else ensure_toy_corpus().valid
     cfg = DataConfig(sample_rate=sample_rate, duration=seconds, augment=False)
     return AudioFolder(root, cfg).fixed_clips(clips_per_domain, seconds)[0]
@@ -231,7 +226,7 @@ def band_log_spectral_distance(
     bands: Sequence[tuple[float, float]] = BANDS,
     n_fft: int = 2048,
 ) -> np.ndarray:
-    """Mean ``|log10 |STFT(x̂)| − log10 |STFT(x)||`` (magnitudes clamped at 1e-5) in each frequency band.
+    """Mean ``|log10 |STFT(x̂)| − log10 |STFT(x)||`` (magnitudes clamped at 1e-5) in each band.
 
     ``estimate``, ``reference``: ``(N, 1, T)``. Bands are fractions of the ``n_fft/2 + 1`` bins,
     as in the MRD discriminator (default: its five bands). Returns ``(n_bands,)`` in log10 units.
@@ -256,7 +251,8 @@ def evaluate_codec(
     high_res: bool = False,
     bands: bool = False,
 ) -> list[dict]:
-    """Eval-mode metrics of ``model`` on ``clips`` ``(N, 1, T)``: one row per n_q in ``n_quantizers`` (default: all).
+    """Eval-mode metrics of ``model`` on ``clips`` ``(N, 1, T)``: one row per n_q in
+    ``n_quantizers`` (default: all).
 
     Every row: ``n_q``, ``mel_distance`` and ``stft_distance`` (means over clips, ``metrics``);
     with ``high_res`` also ``stft_hires`` (``HIGH_RES`` windows); with ``bands`` also ``band_0`` …
@@ -296,22 +292,20 @@ def evaluate_codec(
         model.train(was_training)
 
 
-# ---------------------------------------------------------------------------------------------
-# Training one variant
-# ---------------------------------------------------------------------------------------------
-
-
 @dataclass
 class AblationConfig:
-    """Budget and sizes shared by every experiment (the stored runs' commands: benchmarks/ablations/README.md).
+    """Budget and sizes shared by every experiment (the stored runs' commands:
+    benchmarks/ablations/README.md).
 
     minutes: wall-clock training budget of the whole experiment, split evenly over its variants
-        (evaluation time is not counted). steps: steps per variant (the stored runs set it, so that
-        variants are compared at equal steps whatever the machine's load; ``minutes`` is then a cap).
-    threads: torch CPU threads (1: on a shared 2-core machine two threads contend and run 10x slower).
+        (evaluation time is not counted). steps: steps per variant (the stored runs set it, so
+        that variants are compared at equal steps whatever the machine's load; ``minutes`` is then
+        a cap).
+    threads: torch CPU threads (1: on a shared 2-core machine two threads contend and run much
+        slower).
     batch_size, duration: excerpts per step (a multiple of 3 domains) and their length in s.
-    lr: AdamW learning rate, the paper's 1e-4 (constant). 1e-3 learns the mel loss faster but moves the
-        quantizers' input biases 10x faster too, and the codebooks collapse within ~50 steps.
+    lr: AdamW learning rate, the paper's 1e-4 (constant). 1e-3 learns the mel loss faster but moves
+        the quantizers' input biases 10x faster too, and the codebooks collapse within ~50 steps.
     eval_clips_per_domain, eval_seconds: the held-out set (toy ``valid`` split).
     """
 
@@ -339,8 +333,9 @@ class Variant:
     ``model``: builds the codec (called after seeding, so every variant starts from the same RNG
     state). ``discriminator`` / ``mel_loss``: replacements for the trainer's (None = its own).
     ``gan``: train with the full GAN step instead of reconstruction only (``TrainConfig.gan_start``
-    beyond the run). ``revive``: the trainer's dead-code revival every 20 steps (``TrainConfig.revive_every``;
-    the window of ``plain_reset``), off otherwise, so that the quantizers are compared as the paper has them.
+    beyond the run). ``revive``: the trainer's dead-code revival every 20 steps
+    (``TrainConfig.revive_every``; the window of ``plain_reset``), off otherwise, so that the
+    quantizers are compared as the paper has them.
     """
 
     name: str
@@ -351,6 +346,32 @@ class Variant:
     revive: bool = False
 
 
+def variant_config(variant: Variant, cfg: AblationConfig, out: str, quantizer_dropout: float):
+    """The ``TrainConfig`` of one variant: the tiny codec at a constant rate, in ``out``."""
+    return TrainConfig(
+        preset="tiny",
+        data=cfg.data,
+        valid_data=cfg.valid_data,
+        out=out,
+        steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        duration=cfg.duration,
+        lr=cfg.lr,
+        lr_schedule="exponential",
+        lr_gamma=1.0,  # a constant rate, as in the stored runs
+        quantizer_dropout=quantizer_dropout,
+        seed=cfg.seed,
+        threads=cfg.threads,
+        device="cpu",
+        val_clips_per_domain=1,
+        val_duration=max(cfg.duration, 0.05),
+        progress=False,
+        tensorboard=False,
+        gan_start=0 if variant.gan else cfg.steps + 1,
+        revive_every=20 if variant.revive else 0,
+    )
+
+
 def train_variant(
     variant: Variant,
     cfg: AblationConfig,
@@ -359,58 +380,21 @@ def train_variant(
     final_eval: Callable[[DAC], list[dict]] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> tuple[DAC, list[dict]]:
-    """Train ``variant`` for ``seconds`` of wall time (or ``cfg.steps``), evaluating on ``clips`` at ``EVAL_STEPS``.
+    """Train ``variant`` for ``seconds`` of wall time (or ``cfg.steps``), measured at EVAL_STEPS.
 
     Returns the trained model and rows ``{variant, step, seconds, n_q, mel_distance, ...}``: one
-    per evaluation point (all codebooks), then the rows of ``final_eval(model)`` (default: the
-    same evaluation) at the last step. ``seconds`` in the rows is training time, evaluation excluded.
+    per evaluation point on ``clips`` (all codebooks), then the rows of ``final_eval(model)``
+    (default: the same evaluation) at the last step. ``seconds`` in the rows is training time,
+    evaluation excluded.
     """
     torch.manual_seed(cfg.seed)
     model = variant.model()
     disc = variant.discriminator() if variant.discriminator else None
     mel = variant.mel_loss() if variant.mel_loss else None
     with tempfile.TemporaryDirectory() as out:
-        tcfg = TrainConfig(
-            preset="tiny",
-            data=cfg.data,
-            valid_data=cfg.valid_data,
-            out=out,
-            steps=cfg.steps,
-            batch_size=cfg.batch_size,
-            duration=cfg.duration,
-            lr=cfg.lr,
-            lr_schedule="exponential",
-            lr_gamma=1.0,  # a constant rate, as in the stored runs
-            quantizer_dropout=model.config.quantizer_dropout,
-            seed=cfg.seed,
-            threads=cfg.threads,
-            device="cpu",
-            val_clips_per_domain=1,
-            val_duration=max(cfg.duration, 0.05),
-            progress=False,
-            tensorboard=False,
-            gan_start=0 if variant.gan else cfg.steps + 1,
-            revive_every=20 if variant.revive else 0,
-        )
+        tcfg = variant_config(variant, cfg, out, model.config.quantizer_dropout)
         trainer = Trainer(tcfg, model=model, discriminator=disc, mel_loss=mel)
-        rows: list[dict] = []
-        elapsed, step = 0.0, 0
-        batches = trainer.batches()
-        while step < cfg.steps and elapsed < seconds:
-            tick = time.perf_counter()
-            s, batch = next(batches)
-            trainer.train_step(s, batch)
-            elapsed += time.perf_counter() - tick
-            step = s
-            if step in EVAL_STEPS:
-                rows += [
-                    {"variant": variant.name, "step": step, "seconds": round(elapsed, 2), **r}
-                    for r in evaluate_codec(model, clips)
-                ]
-                if log:
-                    log(
-                        f"{variant.name}: step {step}, {elapsed:.0f} s, mel distance {rows[-1]['mel_distance']:.3f}"
-                    )
+        rows, step, elapsed = _train_and_evaluate(trainer, variant.name, seconds, clips, log)
     final = final_eval(model) if final_eval else evaluate_codec(model, clips)
     rows = [r for r in rows if r["step"] != step]  # the final evaluation replaces a same-step one
     rows += [
@@ -422,9 +406,32 @@ def train_variant(
     return model, rows
 
 
-# ---------------------------------------------------------------------------------------------
-# The experiments
-# ---------------------------------------------------------------------------------------------
+def _train_and_evaluate(
+    trainer: Trainer,
+    name: str,
+    seconds: float,
+    clips: torch.Tensor,
+    log: Callable[[str], None] | None,
+) -> tuple[list[dict], int, float]:
+    """Step ``trainer`` up to ``cfg.steps`` or ``seconds``: ``(rows at EVAL_STEPS, step, time)``."""
+    rows: list[dict] = []
+    elapsed, step = 0.0, 0
+    batches = trainer.batches()
+    while step < trainer.cfg.steps and elapsed < seconds:
+        tick = time.perf_counter()
+        s, batch = next(batches)
+        trainer.train_step(s, batch)
+        elapsed += time.perf_counter() - tick
+        step = s
+        if step in EVAL_STEPS:
+            rows += [
+                {"variant": name, "step": step, "seconds": round(elapsed, 2), **r}
+                for r in evaluate_codec(trainer.generator, clips)
+            ]
+            if log:
+                mel = rows[-1]["mel_distance"]
+                log(f"{name}: step {step}, {elapsed:.0f} s, mel distance {mel:.3f}")
+    return rows, step, elapsed
 
 
 def _tiny(**overrides) -> Callable[[], DAC]:
@@ -479,7 +486,7 @@ def _final_eval(name: str, clips: torch.Tensor) -> Callable[[DAC], list[dict]]:
 def run_experiment(
     name: str, cfg: AblationConfig | None = None, log: Callable[[str], None] | None = None
 ) -> list[dict]:
-    """Train every variant of experiment ``name`` for ``cfg.minutes / n_variants`` each; all result rows."""
+    """Train every variant of experiment ``name``, ``cfg.minutes / n_variants`` each; all rows."""
     cfg = cfg or AblationConfig()
     variants = experiment_variants(name)
     if cfg.threads:
@@ -497,15 +504,10 @@ def run_experiment(
     return rows
 
 
-# ---------------------------------------------------------------------------------------------
-# The quantizers alone, on fixed features
-# ---------------------------------------------------------------------------------------------
-
-
 def log_mel_frames(
     clips: torch.Tensor, n_mels: int = 64, window: int = 2048, hop: int = 512
 ) -> torch.Tensor:
-    """``log10`` mel magnitudes (clamped at 1e-5) of ``(N, 1, T)`` clips: ``(N, n_mels, T // hop + 1)``.
+    """``log10`` mel magnitudes (clamped at 1e-5) of clips ``(N, 1, T)``: ``(N, n_mels, T//hop+1)``.
 
     One frame per 512 samples, like the codec's latent; 64 bands, like the tiny codec's D = 64.
     """
@@ -516,7 +518,8 @@ def log_mel_frames(
 def make_quantizer(
     kind: str, dim: int = 64, n_codebooks: int = 9, codebook_size: int = 1024, reset_every: int = 20
 ) -> ResidualVectorQuantize:
-    """A residual quantizer of ``kind`` (``"factorized"`` = DAC's, ``"plain"``, ``"plain_reset"``) for ``dim``-d input."""
+    """A residual quantizer of ``kind`` (``"factorized"`` = DAC's, ``"plain"``, ``"plain_reset"``)
+    for ``dim``-dimensional input."""
     if kind == "factorized":
         return ResidualVectorQuantize(dim, n_codebooks, codebook_size, 8)
     if kind in ("plain", "plain_reset"):
@@ -530,7 +533,8 @@ def make_quantizer(
 
 @torch.no_grad()
 def quantizer_stats(quantizer: ResidualVectorQuantize, z: torch.Tensor) -> dict:
-    """Eval-mode codebook statistics and relative error ``‖z − z_q‖² / ‖z‖²`` of ``quantizer`` on ``z`` ``(N, D, S)``."""
+    """Eval-mode codebook statistics and relative error ``‖z − z_q‖² / ‖z‖²`` of ``quantizer`` on
+    ``z`` ``(N, D, S)``."""
     was_training = quantizer.training
     quantizer.eval()
     try:
@@ -548,16 +552,33 @@ def quantizer_stats(quantizer: ResidualVectorQuantize, z: torch.Tensor) -> dict:
 
 
 def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = None) -> list[dict]:
-    """The three quantizers trained alone on standardised log-mel frames of the toy corpus, same budget each.
+    """The three quantizers trained alone on standardised log-mel frames, the same budget each.
 
     In the codec, a quantizer's input is whatever a young encoder produces; here every variant gets
     the same varied input from step 1: ``z`` = 64-band log-mel frames of the training clips,
-    standardised per band with the training mean and std (so the plain codebook's N(0, 1) initialisation is at the data's scale).
-    Each step quantizes a batch of 8 random 32-frame windows and minimises
-    ``‖z − z_q‖² + codebook + 0.25·commitment`` (AdamW, ``cfg.lr``); statistics are measured on the
-    held-out clips. Rows: ``variant, step, seconds, n_q, utilization, perplexity, entropy_bits,
-    relative_error`` (and ``final`` = 1 on the last row of each variant).
+    standardised per band with the training mean and std (so the plain codebook's N(0, 1)
+    initialisation is at the data's scale). Each step quantizes a batch of 8 random 32-frame
+    windows and minimises ``‖z − z_q‖² + codebook + 0.25·commitment`` (AdamW, ``cfg.lr``);
+    statistics are measured on the held-out clips. Rows: ``variant, step, seconds, n_q,
+    utilization, perplexity, entropy_bits, relative_error`` (and ``final`` = 1 on the last row of
+    each variant).
     """
+    train_z, held_z = _standardised_frames(cfg)
+    rows = []
+    for kind in ("factorized", "plain", "plain_reset"):
+        rows += _train_quantizer(kind, train_z, held_z, cfg, 60.0 * cfg.minutes / 3)
+        if log:
+            r = rows[-1]
+            log(
+                f"{kind}: step {r['step']}, utilization {r['utilization']:.1%}, "
+                f"perplexity {r['perplexity']:.1f}, relative error {r['relative_error']:.3f}"
+            )
+    return rows
+
+
+def _standardised_frames(cfg: AblationConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mel frames ``(N, 64, frames)`` of the training and held-out clips, standardised per
+    band with the training mean and std."""
     root = ensure_toy_corpus() if cfg.data is None else None
     train_dir = Path(cfg.data) if cfg.data is not None else root.train
     valid_dir = cfg.valid_data if cfg.valid_data is not None else (root.valid if root else None)
@@ -565,67 +586,51 @@ def run_vq_features(cfg: AblationConfig, log: Callable[[str], None] | None = Non
         train_dir, DataConfig(sample_rate=SAMPLE_RATE, duration=cfg.eval_seconds, augment=False)
     ).fixed_clips(1000, cfg.eval_seconds)[0]
     train_z = log_mel_frames(train_clips)
-    mean, std = train_z.mean(dim=(0, 2), keepdim=True), train_z.std(dim=(0, 2), keepdim=True) + 1e-5
-    train_z = (train_z - mean) / std
-    held_z = (
-        log_mel_frames(heldout_clips(valid_dir, cfg.eval_clips_per_domain, cfg.eval_seconds)) - mean
-    ) / std
+    mean = train_z.mean(dim=(0, 2), keepdim=True)
+    std = train_z.std(dim=(0, 2), keepdim=True) + 1e-5
+    held = log_mel_frames(heldout_clips(valid_dir, cfg.eval_clips_per_domain, cfg.eval_seconds))
+    return (train_z - mean) / std, (held - mean) / std
+
+
+def _train_quantizer(
+    kind: str, train_z: torch.Tensor, held_z: torch.Tensor, cfg: AblationConfig, seconds: float
+) -> list[dict]:
+    """Train quantizer ``kind`` for ``seconds`` (or ``cfg.steps``); its rows, the last ``final``."""
     width = min(32, train_z.shape[-1])
-    seconds = 60.0 * cfg.minutes / 3
-    rows = []
-    for kind in ("factorized", "plain", "plain_reset"):
-        torch.manual_seed(cfg.seed)
-        q = make_quantizer(kind, train_z.shape[1])
-        opt = torch.optim.AdamW(q.parameters(), cfg.lr, betas=(0.8, 0.99))
-        gen = torch.Generator().manual_seed(cfg.seed)
-        step, elapsed, last = 0, 0.0, {}
-        while step < cfg.steps and elapsed < seconds:
-            tick = time.perf_counter()
-            i = torch.randint(len(train_z), (8,), generator=gen)
-            t = torch.randint(train_z.shape[-1] - width + 1, (8,), generator=gen)
-            z = torch.stack([train_z[a, :, b : b + width] for a, b in zip(i.tolist(), t.tolist())])
-            out = q(z)
-            loss = F.mse_loss(out.z_q, z) + out.codebook_loss + 0.25 * out.commitment_loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            elapsed += time.perf_counter() - tick
-            step += 1
-            if step in EVAL_STEPS:
-                last = {
-                    "variant": kind,
-                    "step": step,
-                    "seconds": round(elapsed, 2),
-                    **quantizer_stats(q, held_z),
-                }
-                rows.append(last)
-        if last.get("step") != step:
-            rows.append(
-                {
-                    "variant": kind,
-                    "step": step,
-                    "seconds": round(elapsed, 2),
-                    **quantizer_stats(q, held_z),
-                }
-            )
-        rows[-1]["final"] = 1
-        if log:
-            r = rows[-1]
-            log(
-                f"{kind}: step {step}, utilization {r['utilization']:.1%}, perplexity {r['perplexity']:.1f}, "
-                f"relative error {r['relative_error']:.3f}"
-            )
+    torch.manual_seed(cfg.seed)
+    q = make_quantizer(kind, train_z.shape[1])
+    opt = torch.optim.AdamW(q.parameters(), cfg.lr, betas=(0.8, 0.99))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    step, elapsed, rows = 0, 0.0, []
+
+    def row() -> dict:
+        return {"variant": kind, "step": step, "seconds": round(elapsed, 2)} | quantizer_stats(
+            q, held_z
+        )
+
+    while step < cfg.steps and elapsed < seconds:
+        tick = time.perf_counter()
+        i = torch.randint(len(train_z), (8,), generator=gen)
+        t = torch.randint(train_z.shape[-1] - width + 1, (8,), generator=gen)
+        z = torch.stack([train_z[a, :, b : b + width] for a, b in zip(i.tolist(), t.tolist())])
+        out = q(z)
+        loss = F.mse_loss(out.z_q, z) + out.codebook_loss + 0.25 * out.commitment_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        elapsed += time.perf_counter() - tick
+        step += 1
+        if step in EVAL_STEPS:
+            rows.append(row())
+    if not rows or rows[-1]["step"] != step:
+        rows.append(row())
+    rows[-1]["final"] = 1
     return rows
 
 
-# ---------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------
-
-
-def package_version() -> str:
-    """The git commit of the package and whether ``dac_minimal/`` had uncommitted changes ("unknown" outside git)."""
-    root = Path(__file__).resolve().parents[1]
+def package_version(root: str | Path = ".") -> str:
+    """The git commit of the repository at ``root`` (default: the working directory) and whether
+    its ``dac_minimal/`` had uncommitted changes ("unknown" outside git)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -666,7 +671,8 @@ def write_results(
 
 
 def read_results(path: str | Path) -> tuple[list[dict], str]:
-    """``(rows, command)`` from ``write_results``' CSV; numbers as floats (``step``/``n_q`` as ints), empty as NaN."""
+    """``(rows, command)`` from ``write_results``' CSV; numbers as floats (``step``, ``n_q`` as
+    ints), empty cells as NaN."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"results file not found: {path}")

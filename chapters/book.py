@@ -1,0 +1,56 @@
+"""The book's own paths and codec, for chapters 8-12 (a module, not a notebook).
+
+The notebooks run with ``cwd = chapters/`` and import it as ``from book import book_codec``. The
+paths are the repository's (this file's folder's parent), not the installed package's: the
+library knows nothing of the book's ``runs/`` and ``benchmarks/`` folders.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from dac_minimal import DAC
+from dac_minimal.train import TrainConfig, Trainer
+
+#: The repository: ``chapters/`` and ``benchmarks/`` are in it.
+ROOT = Path(__file__).resolve().parents[1]
+#: Chapter 8's one-minute run saves its codec here (git-ignored).
+BOOK_CODEC = ROOT / "runs" / "ch08" / "tiny.pt"
+#: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command
+#: that made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
+REFERENCE_CODEC = ROOT / "benchmarks" / "reference_curves" / "tiny_15min.pt"
+
+
+def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
+    """The tiny codec the later chapters measure, in eval mode, and where it came from.
+
+    ``path=None`` takes the first file that exists of ``REFERENCE_CODEC`` (15 minutes of CPU
+    training, committed) and ``BOOK_CODEC`` (chapter 8's one-minute run); pass your own
+    ``DAC.save`` file as ``path`` to measure it instead. When no file is there, a stand-in is
+    trained for ``stand_in_steps`` steps on the toy corpus so that every cell still runs; the
+    description says so, and the chapters print it: a stand-in is a bad codec.
+    """
+    candidates = [Path(path)] if path is not None else [REFERENCE_CODEC, BOOK_CODEC]
+    names = {REFERENCE_CODEC: "the 15-minute reference model", BOOK_CODEC: "chapter 8's model"}
+    for candidate in candidates:
+        if candidate.is_file():
+            return DAC.load(candidate).eval(), f"{names.get(candidate, 'the model')} ({candidate})"
+    run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
+    cfg = TrainConfig(
+        preset="tiny",
+        out=str(run),
+        steps=stand_in_steps,
+        batch_size=6,
+        log_every=stand_in_steps,
+        val_every=0,
+        sample_every=0,
+        ckpt_every=0,
+        progress=False,
+        tensorboard=False,
+        threads=1,
+    )
+    model = Trainer(cfg).fit().generator.cpu().eval()
+    missing = " or ".join(str(c) for c in candidates)
+    return model, f"a stand-in trained for {stand_in_steps} steps ({missing} not found)"
