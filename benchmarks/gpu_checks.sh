@@ -53,7 +53,7 @@ python3 -c "import dac" 2>/dev/null \
     || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
 timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
     --ours fp32 bf16 bf16+snake --profile 20 2>&1 | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
-grep -E "^one D|^  (official|dac-minimal)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
+grep -E "^one D|^  (official|dac-minimal|speed-up|load average|no ratios)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
 
 stage "3. torch.compile of the whole generator and discriminator, then the same with CUDA graphs"
 timeout 300 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 5 --compile-warmup 3 \

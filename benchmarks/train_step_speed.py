@@ -1,38 +1,42 @@
-"""One full training iteration (discriminator step, then generator step) of the 44.1 kHz model: ours vs the
-official package's modules, on the same batch, in one process.
+"""One full training iteration (discriminator step, then generator step) of the 44.1 kHz model: ours
+vs the official package's modules, on the same batch, in one process.
 
-    PYTHONPATH=. ~/.cache/dac_minimal/official-venv/bin/python benchmarks/train_step_speed.py   # after
-    python benchmarks/official_parity.py --setup                                               # made that venv
-    python benchmarks/train_step_speed.py --device cuda --batch-size 15 --ours fp32 bf16 bf16+snake bf16+compile
-    python benchmarks/train_step_speed.py --no-official --preset tiny --batch-size 6 --ours fp32 fp32+snake fp32+compile
+    python benchmarks/official_parity.py --setup   # once: the official package in its own venv
+    PYTHONPATH=. ~/.cache/dac_minimal/official-venv/bin/python benchmarks/train_step_speed.py
+    python benchmarks/train_step_speed.py --device cuda --batch-size 15 \\
+        --ours fp32 bf16 bf16+snake bf16+compile
+    python benchmarks/train_step_speed.py --no-official --preset tiny --batch-size 6 \\
+        --ours fp32 fp32+snake fp32+compile
 
 Both generators and discriminators are driven by the same step function and the same loss functions
-(``dac_minimal.loss``: 15·mel + 2·feature + 1·adversarial + 1·codebook + 0.25·commitment, least-squares GAN), so
-the comparison is of the modules. Prints seconds per iteration (median after the warm-ups), the speed-up over the
-official fp32 step and, on CUDA, the peak GPU memory of each. ``--ours`` lists our variants to time, each a
-precision and options joined by ``+``: ``fp32`` or ``bf16`` (autocast, CUDA); ``+snake`` (Snake fused by
-``torch.compile``, ``layers.compile_snakes``); ``+compile`` (``torch.compile`` of the generator and
-discriminator); ``+graphs`` (the same in ``mode="reduce-overhead"``: CUDA graphs replay each compiled graph's
-kernels with one launch, for a step bound by launching kernels, as it is on an H200); ``+cudnn``
-(``torch.backends.cudnn.benchmark``: cuDNN times its algorithms for each new shape and keeps the fastest); ``+cl``
-(the discriminator's 2-D convolutions in channels-last memory format, which tensor cores prefer). Compiled
-variants' first iterations compile and are not timed. ``--official`` lists the official side's variants the same
-way (``fp32``, ``fp32+cudnn``); the first is the reference. Library defaults are kept otherwise (on CUDA that
-means cuDNN may use TF32 for convolutions in "fp32"). ``--profile N`` profiles one more iteration of each variant
-and prints its N most expensive operators. ``--no-official`` times ours alone, against the first of ``--ours``;
-``--preset`` picks our model (and its discriminator, as the trainer does; other presets than 44khz need
-``--no-official``), ``--no-gan`` times the generator step alone (mel and VQ losses: the tiny recipe before
-``gan_start``).
+(``dac_minimal.loss``: 15·mel + 2·feature + 1·adversarial + 1·codebook + 0.25·commitment,
+least-squares GAN), so the comparison is of the modules. Prints seconds per iteration (median after
+the warm-ups), the speed-up over the official fp32 step and, on CUDA, the peak GPU memory of each.
+``--ours`` lists our variants to time, each a precision and options joined by ``+``: ``fp32`` or
+``bf16`` (autocast, CUDA); ``+snake`` (Snake fused by ``torch.compile``, ``layers.compile_snakes``);
+``+compile`` (``torch.compile`` of the generator and discriminator); ``+graphs`` (the same in
+``mode="reduce-overhead"``: CUDA graphs replay each compiled graph's kernels with one launch, for a
+step bound by launching kernels, as it is on an H200); ``+cudnn``
+(``torch.backends.cudnn.benchmark``: cuDNN times its algorithms for each new shape and keeps the
+fastest); ``+cl`` (the discriminator's 2-D convolutions in channels-last memory format, which tensor
+cores prefer). Compiled variants' first iterations compile and are not timed. ``--official`` lists
+the official side's variants the same way (``fp32``, ``fp32+cudnn``); the first is the reference.
+Library defaults are kept otherwise (on CUDA that means cuDNN may use TF32 for convolutions in
+"fp32"). ``--profile N`` profiles one more iteration of each variant and prints its N most expensive
+operators. ``--no-official`` times ours alone, against the first of ``--ours``; ``--preset`` picks
+our model (and its discriminator, as the trainer does; other presets than 44khz need
+``--no-official``), ``--no-gan`` times the generator step alone (mel and VQ losses: the tiny recipe
+before ``gan_start``).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import statistics
 import time
+from collections.abc import Callable
 
 import torch
+from protocol import alternate, load_average, report
 
 from dac_minimal import DAC, LOSS_WEIGHTS, Discriminator, MultiScaleMelLoss
 from dac_minimal.layers import compile_snakes
@@ -43,9 +47,10 @@ from dac_minimal.utils.checks import skip_finite_checks
 
 
 def iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool = False) -> None:
-    """The recipe's iteration: D on a detached reconstruction, then G on everything (``disc=None``: G on the mel
-    and VQ losses alone, as before the tiny recipe's ``gan_start``). Our modules skip their NaN scans of the audio,
-    as in the trainer's step (``skip_finite_checks``: each scan would wait for the GPU)."""
+    """The recipe's iteration: D on a detached reconstruction, then G on everything (``disc=None``:
+    G on the mel and VQ losses alone, as before the tiny recipe's ``gan_start``). Our modules skip
+    their NaN scans of the audio, as in the trainer's step (``skip_finite_checks``: each scan would
+    wait for the GPU)."""
     with skip_finite_checks():
         _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
 
@@ -89,7 +94,8 @@ OPTIONS = ("snake", "compile", "graphs", "cudnn", "cl")
 
 
 def parse_variant(text: str) -> str:
-    """Check a variant such as ``"bf16+snake+cudnn"`` (a precision, then options); a clear error for anything else."""
+    """Check a variant such as ``"bf16+snake+cudnn"`` (a precision, then options); a clear error for
+    anything else."""
     precision, *options = text.split("+")
     unknown = [o for o in options if o not in OPTIONS]
     if precision not in PRECISIONS or unknown:
@@ -110,58 +116,80 @@ def official_forward(gen, x):
     return out["audio"], out["vq/commitment_loss"], out["vq/codebook_loss"]
 
 
-def time_it(
-    gen,
-    disc,
-    forward,
-    x,
-    steps: int,
-    amp: bool,
-    warmup: int = 1,
-    profile: int = 0,
-    graphs: bool = False,
-) -> tuple[float, float]:
-    """(median seconds per iteration after ``warmup`` untimed ones, peak CUDA memory in GiB or nan); with
-    ``profile``, one more iteration runs under ``torch.profiler`` and its ``profile`` costliest operators print;
-    ``graphs`` marks each iteration's start for CUDA graphs (the ``+graphs`` variant)."""
+def make_step(gen, disc, forward, x, amp: bool, graphs: bool = False) -> Callable[[], None]:
+    """One training iteration of ``gen`` (and ``disc``) on ``x`` as a call, with its own optimizers
+    and mel loss; on CUDA the call waits for the device, so that its wall time is the step's."""
     gen.train()
     mel = MultiScaleMelLoss().to(x.device)
     opt_g = torch.optim.AdamW(gen.parameters(), 1e-4, betas=(0.8, 0.99))
-    opt_d = (
-        None
-        if disc is None
-        else torch.optim.AdamW(disc.train().parameters(), 1e-4, betas=(0.8, 0.99))
-    )
+    opt_d = None
+    if disc is not None:
+        opt_d = torch.optim.AdamW(disc.train().parameters(), 1e-4, betas=(0.8, 0.99))
     cuda = x.device.type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(x.device)
-    times = []
-    for _ in range(steps + warmup):
+
+    def step() -> None:
         if cuda:
             torch.cuda.synchronize()
-        start = time.perf_counter()
         iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
         if cuda:
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated(x.device) / 2**30 if cuda else float("nan")
-    if profile:
-        activities = [torch.profiler.ProfilerActivity.CPU] + (
-            [torch.profiler.ProfilerActivity.CUDA] if cuda else []
-        )
-        with torch.profiler.profile(activities=activities) as prof:
-            iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp, graphs)
-            if cuda:
-                torch.cuda.synchronize()
-        print(
-            prof.key_averages().table(
-                sort_by="self_device_time_total" if cuda else "self_cpu_time_total",
-                row_limit=profile,
-                max_name_column_width=60,
-            ),
-            flush=True,
-        )
-    return statistics.median(times[warmup:]), peak
+
+    return step
+
+
+def step_peak_memory(step: Callable[[], None], device: torch.device) -> float:
+    """GiB a step allocates on a CUDA ``device`` beyond what was allocated before it (CPU: nan)."""
+    if device.type != "cuda":
+        return float("nan")
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    step()
+    return (torch.cuda.max_memory_allocated(device) - before) / 2**30
+
+
+def print_profile(step: Callable[[], None], device: torch.device, rows: int) -> None:
+    """Run ``step`` once under ``torch.profiler`` and print its ``rows`` costliest operators."""
+    cuda = device.type == "cuda"
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    activities += [torch.profiler.ProfilerActivity.CUDA] if cuda else []
+    with torch.profiler.profile(activities=activities) as prof:
+        step()
+    sort_by = "self_device_time_total" if cuda else "self_cpu_time_total"
+    print(prof.key_averages().table(sort_by=sort_by, row_limit=rows, max_name_column_width=60))
+
+
+def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1) -> tuple[float, float]:
+    """(median seconds of ``steps`` iterations after ``warmup`` untimed ones, step peak memory in
+    GiB or nan): one variant alone, for a quick check; ``main`` alternates several instead."""
+    step = make_step(gen, disc, forward, x, amp)
+    for _ in range(warmup):
+        step()
+    timing = alternate({"variant": step}, runs=steps)[0]
+    return timing.median, step_peak_memory(step, x.device)
+
+
+def prepare(variant: str, gen, disc, forward, x, args) -> tuple[Callable[[], None], float]:
+    """The step of one variant (``"bf16+snake"``...), warmed up: ``(step, seconds of warm-up)``.
+
+    A compiled variant's warm-up (``--compile-warmup`` iterations) is where it compiles; the time
+    is printed apart and not counted in the step's median.
+    """
+    precision, *options = variant.split("+")
+    torch.backends.cudnn.benchmark = "cudnn" in options
+    if "snake" in options:
+        compile_snakes(gen)
+    if "cl" in options and disc is not None:
+        disc = disc.to(memory_format=torch.channels_last)
+    compiled = bool({"snake", "compile", "graphs"} & set(options))
+    if "compile" in options or "graphs" in options:
+        mode = "reduce-overhead" if "graphs" in options else None
+        gen = torch.compile(gen, mode=mode)
+        disc = None if disc is None else torch.compile(disc, mode=mode)
+    step = make_step(gen, disc, forward, x, precision == "bf16", graphs="graphs" in options)
+    start = time.perf_counter()
+    for _ in range(args.compile_warmup if compiled else 0):
+        step()
+    return step, time.perf_counter() - start
 
 
 def main() -> None:
@@ -227,61 +255,26 @@ def main() -> None:
     x = (torch.randn(args.batch_size, 1, int(args.duration * 44100)) * 0.1).to(device)
     what = "G (mel + VQ losses)" if args.no_gan else "D+G"
     print(
-        f"one {what} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, {args.device}"
+        f"one {what} iteration of {args.preset}, batch {args.batch_size} x {args.duration} s, "
+        f"{args.device}"
         + (
             f" ({torch.cuda.get_device_name(device)})"
             if device.type == "cuda"
             else f", {torch.get_num_threads()} threads"
         )
-        + f", torch {torch.__version__}, median of {args.steps}:",
+        + f", torch {torch.__version__}; alternated, {args.steps} timed runs each:",
         flush=True,
     )
-    reference = math.nan
+    steps, names = {}, []
 
-    def report(
-        name: str, seconds: float, peak: float
-    ) -> None:  # one line per variant, as soon as it is timed
-        memory = f"   peak {peak:6.1f} GiB" if device.type == "cuda" else ""
-        print(
-            f"  {name:40s} {seconds:8.3f} s   speed-up {reference / seconds:5.2f}x{memory}",
-            flush=True,
-        )
-
-    def run(name: str, variant: str, gen, disc, forward, is_reference: bool = False) -> None:
-        nonlocal reference
-        precision, *options = variant.split("+")
-        torch.backends.cudnn.benchmark = "cudnn" in options
-        if "snake" in options:
-            compile_snakes(gen)
-        if "cl" in options and disc is not None:
-            disc = disc.to(memory_format=torch.channels_last)
-        compiled = bool({"snake", "compile", "graphs"} & set(options))
-        if "compile" in options or "graphs" in options:
-            mode = "reduce-overhead" if "graphs" in options else None
-            gen = torch.compile(gen, mode=mode)
-            disc = None if disc is None else torch.compile(disc, mode=mode)
-        start = time.perf_counter()
-        seconds, peak = time_it(
-            gen,
-            disc,
-            forward,
-            x,
-            args.steps,
-            precision == "bf16",
-            warmup=args.compile_warmup if compiled else 1,
-            profile=args.profile,
-            graphs="graphs" in options,
-        )
-        if compiled:
-            print(
-                f"  ({variant}: {time.perf_counter() - start:.0f} s in all, compiling included)",
-                flush=True,
-            )
-        if is_reference:
-            reference = seconds
-        report(f"{name} ({variant})", seconds, peak)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    def add(name: str, variant: str, gen, disc, forward) -> None:
+        label = f"{name} ({variant})"
+        steps[label], warm = prepare(variant, gen, disc, forward, x, args)
+        if warm > 0:
+            print(f"  {label}: warm-up with compilation {warm:.0f} s", flush=True)
+        if args.profile:
+            print_profile(steps[label], device, args.profile)
+        names.append(label)
 
     if not args.no_official:
         try:
@@ -292,38 +285,29 @@ def main() -> None:
                 f"the official package does not import ({err}); make its venv with "
                 "`python benchmarks/official_parity.py --setup`, or pass --no-official"
             ) from None
-        for i, variant in enumerate(args.official):
+        for variant in args.official:
             if "snake" in variant or "bf16" in variant:
                 parser.error(
                     f"--official {variant}: the official side runs its own Snake in fp32 "
                     "(options: +cudnn, +cl, +compile, +graphs)"
                 )
             torch.manual_seed(0)
-            run(
-                "official descript-audio-codec",
-                variant,
-                dac.DAC().to(device),
-                None if args.no_gan else OfficialDiscriminator().to(device),
-                official_forward,
-                is_reference=i == 0,
-            )
-    for i, variant in enumerate(args.ours):
+            disc = None if args.no_gan else OfficialDiscriminator().to(device)
+            add("official", variant, dac.DAC().to(device), disc, official_forward)
+    for variant in args.ours:
         torch.manual_seed(0)
         # the trainer's forward pass: the quantizer stays fp32 under autocast
         gen = CodecForward(DAC.from_preset(args.preset).to(device))
-        disc = (
-            None
-            if args.no_gan
-            else Discriminator.from_preset(discriminator_preset_for(args.preset)).to(device)
-        )
-        run(
-            f"dac-minimal {args.preset}",
-            variant,
-            gen,
-            disc,
-            ours_forward,
-            is_reference=args.no_official and i == 0,
-        )
+        disc = None
+        if not args.no_gan:
+            disc = Discriminator.from_preset(discriminator_preset_for(args.preset)).to(device)
+        add(f"dac-minimal {args.preset}", variant, gen, disc, ours_forward)
+    load_before = load_average()
+    timings = alternate(steps, runs=args.steps)
+    report(timings, names[0], args.threads, load_before, load_average())
+    if device.type == "cuda":
+        for name in names:
+            print(f"  {name:48s} step peak {step_peak_memory(steps[name], device):6.1f} GiB")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The helpers of the benchmark scripts in ``benchmarks/`` (they are run by hand, so their logic is checked here)."""
+"""The helpers of the benchmark scripts in ``benchmarks/`` (they are run by hand, so their logic is
+checked here)."""
 
 import argparse
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,9 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load(name: str):
+    """Import ``benchmarks/<name>.py`` as the scripts run (their folder first on ``sys.path``)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -22,8 +27,9 @@ def load(name: str):
 
 
 def test_opus_benchmark_can_bypass_the_quantizer():
-    """``tiny_vs_opus.py --no-quantizer`` (the architecture's ceiling): the decoder gets the encoder's latent
-    unchanged and the VQ losses are zero, in training as in evaluation; a plain model quantizes."""
+    """``tiny_vs_opus.py --no-quantizer`` (the architecture's ceiling): the decoder gets the
+    encoder's latent unchanged and the VQ losses are zero, in training as in evaluation; a plain
+    model quantizes."""
     bench = load("tiny_vs_opus")
     torch.manual_seed(0)
     x = 0.1 * torch.randn(2, 1, 4096)
@@ -49,8 +55,8 @@ def test_step_speed_names_a_bad_variant(variant):
 
 
 def test_step_speed_times_a_real_training_iteration():
-    """``time_it`` runs the D and G steps it times: both models' weights move, the time is positive and the
-    CUDA peak memory is nan on a CPU."""
+    """``time_it`` runs the D and G steps it times: both models' weights move, the time is positive
+    and the CUDA peak memory is nan on a CPU."""
     bench = load("train_step_speed")
     torch.manual_seed(0)
     gen, disc = CodecForward(DAC.from_preset("tiny")), Discriminator.from_preset("tiny")
@@ -65,7 +71,8 @@ def test_step_speed_times_a_real_training_iteration():
 
 
 def test_step_speed_without_a_discriminator_trains_the_generator_alone():
-    """``--no-gan`` (``disc=None``): the G step on the mel and VQ losses alone, as before the tiny recipe's gan_start."""
+    """``--no-gan`` (``disc=None``): the G step on the mel and VQ losses alone, as before the tiny
+    recipe's gan_start."""
     bench = load("train_step_speed")
     torch.manual_seed(0)
     gen = CodecForward(DAC.from_preset("tiny"))
@@ -82,3 +89,40 @@ def test_step_speed_times_other_presets_only_without_the_official_side(monkeypat
     with pytest.raises(SystemExit):
         bench.main()
     assert "the official side is the 44.1 kHz model; add --no-official" in capsys.readouterr().err
+
+
+def test_protocol_alternates_the_variants_after_one_warm_up_each():
+    protocol = load("protocol")
+    calls = []
+    variants = {name: (lambda name=name: calls.append(name)) for name in "AB"}
+    timings = protocol.alternate(variants, runs=3)
+    assert calls == ["A", "B"] + ["A", "B"] * 3  # warm-ups, then A B A B A B
+    assert [t.name for t in timings] == ["A", "B"] and all(len(t.runs) == 3 for t in timings)
+    low, high = timings[0].spread
+    assert low <= timings[0].median <= high
+
+
+def test_protocol_refuses_ratios_on_a_busy_machine(capsys):
+    protocol = load("protocol")
+    timings = [protocol.Timing("ref", 1.0, [2.0, 2.0, 2.0]), protocol.Timing("new", 1.0, [1.0] * 3)]
+    assert protocol.report(timings, "ref", threads=2, load_before=1.5, load_after=1.9) == {
+        "ref": 1.0,
+        "new": 2.0,
+    }
+    assert protocol.report(timings, "ref", threads=2, load_before=3.2, load_after=3.0) is None
+    out = capsys.readouterr().out
+    assert "load average 3.2 before" in out and "no ratios" in out
+    with pytest.raises(ValueError, match="runs"):
+        protocol.alternate({"A": lambda: None}, runs=0)
+
+
+def test_step_speed_alternates_its_variants(monkeypatch, capsys):
+    """The script end to end on the tiny preset: two variants, alternated, with a verdict."""
+    bench = load("train_step_speed")
+    argv = ["train_step_speed.py", "--no-official", "--preset", "tiny", "--batch-size", "3"]
+    argv += ["--duration", "0.1", "--steps", "1", "--threads", "1", "--ours", "fp32", "fp32"]
+    monkeypatch.setattr("sys.argv", argv)
+    bench.main()
+    out = capsys.readouterr().out
+    assert out.count("dac-minimal tiny (fp32)") >= 2 and "load average" in out
+    assert "speed-up" in out or "no ratios" in out
