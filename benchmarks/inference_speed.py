@@ -4,8 +4,10 @@
    training (weight norm recomputed every call, eager Snake), after ``prepare_for_inference()``
    (weight norm folded, Snake in one ``addcmul``), after ``prepare_for_inference(compile=True)``
    (Snake fused by torch.compile), and, when the official ``dac`` package is importable in this
-   environment, the official model with the same weights. Times are the best of ``--repeats`` runs
-   after one warm-up run; printed as ratios.
+   environment, the official model with the same weights. The variants alternate (one warm-up
+   each, then ``--repeats`` rounds of A B C D; ``protocol.py``); medians and spreads are printed,
+   and ratios only when the load average before the run did not exceed the threads. Compilation
+   time is reported apart, with the audio length from which compiling pays for itself.
 2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and
    decompress a 10-minute file in chunks versus a 10-second one.
 
@@ -27,8 +29,14 @@ import sys
 import time
 
 import torch
+from protocol import alternate, load_average, report
 
 from dac_minimal import DAC
+
+AS_TRAINED = "ours, as trained (weight norm, eager Snake)"
+PREPARED = "ours, prepare_for_inference()"
+COMPILED = "ours, prepare_for_inference(compile=True)"
+OFFICIAL = "official descript-audio-codec"
 
 
 def test_signal(seconds: float, sample_rate: int) -> torch.Tensor:
@@ -53,20 +61,6 @@ def make_model(args) -> DAC:
     torch.manual_seed(0)
     model = DAC.load(args.weights) if args.weights else DAC.from_preset(args.preset)
     return model.eval()
-
-
-def time_codec(encode_decode, x: torch.Tensor, repeats: int) -> tuple[float, float, torch.Tensor]:
-    """(warm-up seconds, best seconds, output) of ``encode_decode(x)``."""
-    with torch.inference_mode():
-        start = time.perf_counter()
-        y = encode_decode(x)
-        warmup = time.perf_counter() - start
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            y = encode_decode(x)
-            best = min(best, time.perf_counter() - start)
-    return warmup, best, y
 
 
 def ours(model: DAC):
@@ -113,41 +107,46 @@ def speed(args) -> None:
     x = test_signal(args.seconds, base.sample_rate)
     print(
         f"speed: {args.seconds:g} s at {base.sample_rate} Hz, "
-        f"preset/weights {args.weights or args.preset}, "
-        f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"preset/weights {args.weights or args.preset}, {torch.get_num_threads()} threads, "
+        f"{args.repeats} alternated runs per variant after a warm-up each, {os.cpu_count()} CPUs"
     )
-    variants = {"ours, as trained (weight norm, eager Snake)": ours(base)}
-    variants["ours, prepare_for_inference()"] = ours(copy.deepcopy(base).prepare_for_inference())
+    coders = {AS_TRAINED: ours(base)}
+    coders[PREPARED] = ours(copy.deepcopy(base).prepare_for_inference())
     if not args.no_compile:
-        variants["ours, prepare_for_inference(compile=True)"] = ours(
-            copy.deepcopy(base).prepare_for_inference(compile=True)
-        )
+        coders[COMPILED] = ours(copy.deepcopy(base).prepare_for_inference(compile=True))
     official = official_model(base)
     if official is not None:
-        variants["official descript-audio-codec"] = official
+        coders[OFFICIAL] = official
     else:
-        print(
-            "  (the official package is not importable in this environment: "
-            "official timing skipped)"
+        print("  (the official package is not importable here: official timing skipped)")
+    outputs = {}
+
+    def run(name):
+        def call():
+            with torch.inference_mode():
+                outputs[name] = coders[name](x)
+
+        return call
+
+    load_before = load_average()
+    timings = alternate({name: run(name) for name in coders}, runs=args.repeats)
+    reference = OFFICIAL if OFFICIAL in coders else AS_TRAINED
+    report(timings, reference, args.threads, load_before, load_average())
+    first = outputs[AS_TRAINED]
+    for name, y in outputs.items():
+        diff = (y[..., : first.shape[-1]] - first).abs().max().item()
+        print(f"  {name:48s} max |output - as trained's| {diff:.1e}")
+    by_name = {t.name: t for t in timings}
+    if COMPILED in by_name:
+        compiled, prepared = by_name[COMPILED], by_name[PREPARED]
+        compile_s = compiled.warmup - compiled.median
+        saved_per_audio_s = (prepared.median - compiled.median) / args.seconds
+        verdict = (
+            f"pays for itself from {compile_s / saved_per_audio_s:.0f} s of audio"
+            if saved_per_audio_s > 0
+            else "never pays for itself here (not faster than the prepared model)"
         )
-    results, reference = {}, None
-    for name, fn in variants.items():
-        warmup, best, y = time_codec(fn, x, args.repeats)
-        if reference is None:
-            reference = y
-        diff = (y[..., : reference.shape[-1]] - reference).abs().max().item()
-        results[name] = best
-        print(
-            f"  {name:48s} {best:7.2f} s  (warm-up {warmup:6.1f} s, max |Δ| vs first {diff:.1e})",
-            flush=True,
-        )
-    slowest = results.get(
-        "official descript-audio-codec", results["ours, as trained (weight norm, eager Snake)"]
-    )
-    baseline = "official" if "official descript-audio-codec" in results else "ours as trained"
-    for name, best in results.items():
-        print(f"  speed-up of {name:48s} over {baseline}: {slowest / best:5.2f}x")
+        print(f"  compiling took about {compile_s:.0f} s (first call - median); it {verdict}")
 
 
 def memory_case(args) -> None:
@@ -223,7 +222,7 @@ def main() -> None:
     parser.add_argument("--weights", help="checkpoint to time instead of a random preset model")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
