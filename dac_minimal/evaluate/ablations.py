@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dac_minimal.evaluate.metrics as M
-from dac_minimal.data import AudioFolder, DataConfig, ensure_toy_corpus
+from dac_minimal.data import SAMPLE_RATE, AudioFolder, DataConfig, ensure_toy_corpus
 from dac_minimal.discriminator import BANDS, Discriminator
 from dac_minimal.loss import MultiScaleMelLoss, mel_filters, stft_magnitude
 from dac_minimal.model import DAC
@@ -67,7 +67,6 @@ from dac_minimal.utils.files import atomic_path
 
 #: ``stft_distance`` resolutions finer in frequency than the longest mel window (2048 samples):
 #: 93 ms and 186 ms windows resolve 10.8 Hz and 5.4 Hz bins.
-SAMPLE_RATE = 44100
 HIGH_RES: tuple[tuple[int, int], ...] = ((4096, 1024), (8192, 2048))
 #: Training steps at which every variant is evaluated (plus its last step), so curves share points.
 EVAL_STEPS: tuple[int, ...] = (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560)

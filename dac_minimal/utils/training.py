@@ -66,19 +66,14 @@ def setup_distributed() -> DistInfo:
     return info
 
 
-# ---------------------------------------------------------------------------------------------
-# Data: every batch is a pure function of (seed, rank, step, micro-batch), so resuming needs no
-# sampler state beyond the step, and each rank draws different excerpts.
-# ---------------------------------------------------------------------------------------------
-
-
 def draw_batch(
     folder: AudioFolder, batch_size: int, seed: int, rank: int, step: int, micro: int = 0
 ) -> torch.Tensor:
     """Training excerpts ``(B, 1, T)`` for one micro-batch, balanced over the folder's domains.
 
-    Item ``i`` comes from domain ``i mod n_domains`` (as in ``BalancedBatches``); the random
-    stream is seeded by ``(seed, rank, step, micro)``.
+    Item ``i`` comes from domain ``i mod n_domains``; the random stream is seeded by ``(seed,
+    rank, step, micro)``, so every batch is a pure function of the step: resuming needs no sampler
+    state, and each rank draws different excerpts.
     """
     domains = folder.domains
     if batch_size % len(domains):
