@@ -78,7 +78,7 @@ print(
     f"{model.n_codebooks} codebooks of {model.config.codebook_size}"
 )
 
-corpus = ensure_toy_corpus()  # data/toy/{train,valid}: the valid clips were never trained on
+corpus = ensure_toy_corpus()  # the train and valid splits: the valid clips were never trained on
 print("held-out clips in", corpus.valid)
 
 # %% [markdown]
@@ -242,7 +242,7 @@ plt.show()
 #
 # `dac_minimal.evaluate.evaluation.evaluate` does all of the above for every clip, every domain and every bitrate,
 # and pools the codes per domain for the codebook columns. (`python -m dac_minimal.evaluate --weights
-# benchmarks/reference_curves/tiny_15min.pt --data data/toy/valid --out runs/eval` writes the same table as CSV and Markdown,
+# benchmarks/reference_curves/tiny_15min.pt --data ~/.cache/dac_minimal/data/toy/valid --out runs/eval` writes the same table as CSV and Markdown,
 # with the figures of section 6 as PNG files.)
 
 # %%

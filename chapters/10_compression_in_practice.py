@@ -83,7 +83,7 @@ print(
     f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s"
 )
 
-# Clip 0 of the toy corpus's held-out split (data/toy/valid/music): the codec never trained on it.
+# Clip 0 of the toy corpus's held-out split (valid/music): the codec never trained on it.
 x = toy_clip("music", CLIP_SECONDS, seed=VALID_SEED_OFFSET, index=0)  # (T,) float32
 print(f"held-out music clip: {len(x)} samples, {len(x) / SR:.2f} s, peak {np.abs(x).max():.2f}")
 display(Audio(x, rate=SR))

@@ -140,9 +140,7 @@ print(
     f"hop {codec.hop_length}"
 )
 
-corpus = (
-    ensure_toy_corpus()
-)  # data/toy/train (24 clips of 2 s) and data/toy/valid (12 held-out clips)
+corpus = ensure_toy_corpus()  # train (24 clips of 2 s) and valid (12 held-out clips)
 
 # %% [markdown]
 # Tokenizing is just encoding: read a clip, shape it `(B, 1, T)`, and keep `encode(x).codes`. One
