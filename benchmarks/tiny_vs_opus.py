@@ -42,7 +42,7 @@ from dac_minimal.data import ensure_toy_corpus, ensure_toy_split, normalize_loud
 from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
 from dac_minimal.evaluate.metrics import CodebookUtilization, codebook_utilization, mel_distance
 from dac_minimal.train import TrainConfig, Trainer
-from dac_minimal.utils.audio import load_audio, to_mono
+from dac_minimal.utils.audio import find_audio_files, load_audio, to_mono
 
 SR = 44100
 PROBE_STEPS = 100  # steps timed before the schedule's length is fixed
@@ -52,22 +52,33 @@ REAL = ["/usr/share/sounds/alsa/*.wav", "/usr/share/sounds/freedesktop/stereo/*.
 
 def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
     """Mono ``(T,)`` float32 at 44.1 kHz, at most ``max_seconds``, at -24 LUFS (the training
-    loudness); ``None`` when shorter than 0.25 s (too short for a meaningful score) or silent."""
+    loudness); ``None`` when shorter than 0.25 s (too short for a meaningful score) or silent. A
+    file longer than three times ``max_seconds`` (a music track) is cut a third of the way in,
+    past its intro."""
     audio, _ = load_audio(path, SR)
-    x = to_mono(audio)[0, : int(max_seconds * SR)]
+    x = to_mono(audio)[0]
+    n = int(max_seconds * SR)
+    start = x.size // 3 if x.size > 3 * n else 0
+    x = x[start : start + n]
     if x.size < SR // 4 or np.abs(x).max() < 1e-4:
         return None
     return normalize_loudness(x, SR, -24.0).astype(np.float32)
 
 
-def held_out_clips(max_seconds: float = 4.0, per_domain: int = 24) -> dict[str, list[np.ndarray]]:
-    """``{"toy/<domain>": [...], "real": [...]}``, each clip as ``load_clip`` returns it: the toy
-    test split (``per_domain`` clips of 2 s per domain, see ``test_split``) and the real
-    recordings."""
+def held_out_clips(
+    max_seconds: float = 4.0, per_domain: int = 24, real_corpus: str | None = None
+) -> dict[str, list[np.ndarray]]:
+    """``{"toy/<domain>": [...], "real": [...], "real/<domain>": [...]}``, each clip as
+    ``load_clip`` returns it: the toy test split (``per_domain`` clips of 2 s per domain, see
+    ``test_split``), the real recordings of ``REAL`` and, with ``real_corpus`` (a folder made by
+    ``python -m dac_minimal.tools.corpus``), its held-out ``valid`` split by domain."""
     sets: dict[str, list[Path]] = {}
     for path in sorted(test_split(per_domain).rglob("*.wav")):
         sets.setdefault(f"toy/{path.parent.name}", []).append(path)
     sets["real"] = [Path(p) for pattern in REAL for p in sorted(glob.glob(pattern))]
+    if real_corpus:
+        for domain, path in find_audio_files(Path(real_corpus) / "valid"):
+            sets.setdefault(f"real/{domain}", []).append(path)
     clips: dict[str, list[np.ndarray]] = {}
     for name, paths in sets.items():
         for path in paths:
@@ -115,7 +126,7 @@ def bypass_quantizer(model) -> None:
 def test_split(per_domain: int = 24) -> Path:
     """The toy test split: clips from a seed no split of the training corpus uses (2 s each); 24
     per domain = 144 s = 12,456 frames, about 12 per entry of a 1024-entry codebook. Made on first
-    use in ``data/toy/``."""
+    use beside the toy corpus's splits."""
     return ensure_toy_split(
         ensure_toy_corpus().train.parent / f"test_{per_domain}", per_domain, seed=TEST_SEED
     )
@@ -179,6 +190,13 @@ def main() -> None:
         "--no-opus", action="store_true", help="skip the Opus rows (they do not change)"
     )
     parser.add_argument(
+        "--real",
+        default=None,
+        metavar="CORPUS",
+        help="also score on this real corpus's held-out split by domain (a folder made by "
+        "python -m dac_minimal.tools.corpus); train on it with --set data=CORPUS/train",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -187,10 +205,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    clips = held_out_clips()
-    test = [
-        x for name, xs in clips.items() if name.startswith("toy/") for x in xs
-    ]  # the utilization set
+    clips = held_out_clips(real_corpus=args.real)
+    test = [x for name, xs in clips.items() if name.startswith("toy/") for x in xs]
+    real_test = [x for name, xs in clips.items() if name.startswith("real/") for x in xs]
     print("held-out clips:", {k: len(v) for k, v in clips.items()})
 
     overrides = {}
@@ -296,11 +313,14 @@ def main() -> None:
                 codec_scores(model, clips),
             )
         )
-        u = utilization(model, test)
-        print(
-            f"{minutes:g} min: codebook utilization on {len(test)} held-out toy clips: "
-            f"mean {u.mean:.1%}, per codebook " + " ".join(f"{v:.0%}" for v in u.per_codebook)
-        )
+        for what, xs in (("toy", test), ("real", real_test)):
+            if xs:
+                u = utilization(model, xs)
+                print(
+                    f"{minutes:g} min: codebook utilization on {len(xs)} held-out {what} clips: "
+                    f"mean {u.mean:.1%}, per codebook "
+                    + " ".join(f"{v:.0%}" for v in u.per_codebook)
+                )
     if args.no_opus:
         pass
     elif ffmpeg_available("opus"):
