@@ -1011,7 +1011,8 @@ def validation_clips(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Generate the toy multi-domain corpus (train and valid splits)."
+        prog="python -m dac_minimal.data",
+        description="Generate the toy multi-domain corpus (train and valid splits).",
     )
     parser.add_argument(
         "--out",

@@ -504,7 +504,8 @@ def save_figures(
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Evaluate a DAC model per domain and bitrate, with Opus/MP3 baselines."
+        prog="python -m dac_minimal.evaluate",
+        description="Evaluate a DAC model per domain and bitrate, with Opus/MP3 baselines.",
     )
     p.add_argument(
         "--weights",

@@ -228,7 +228,9 @@ def _manifest(entries: list[dict], missing: list[str]) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m dac_minimal.tools.corpus", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--out", required=True, help="corpus folder to write (e.g. data/real)")
     parser.add_argument("--root", default="/", help="file-system root the packages are under")
     parser.add_argument("--copy", action="store_true", help="copy the files instead of linking")

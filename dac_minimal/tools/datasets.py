@@ -384,7 +384,8 @@ def prepare(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Download and lay out DAPS, VCTK and MUSDB18 for a full run."
+        prog="python -m dac_minimal.tools.datasets",
+        description="Download and lay out DAPS, VCTK and MUSDB18 for a full run.",
     )
     parser.add_argument(
         "--out", default="data/full", help="layout folder (train/ and valid/ inside)"

@@ -225,7 +225,8 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Draw the codec's block diagram from a preset config."
+        prog="python -m dac_minimal.tools.diagram",
+        description="Draw the codec's block diagram from a preset config.",
     )
     parser.add_argument(
         "--out", default="chapters/figures/architecture.png", help="PNG file to write"
