@@ -111,6 +111,7 @@ def list_audio(
     Returns ``(files, skipped)`` with ``skipped`` a list of ``(path, reason)``.
     """
     folder = Path(folder)
+    extensions = audio_extensions() if extensions is None else extensions  # one PATH lookup
     files, skipped = [], []
     for path in sorted(folder.rglob("*")):
         if any(p.startswith(".") for p in path.relative_to(folder).parts) or not path.is_file():
