@@ -162,7 +162,7 @@ def time_it(gen, disc, forward, x, steps: int, amp: bool, warmup: int = 1) -> tu
     """(median seconds of ``steps`` iterations after ``warmup`` untimed ones, step peak memory in
     GiB or nan): one variant alone, for a quick check; ``main`` alternates several instead."""
     step = make_step(gen, disc, forward, x, amp)
-    for _ in range(warmup):
+    for _ in range(warmup - 1):  # alternate() makes the last warm-up call itself
         step()
     timing = alternate({"variant": step}, runs=steps)[0]
     return timing.median, step_peak_memory(step, x.device)
