@@ -1,6 +1,7 @@
-"""The book's own paths and codec, for chapters 8-12 (a module, not a notebook).
+"""The book's own helpers: its paths, its codec and its two sizes (a module, not a notebook).
 
-The notebooks run with ``cwd = chapters/`` and import it as ``from book import book_codec``. The
+The notebooks run with ``cwd = chapters/`` and import it as ``from book import book_codec``
+(the solution notebooks in ``chapters/solutions/`` put ``chapters/`` on ``sys.path`` first). The
 paths are the repository's (this file's folder's parent), not the installed package's: the
 library knows nothing of the book's ``runs/`` and ``benchmarks/`` folders.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 from dac_minimal import DAC
 from dac_minimal.train import TrainConfig, Trainer
 
+#: Set by the test suite (``DAC_BOOK_SMOKE=1``): every cell runs, on smaller sizes.
+QUICK = os.environ.get("DAC_BOOK_SMOKE") == "1"
 #: The repository: ``chapters/`` and ``benchmarks/`` are in it.
 ROOT = Path(__file__).resolve().parents[1]
 #: Chapter 8's one-minute run saves its codec here (git-ignored).
@@ -21,6 +24,18 @@ BOOK_CODEC = ROOT / "runs" / "ch08" / "tiny.pt"
 #: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command
 #: that made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
 REFERENCE_CODEC = ROOT / "benchmarks" / "reference_curves" / "tiny_15min.pt"
+
+
+def sizes(*pairs: tuple):
+    """The reading size of each ``(reading, quick)`` pair, or its quick size under the test suite.
+
+    A chapter chooses all its sizes in one line of its setup cell, for example
+    ``STEPS, SECONDS = sizes((500, 200), (2.0, 1.0))``; the quick sizes let an automatic check run
+    every cell in a fraction of the time, and a reader never needs to think about them. One pair
+    gives one value, several give a tuple.
+    """
+    chosen = tuple(quick if QUICK else reading for reading, quick in pairs)
+    return chosen[0] if len(chosen) == 1 else chosen
 
 
 def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -> tuple[DAC, str]:
