@@ -7,6 +7,9 @@ bar), and its codebook utilization on held-out toy clips (issue 7's bar).
     python benchmarks/tiny_vs_opus.py --minutes 1 --snapshots 0.5 1 --no-opus
     # the same encoder and decoder, unquantized:
     python benchmarks/tiny_vs_opus.py --no-quantizer --no-opus
+    # score a saved model at 1, 4 and 9 codebooks, per source of the real held-out sets:
+    python benchmarks/tiny_vs_opus.py --evaluate benchmarks/reference_curves/tiny_15min.pt \\
+        --real data/real --by-source --codebooks 1 4 9
     # the paper's recipe:
     python benchmarks/tiny_vs_opus.py --set lr=1e-4 lr_schedule=exponential gan_start=0 \\
         revive_every=0
@@ -32,12 +35,15 @@ from __future__ import annotations
 import argparse
 import copy
 import glob
+import json
 import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
+from dac_minimal import DAC
 from dac_minimal.data import ensure_toy_corpus, ensure_toy_split, normalize_loudness
 from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
 from dac_minimal.evaluate.metrics import CodebookUtilization, codebook_utilization, mel_distance
@@ -66,19 +72,28 @@ def load_clip(path: Path, max_seconds: float = 4.0) -> np.ndarray | None:
 
 
 def held_out_clips(
-    max_seconds: float = 4.0, per_domain: int = 24, real_corpus: str | None = None
+    max_seconds: float = 4.0,
+    per_domain: int = 24,
+    real_corpus: str | None = None,
+    by_source: bool = False,
 ) -> dict[str, list[np.ndarray]]:
     """``{"toy/<domain>": [...], "real": [...], "real/<domain>": [...]}``, each clip as
     ``load_clip`` returns it: the toy test split (``per_domain`` clips of 2 s per domain, see
     ``test_split``), the real recordings of ``REAL`` and, with ``real_corpus`` (a folder made by
-    ``python -m dac_minimal.tools.corpus``), its held-out ``valid`` split by domain."""
+    ``python -m dac_minimal.tools.corpus``), its held-out ``valid`` split by domain; with
+    ``by_source`` also ``"real/<domain>/<source>"`` (the corpus's subfolders: ``freedesktop``,
+    ``alsa-voices``, ``hedgewars-voices``, ...)."""
     sets: dict[str, list[Path]] = {}
     for path in sorted(test_split(per_domain).rglob("*.wav")):
         sets.setdefault(f"toy/{path.parent.name}", []).append(path)
     sets["real"] = [Path(p) for pattern in REAL for p in sorted(glob.glob(pattern))]
     if real_corpus:
-        for domain, path in find_audio_files(Path(real_corpus) / "valid"):
+        valid = Path(real_corpus) / "valid"
+        for domain, path in find_audio_files(valid):
             sets.setdefault(f"real/{domain}", []).append(path)
+            if by_source:
+                source = path.relative_to(valid / domain).parts[0]
+                sets.setdefault(f"real/{domain}/{source}", []).append(path)
     clips: dict[str, list[np.ndarray]] = {}
     for name, paths in sets.items():
         for path in paths:
@@ -88,10 +103,13 @@ def held_out_clips(
 
 
 def codec_scores(
-    model, clips: dict[str, list[np.ndarray]], quantize: bool = True
+    model,
+    clips: dict[str, list[np.ndarray]],
+    quantize: bool = True,
+    n_quantizers: int | None = None,
 ) -> dict[str, float]:
-    """Mean mel distance per set, all codebooks (``quantize=False``: the decoder gets the
-    unquantized latent)."""
+    """Mean mel distance per set with the first ``n_quantizers`` codebooks (default all;
+    ``quantize=False``: the decoder gets the unquantized latent)."""
     model.eval()
     scores = {}
     with torch.inference_mode():
@@ -100,7 +118,8 @@ def codec_scores(
             for x in xs:
                 t = torch.from_numpy(x)[None, None]
                 if quantize:
-                    y = model.decode_codes(model.encode(t).codes, length=t.shape[-1])
+                    codes = model.encode(t, n_quantizers).codes
+                    y = model.decode_codes(codes, length=t.shape[-1])
                 else:
                     y = model.decode(model.encoder(model.preprocess(t)), length=t.shape[-1])
                 values.append(mel_distance(y[0, 0].numpy(), x, SR))
@@ -151,6 +170,86 @@ def opus_scores(clips: dict[str, list[np.ndarray]], kbps: float) -> tuple[dict[s
     return scores, float(np.mean(rates))
 
 
+#: The clips ``--clips`` writes: (name, held-out source folder of the corpus's ``valid`` split).
+CLIP_SOURCES = [
+    ("speech", "speech/hedgewars-voices"),  # the held-out speakers
+    ("music", "music/supertuxkart-music"),  # held-out tracks
+    ("effect", "general/freedesktop"),  # desktop sounds, never trained on
+]
+
+
+def write_clips(model, corpus: str, out: Path, seconds: float = 3.0) -> list[dict]:
+    """For the longest held-out file of each ``CLIP_SOURCES`` folder: its first ``seconds`` (a
+    third of the way into a long track) as ``<name>_original.ogg`` and decoded with 1, 4 and 9
+    codebooks as ``<name>_<n>cb.ogg`` (Ogg Vorbis at about 100 kbps, far above the codec's rate,
+    so that what a listener hears is the codec), plus the manifest's record of each source."""
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((Path(corpus) / "manifest.json").read_text())
+    records = {r["path"]: r for r in manifest["files"]}
+    written = []
+    for name, folder in CLIP_SOURCES:
+        files = sorted((Path(corpus) / "valid" / folder).rglob("*.*"))
+        path = max(files, key=lambda f: sf.info(str(f)).duration)
+        x = load_clip(path, seconds)
+        versions = {"original": x}
+        with torch.inference_mode():
+            t = torch.from_numpy(x)[None, None]
+            for n in (1, 4, 9):
+                codes = model.eval().encode(t, n).codes
+                versions[f"{n}cb"] = model.decode_codes(codes, length=t.shape[-1])[0, 0].numpy()
+        for version, y in versions.items():
+            sf.write(
+                out / f"{name}_{version}.ogg",
+                np.clip(y, -1, 1),
+                SR,
+                format="OGG",
+                subtype="VORBIS",
+                compression_level=0.5,
+            )
+        record = records[str(path.relative_to(corpus))]
+        written.append({"clip": name, **{k: record[k] for k in ("path", "package", "licence")}})
+    (out / "sources.json").write_text(json.dumps(written, indent=1) + "\n")
+    return written
+
+
+def train_snapshots(cfg: TrainConfig, args: argparse.Namespace) -> dict:
+    """Train for ``args.minutes`` of training-step time; ``{minutes: (step, model copy)}`` at each
+    of ``args.snapshots``."""
+    trainer = Trainer(cfg)
+    if args.no_quantizer:
+        bypass_quantizer(trainer.generator)
+    snapshots, pending = {}, sorted(args.snapshots)
+    spent, steps = 0.0, 0
+    for step, batch in trainer.batches():
+        tick = time.perf_counter()
+        trainer.train_step(step, batch)
+        spent += time.perf_counter() - tick
+        trainer.step = steps = step
+        if step >= PROBE_STEPS and not args.steps:
+            # The schedule's length (the linear one falls to 0 at cfg.steps): what fits in the time
+            # budget at the pace so far, re-estimated every step so that the fall ends with the
+            # budget.
+            trainer.cfg.steps = max(step + 1, round(args.minutes * 60 * step / spent))
+            if step == PROBE_STEPS:
+                print(
+                    f"{step / spent:.2f} steps/s over the first {step} steps: the schedule "
+                    f"would end at step {trainer.cfg.steps} (re-estimated every step)",
+                    flush=True,
+                )
+        done = (
+            spent >= args.minutes * 60 or step >= trainer.cfg.steps
+        )  # out of time, or the schedule ended
+        while pending and (spent >= pending[0] * 60 or done):
+            snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.generator).cpu())
+            print(
+                f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)",
+                flush=True,
+            )
+        if not pending or done:
+            break
+    return snapshots
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -197,6 +296,31 @@ def main() -> None:
         "python -m dac_minimal.tools.corpus); train on it with --set data=CORPUS/train",
     )
     parser.add_argument(
+        "--evaluate",
+        default=None,
+        metavar="MODEL",
+        help="no training: score this DAC.save file (e.g. the committed reference model)",
+    )
+    parser.add_argument(
+        "--codebooks",
+        type=int,
+        nargs="+",
+        default=[9],
+        help="score the codec at these numbers of codebooks (default 9, 7.75 kbps)",
+    )
+    parser.add_argument(
+        "--clips",
+        default=None,
+        metavar="DIR",
+        help="with --real: write a held-out speech, music and effect clip decoded at 1, 4 and 9 "
+        "codebooks (Ogg Vorbis) to DIR, for listening",
+    )
+    parser.add_argument(
+        "--by-source",
+        action="store_true",
+        help="with --real: also one column per source folder of each held-out domain",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -205,7 +329,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    clips = held_out_clips(real_corpus=args.real)
+    clips = held_out_clips(real_corpus=args.real, by_source=args.by_source)
     test = [x for name, xs in clips.items() if name.startswith("toy/") for x in xs]
     real_test = [x for name, xs in clips.items() if name.startswith("real/") for x in xs]
     print("held-out clips:", {k: len(v) for k, v in clips.items()})
@@ -258,66 +382,34 @@ def main() -> None:
             )
         },
     )
-    trainer = Trainer(cfg)
-    if args.no_quantizer:
-        bypass_quantizer(trainer.generator)
-    snapshots, pending = {}, sorted(args.snapshots)
-    spent, steps = 0.0, 0
-    for step, batch in trainer.batches():
-        tick = time.perf_counter()
-        trainer.train_step(step, batch)
-        spent += time.perf_counter() - tick
-        trainer.step = steps = step
-        if step >= PROBE_STEPS and not args.steps:
-            # The schedule's length (the linear one falls to 0 at cfg.steps): what fits in the time
-            # budget at the pace so far, re-estimated every step so that the fall ends with the
-            # budget.
-            trainer.cfg.steps = max(step + 1, round(args.minutes * 60 * step / spent))
-            if step == PROBE_STEPS:
-                print(
-                    f"{step / spent:.2f} steps/s over the first {step} steps: the schedule "
-                    f"would end at step {trainer.cfg.steps} (re-estimated every step)",
-                    flush=True,
-                )
-        done = (
-            spent >= args.minutes * 60 or step >= trainer.cfg.steps
-        )  # out of time, or the schedule ended
-        while pending and (spent >= pending[0] * 60 or done):
-            snapshots[pending.pop(0)] = (steps, copy.deepcopy(trainer.generator).cpu())
-            print(
-                f"snapshot at {spent / 60:.1f} min: step {steps} ({steps / spent:.2f} steps/s)",
-                flush=True,
-            )
-        if not pending or done:
-            break
-
-    if args.save:
+    if args.evaluate:
+        snapshots = {None: (None, DAC.load(args.evaluate))}
+    else:
+        snapshots = train_snapshots(cfg, args)
+    if args.save and not args.evaluate:
         last_step, last_model = snapshots[max(snapshots)]
         last_model.save(args.save)
         print(f"saved the model of step {last_step} to {args.save}")
+    if args.clips and args.real:
+        last_model = snapshots[max(snapshots, key=lambda k: k or 0)][1]
+        for record in write_clips(last_model, args.real, Path(args.clips)):
+            print(f"clip {record['clip']}: {record['path']} ({record['licence']})")
     rows = []
     for minutes, (step, model) in snapshots.items():
+        what = args.evaluate if minutes is None else f"{minutes:g} min CPU ({step} steps)"
         if args.no_quantizer:
             rows.append(
-                (
-                    f"tiny, no quantizer, {minutes:g} min CPU ({step} steps)",
-                    float("inf"),
-                    codec_scores(model, clips, quantize=False),
-                )
+                (f"tiny, no quantizer, {what}", float("inf"), codec_scores(model, clips, False))
             )
             continue
-        rows.append(
-            (
-                f"tiny codec, {minutes:g} min CPU ({step} steps), 9 codebooks",
-                44100 / 512 * 90 / 1000,
-                codec_scores(model, clips),
-            )
-        )
-        for what, xs in (("toy", test), ("real", real_test)):
+        for n in args.codebooks:
+            scores = codec_scores(model, clips, n_quantizers=n)
+            rows.append((f"tiny codec, {what}, {n} codebooks", model.bitrate(n) / 1000, scores))
+        for which, xs in (("toy", test), ("real", real_test)):
             if xs:
                 u = utilization(model, xs)
                 print(
-                    f"{minutes:g} min: codebook utilization on {len(xs)} held-out {what} clips: "
+                    f"{what}: codebook utilization on {len(xs)} held-out {which} clips: "
                     f"mean {u.mean:.1%}, per codebook "
                     + " ".join(f"{v:.0%}" for v in u.per_codebook)
                 )
@@ -336,6 +428,8 @@ def main() -> None:
     )
     print(f"| {'codec':50s} | kbps | " + " | ".join(f"{n:>13s}" for n in names) + " |")
     print("|" + "-" * 52 + "|------|" + "|".join("-" * 15 for _ in names) + "|")
+    # one clip count per column, so that a reader can weigh each mean
+    print(f"| {'(clips)':50s} |      | " + " | ".join(f"{len(clips[n]):13d}" for n in names) + " |")
     for label, kbps, scores in rows:
         print(
             f"| {label:50s} | {kbps:4.1f} | "
