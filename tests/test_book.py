@@ -35,6 +35,7 @@ import pytest
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 NOTEBOOKS = sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = sorted((CHAPTERS / "solutions").glob("[0-9][0-9]_*.ipynb"))
+INSTRUCTOR = sorted((CHAPTERS / "instructor").glob("*.ipynb"))  # the GPU training notebook
 LAST_CHAPTER = 12
 
 #: Talk that belongs in benchmarks/*/README.md or the test suite, not in the book.
@@ -86,13 +87,16 @@ def read(notebook: Path):
     return nbformat.read(notebook, as_version=4)
 
 
-def test_the_book_has_a_preface_and_every_chapter():
+def test_the_book_has_a_preface_every_chapter_and_the_instructors_notebook():
     assert [number(n) for n in NOTEBOOKS] == list(range(LAST_CHAPTER + 1))
     assert NOTEBOOKS[0].name == "00_preface.ipynb"
     assert [n.name for n in SOLUTIONS] == [n.name for n in NOTEBOOKS]
+    assert [n.name for n in INSTRUCTOR] == ["train_44khz.ipynb"]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.parent.name + "/" + p.stem)
+@pytest.mark.parametrize(
+    "notebook", NOTEBOOKS + SOLUTIONS + INSTRUCTOR, ids=lambda p: p.parent.name + "/" + p.stem
+)
 def test_notebook_is_paired_in_sync_and_without_outputs(notebook):
     source = paired_source(notebook)
     assert source.exists(), f"{notebook.name} has no py:percent twin: jupytext --sync {notebook}"
@@ -156,7 +160,9 @@ def test_exercises_are_graded_and_solved_apart(notebook):
     assert not re.search(r"(?i)\bsolution\b", code), "solutions belong in solutions/, not here"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.parent.name + "/" + p.stem)
+@pytest.mark.parametrize(
+    "notebook", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.parent.name + "/" + p.stem
+)
 def test_reader_facing_text_is_free_of_infrastructure(notebook):
     nb = read(notebook)
     comments = [line.split("#", 1)[1] for line in code_lines(nb) if "#" in line]
