@@ -113,14 +113,13 @@ def final(rows, variant, n_q=None):
 # Each variant trains with the trainer of [chapter 8](08_training.ipynb) (`train.Trainer`, which
 # accepts ready-built models) and is evaluated at the steps in `EVAL_STEPS` and at its last step.
 #
-# One decision is shared by four of the five experiments. In the first hundred steps the adversarial
-# terms carry little signal and a GAN step also trains the discriminator, so it costs several
-# reconstruction steps. The experiments about the generator and the quantizer therefore train on the
-# reconstruction losses only,
-# $15\,\mathcal{L}_{mel} + \mathcal{L}_{codebook} + 0.25\,\mathcal{L}_{commit}$, at the paper's
-# constant learning rate $10^{-4}$ (a faster rate collapses the codebooks in this regime;
-# `benchmarks/ablations/README.md` records the run). The experiment about the discriminator runs the
-# full GAN step. Here is the activation experiment at a toy size:
+# One decision concerns the losses. In the first hundred steps the adversarial terms carry little
+# signal and a GAN step also trains the discriminator, so it costs several reconstruction steps. The
+# experiments about the generator and the quantizer therefore train on the reconstruction losses
+# only, $15\,\mathcal{L}_{mel} + \mathcal{L}_{codebook} + 0.25\,\mathcal{L}_{commit}$, at the
+# paper's learning rate $10^{-4}$ held constant (a faster rate collapses the codebooks in this
+# regime; `benchmarks/ablations/README.md` records the run). The experiment about the discriminator
+# runs the full GAN step. Here is the activation experiment at a toy size:
 
 # %%
 print("evaluated at steps", A.EVAL_STEPS[:6], "... and at the last step")
@@ -290,14 +289,14 @@ assert last["leaky_relu"]["utilization"] < last["snake"]["utilization"] / 4
 #
 # **The claim.** A codebook *collapses* when most of its $K$ entries are never chosen: the bits
 # spent on a code then carry far less than $\log_2 K$ bits of information. DAC looks codes up in a
-# $d = 8$-dimensional projection with both sides L2-normalised ([chapter
-# 3](03_vector_quantization.ipynb)), and the paper reports that this keeps nearly every entry in use
-# where plain VQ does not. Two numbers measure it over an evaluation set. With $c_k$ the number of
-# frames coded as entry $k$ and $p_k = c_k / \sum_j c_j$:
+# $d = 8$-dimensional projection with both sides L2-normalised
+# ([chapter 3](03_vector_quantization.ipynb)), and the paper reports that this improves codebook
+# usage, and with it quality, over plain VQ. Two numbers measure it over an evaluation set. With
+# $c_k$ the number of frames coded as entry $k$ and $\pi_k = c_k / \sum_j c_j$ its share:
 #
 # - **utilization**: the share of entries used at least once, $\frac{1}{K}\,\#\{k : c_k > 0\}$;
-# - **perplexity**: $2^{H}$ with $H = -\sum_k p_k \log_2 p_k$, the number of equally likely entries
-#   that would carry the same information ($K$ when uniform, 1 when collapsed).
+# - **perplexity**: $2^{H}$ with $H = -\sum_k \pi_k \log_2 \pi_k$, the number of equally likely
+#   entries that would carry the same information ($K$ when uniform, 1 when collapsed).
 #
 # Built by hand, and checked against `dac_minimal.evaluate.metrics.CodebookStats`:
 
@@ -306,8 +305,9 @@ K = 1024
 codes = rng.zipf(1.3, size=(9, 2000)) % K  # a skewed toy usage: a few entries do most of the work
 counts = np.stack([np.bincount(row, minlength=K) for row in codes])
 utilization = (counts > 0).mean(axis=1)
-p = counts / counts.sum(axis=1, keepdims=True)
-perplexity = 2 ** -(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0).sum(axis=1))
+share = counts / counts.sum(axis=1, keepdims=True)  # π_k
+safe = np.where(share > 0, share, 1)  # log2(1) = 0 for unused entries
+perplexity = 2 ** -(share * np.log2(safe)).sum(axis=1)
 stats = CodebookStats(9, K).update(codes)
 np.testing.assert_allclose(stats.utilization().per_codebook, utilization)
 np.testing.assert_allclose(stats.perplexity(), perplexity)
@@ -400,12 +400,12 @@ assert mel["plain"] < mel["factorized"] < mel["factorized_revive"]
 # %% [markdown]
 # **What the stored runs show.** From the first evaluation on, the factorized codes use a large
 # share of each codebook (against the ceiling of the dotted line), plain VQ collapses to a handful
-# of entries (perplexity near 2), and dead-code reset lifts plain VQ only a little. The mel distance
-# tells another story: the plain variants are *ahead* at the last step. A plain codebook entry is an
-# $\mathcal{N}(0, 1)$ vector in the latent space itself, a factorized one passes through a small
-# projection, so the two codecs start from different output scales, and eighty steps are too few for
-# that head start to wash out. Revival moves more entries into use and costs mel distance at this
-# budget: every moved entry changes what the young decoder receives.
+# of entries (a perplexity of a few entries), and dead-code reset lifts plain VQ only a little. The
+# mel distance tells another story: the plain variants are *ahead* at the last step. A plain
+# codebook entry is an $\mathcal{N}(0, 1)$ vector in the latent space itself, a factorized one
+# passes through a small projection, so the two codecs start from different output scales, and the
+# stored budget is too short for that head start to wash out. Revival moves more entries into use
+# and costs mel distance at this budget: every moved entry changes what the young decoder receives.
 #
 # **In isolation.** To take the encoder out of the question, the `vq_features` experiment trains the
 # three residual quantizers alone on the same varied input from step 1: 64-band log-mel frames of
@@ -451,7 +451,7 @@ assert np.all(np.diff(curve(vqf, "factorized", "relative_error")[1][-3:]) < 0)
 # an $\mathcal{N}(0, 1)$ codebook, and plain Euclidean VQ with a reset does well there. A young
 # encoder's latent is small and barely varies, and there only the scale-free lookup (L2-normalised,
 # in 8 dimensions) spreads the frames over many codes. That is the situation DAC's choice is made
-# for. Whether the extra codes buy audio quality needs a longer run than eighty steps.
+# for. Whether the extra codes buy audio quality needs a longer run.
 
 # %% [markdown]
 # ## 11.5 Claim 3: quantizer dropout and bitrate
@@ -500,7 +500,7 @@ assert low_gap > SPREAD[step] > full_gap
 # %% [markdown]
 # **What the stored runs show.** At one codebook $p = 1$ is best and $p = 0$ worst, with $p = 0.5$
 # between, by more than the spread between seeds; at nine codebooks $p = 0$ is best, but by less
-# than that spread. And every curve *rises* with $n_q$: after eighty steps the decoder has learned
+# than that spread. And every curve *rises* with $n_q$: within the stored budget the decoder learns
 # to use the first codebook and not yet the others, so the later codebooks add detail it cannot
 # place. In the paper, as in any working codec, quality improves with every codebook.
 #
@@ -583,7 +583,8 @@ print(
 # **The claim.** The multi-band STFT discriminator (MRD, [chapter 6](06_discriminators.ipynb))
 # splits its complex spectrogram into five bands and runs a conv stack on each, so the quiet high
 # bands get their own weights instead of being dwarfed by the loud low ones. The paper reports that
-# the split improves high-frequency reconstruction and reduces aliasing artifacts.
+# the split improves high-frequency reconstruction and reduces aliasing artifacts. The bands are
+# fractions of the frequency axis, so the top bands are wide in bins but quiet in energy.
 #
 # **What a miniature can test.** Only the early effect of two different adversarial and
 # feature-matching signals. `DiscriminatorConfig(bands=((0.0, 1.0),))` turns the split off; both
@@ -594,6 +595,10 @@ print(
 mrd = load("mrd_bands")
 mrd1 = load("mrd_bands_seed1")
 edges = [f"{lo * SR / 2000:.1f}–{hi * SR / 2000:.1f}" for lo, hi in BANDS]
+n_bins = 2048 // 2 + 1  # the longest MRD window
+widths = [int(hi * n_bins) - int(lo * n_bins) for lo, hi in BANDS]
+print("bands (kHz):", edges)
+print(f"bins per band at a 2048-sample window: {widths}")
 fig, ax = plt.subplots(figsize=(8, 3.3))
 width = 0.38
 for i, (name, color) in enumerate((("multiband", "C0"), ("single_band", "C1"))):
@@ -664,8 +669,8 @@ print("a positive gap means DAC's choice has the higher (worse) mel distance")
 
 # %% [markdown]
 # In every row of the table (computed from the stored files above), DAC's choice is behind in mel
-# distance, and the paper found every one of these choices ahead after full training. Three lessons
-# generalise beyond DAC.
+# distance, while the paper reports each of these choices as an improvement after full training.
+# Three lessons generalise beyond DAC.
 #
 # - **Repeatable is not reliable.** The runs are bit-identical on a rerun (section 11.2), yet a
 #   second seed moves the same configuration by an amount comparable to several of the gaps. A
@@ -692,7 +697,7 @@ print("a positive gap means DAC's choice has the higher (worse) mel distance")
 # - Factorized, L2-normalised codes keep a young codec's codebooks in use where plain VQ collapses,
 #   but the same plain VQ with dead-code reset wins on standardised input: collapse is about scale.
 # - Quantizer dropout's low-bitrate benefit appears early; its full-bitrate cost, Snake's fidelity,
-#   scaled mel bins and the multi-band discriminator did not show within a hundred steps.
+#   scaled mel bins and the multi-band discriminator do not show clearly within a hundred steps.
 # - A short run tests mechanisms, not perceptual claims about a converged codec; say which one an
 #   experiment answers before reading its numbers.
 
