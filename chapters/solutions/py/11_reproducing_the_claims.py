@@ -113,12 +113,19 @@ distinct = n_vectors * (1 - (1 - 1 / n_vectors) ** len(dead))  # expected distin
 print(f"entries in use: {before} before the reset, {after} after ({len(dead)} were reset)")
 print(f"expected distinct vectors among {len(dead)} draws from {n_vectors}: {distinct:.1f}")
 assert before == 1 and after > 40
+in_use = [after]
+for _ in range(4):  # four more resets on the same batch
+    toy.reset_dead_codes(z, toy.nearest(z))
+    in_use.append(toy.nearest(z).unique().numel())
+print("entries in use after each further reset:", in_use[1:])
+assert in_use[-1] > in_use[0]
 
 # %% [markdown]
 # One reset brings most entries back, not all: the reset draws with replacement, so some entries
 # land on the same vector (the cell prints how many distinct vectors to expect), and an entry is
 # only *used* if it is the nearest entry for at least one vector. Once entries sit on data vectors,
-# their neighbours compete, and the next few resets fill the rest.
+# their neighbours compete; each further reset moves the entries still unused, and the count climbs
+# (the last line of the cell).
 
 # %% [markdown]
 # ### Solution 11.3
@@ -210,7 +217,7 @@ print(
 assert med["snake"] > med["leaky_relu"] > 0
 
 # %% [markdown]
-# Snake costs more per call than LeakyReLU (a sine, a square and a division per sample), so its
+# Snake costs more per call than LeakyReLU (a sine and a few multiplications per sample), so its
 # layers are slower; how much of a whole training step that is depends on the convolutions around
 # it. `benchmarks/train_step_speed.py` measures whole steps the same careful way.
 
