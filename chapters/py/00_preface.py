@@ -508,8 +508,9 @@ print(f"the {len(table)} rows checked agree with the package")
 # sequence, frame after frame; (c) the same with only the first 4 codebooks; (d) the number of
 # steps with MusicGen's delay layout (chapter 12), where the $n_q$ codebooks are predicted in
 # parallel, codebook $k$ shifted right by $k$ steps. How many seconds of audio fit in a context of
-# 2048 tokens in (b) and in (d), and by what factor does attention's quadratic cost differ between
-# them? Confirm (a) by encoding a clip with the tiny model.
+# 2048 positions in (b), where a position is one token, and in (d), where it is one step of $n_q$
+# tokens? By what factor does attention's quadratic cost differ between (b) and (d)? Confirm (a)
+# by encoding a clip with the tiny model.
 #
 # [Solution](solutions/00_preface.ipynb)
 #

@@ -43,8 +43,8 @@ NARROW = dict(encoder_dim=8, latent_dim=64, decoder_dim=96)
 #
 # - `"44khz"` and `"tiny"`: $M = 2 \cdot 4 \cdot 8 \cdot 8 = 512$, $44100 / 512 \approx 86.13$
 #   frames/s, $86.13 \cdot 9 \cdot 10 \approx 7.75$ kbps; PCM 705.6 kbps, about 91 times more.
-# - `"44khz_16kbps"`: the same hop, 18 codebooks: $\approx 15.50$ kbps, about 45.5 times less than
-#   PCM.
+# - `"44khz_16kbps"`: the same hop, 18 codebooks: $\approx 15.50$ kbps; PCM about 45.5 times
+#   more.
 # - `"24khz"`: $M = 2 \cdot 4 \cdot 5 \cdot 8 = 320$, 75 frames/s, 32 codebooks: 24 kbps; PCM
 #   384 kbps, 16 times more.
 # - `"16khz"`: $M = 320$, 50 frames/s, 12 codebooks: 6 kbps; PCM 256 kbps, about 42.7 times more.
@@ -145,7 +145,9 @@ frames = math.ceil(seconds * f_s / M)
 flat, coarse, delay = frames * n_q, frames * 4, frames + n_q - 1
 print(f"(a) {frames} frames  (b) {flat} tokens flattened  (c) {coarse} with 4 codebooks")
 print(f"(d) {delay} steps with the delay layout ({n_q} tokens per step)")
-print(f"a {context}-token context holds {context / (n_q * f_s / M):.2f} s flattened", end=", ")
+print(
+    f"a context of {context} positions holds {context / (n_q * f_s / M):.2f} s flattened", end=", "
+)
 print(f"{(context - n_q + 1) * M / f_s:.2f} s with the delay layout")
 print(f"attention cost, flattened vs delay: {(flat / delay) ** 2:.0f} times more")
 
