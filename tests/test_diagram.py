@@ -86,3 +86,36 @@ def test_unequal_block_counts_fit_in_the_picture():
     assert left < min(xs) and max(xs) < right
     text = _texts(fig)
     assert "Enc block 6" in text and "Dec block 2" in text and "Dec block 3" not in text
+
+
+def test_system_figure_follows_the_codec_discriminator_and_loss_configs():
+    from dac_minimal import LOSS_WEIGHTS, DiscriminatorConfig, LossWeights
+    from dac_minimal.tools.diagram import draw_system
+
+    text = _texts(draw_system())
+    assert "2 × 4 × 8 × 8" in text and "8 × 8 × 4 × 2" in text and "hop M = 512" in text
+    assert "$n_q$ = 9 codebooks, K = 1024, d = 8" in text and "7.75 kbps" in text
+    assert "periods 2, 3, 5, 7, 11" in text and "windows 2048, 1024, 512" in text
+    assert "5 bands each" in text and "MSD" not in text
+    assert "7 windows, 32–2048" in text
+    for weight in (LOSS_WEIGHTS.mel, LOSS_WEIGHTS.feature, LOSS_WEIGHTS.commitment):
+        assert f"λ = {weight:g}" in text
+    for term in ("mel reconstruction", "adversarial", "feature matching", "codebook", "commitment"):
+        assert term in text
+    other = _texts(
+        draw_system(
+            PRESETS["16khz"],
+            DiscriminatorConfig(periods=(2, 3), rates=(1, 2), bands=((0.0, 1.0),)),
+            LossWeights(mel=45.0),
+        )
+    )
+    assert "$n_q$ = 12 codebooks" in other and "2 × 4 × 5 × 8" in other
+    assert "periods 2, 3\n" in other and "MSD" in other and "rates 1, 2" in other
+    assert "one band (no split)" in other and "λ = 45" in other and "λ = 15" not in other
+    many = draw_system(PRESETS["24khz"])  # 32 codebooks: 11 bars drawn, then "…"
+    labels = [t.get_text() for t in many.axes[0].texts]
+    assert "…" in labels and "32" in labels and "11" not in labels
+    with pytest.raises(ValueError, match="DiscriminatorConfig"):
+        draw_system(discriminator="44khz")
+    with pytest.raises(ValueError, match="LossWeights"):
+        draw_system(weights={"mel": 15.0})

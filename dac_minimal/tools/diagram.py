@@ -1,8 +1,14 @@
-"""The codec's block diagram, drawn from a ``DACConfig`` (the README's architecture picture).
+"""The codec's diagrams, drawn from the package's configs: nothing here is hand-drawn.
 
-Nothing here is hand-drawn: every stride, channel count and rate in the picture is read from the
-config, so the figure cannot drift from the model. The encoder runs along the top row, the
-residual vector quantizer sits at the turn, and the decoder runs back along the bottom row.
+- ``draw_architecture`` (the README's picture): every stride, channel count and rate is read from
+  a ``DACConfig``. The encoder runs along the top row, the residual vector quantizer sits at the
+  turn, and the decoder runs back along the bottom row.
+- ``draw_system`` (the preface's picture): the whole training system at a glance. The generator
+  (encoder -> RVQ with its N_q codebooks -> decoder) on top, the tokens it emits, and below it what
+  exists only in training: the discriminators (``DiscriminatorConfig``) and the loss terms with
+  their weights (``LossWeights``).
+
+Both follow their configs, so neither can drift from the model.
 
     python -m dac_minimal.tools.diagram --out chapters/figures/architecture.png [--preset 44khz]
 """
@@ -10,10 +16,13 @@ residual vector quantizer sits at the turn, and the decoder runs back along the 
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dac_minimal.discriminator import DiscriminatorConfig
+from dac_minimal.loss import LOSS_WEIGHTS, LossWeights, MultiScaleMelLoss
 from dac_minimal.model import PRESETS, DACConfig
 from dac_minimal.utils.files import atomic_path
 
@@ -25,6 +34,10 @@ ENCODER_COLOUR = "#cfe2f3"
 QUANTIZER_COLOUR = "#fce5cd"
 DECODER_COLOUR = "#d9ead3"
 IO_COLOUR = "#eeeeee"
+DISCRIMINATOR_COLOUR = "#f4cccc"
+LOSS_COLOUR = "#fff2cc"
+TOKEN_COLOUR = "#ead1dc"
+LINE_COLOUR = "#444444"
 #: Box width in data units; boxes sit one unit apart, so arrows get the remaining 0.22.
 BOX_WIDTH = 0.78
 
@@ -41,6 +54,7 @@ def _box(
     colour: str,
     width: float = BOX_WIDTH,
     height: float = 1.0,
+    fontsize: float = 7.2,
 ) -> None:
     """A rounded box of ``width`` x ``height`` (data units) centred on (x, y), labelled ``text``."""
     from matplotlib.patches import FancyBboxPatch
@@ -56,7 +70,7 @@ def _box(
             linewidth=0.8,
         )
     )
-    ax.text(x, y, text, ha="center", va="center", fontsize=7.2, linespacing=1.25)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, linespacing=1.25)
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -220,6 +234,209 @@ def draw_architecture(config: DACConfig | None = None) -> Figure:
     ax.set_xlim(left, right)
     fig.set_size_inches(1.35 * (right - left), 3.8)
     fig.suptitle(_title(config), fontsize=9.5, y=0.97)
+    return fig
+
+
+# The whole system (the preface's figure), in data units: the generator's row in the middle, the
+# tokens above its quantizer, the training-only row (losses, discriminators) at the bottom.
+Y_GEN, Y_TOKENS, Y_TRAIN = 4.7, 6.5, 1.55
+#: (centre x, width) of the generator's five boxes: x, encoder, RVQ, decoder, x̂.
+GEN_BOXES = ((0.75, 1.2), (2.95, 2.4), (6.5, 2.8), (10.05, 2.4), (12.25, 1.2))
+GEN_HEIGHT, RVQ_HEIGHT, TRAIN_HEIGHT = 1.2, 1.9, 2.3
+#: (left, right) of the losses box and of the discriminators box on the bottom row.
+LOSS_SPAN, DISC_SPAN = (0.15, 6.75), (7.35, 12.85)
+
+
+def _strides(rates: Sequence[int]) -> str:
+    return " × ".join(map(str, rates))
+
+
+def _draw_codebooks(ax: Axes, n_codebooks: int, x: float, y: float, width: float) -> None:
+    """One bar per codebook, numbered 1..N_q, side by side inside the RVQ box (12 at most)."""
+    from matplotlib.patches import Rectangle
+
+    n = n_codebooks
+    shown = list(range(1, n + 1)) if n <= 12 else [*range(1, 11), None, n]
+    step = (width - 0.3) / len(shown)
+    for i, k in enumerate(shown):
+        cx = x - (width - 0.3) / 2 + (i + 0.5) * step
+        if k is None:
+            ax.text(cx, y, "…", ha="center", va="center", fontsize=8)
+            continue
+        bar = Rectangle((cx - 0.38 * step, y - 0.28), 0.76 * step, 0.56, linewidth=0.5)
+        bar.set(facecolor="#f6b26b", edgecolor=LINE_COLOUR)
+        ax.add_patch(bar)
+        ax.text(cx, y - 0.34, str(k), ha="center", va="top", fontsize=5.5)
+
+
+def _draw_generator(ax: Axes, config: DACConfig) -> None:
+    """The generator's row: x → encoder → RVQ (a bar per codebook) → decoder → x̂."""
+    (x_in, w_io), (x_enc, w_enc), (x_q, w_q), (x_dec, w_dec), (x_out, _) = GEN_BOXES
+    hop, latent, rate = config.hop_length, config.latent_dim, _fmt_rate(config.sample_rate)
+    enc = f"encoder\nstrides {_strides(config.encoder_rates)}\nhop M = {hop}\n"
+    dec = f"decoder\nstrides {_strides(config.decoder_rates)}\n"
+    _box(ax, x_in, Y_GEN, f"input $x$\n(B, 1, T)\n{rate}", IO_COLOUR, w_io, GEN_HEIGHT, 8)
+    enc += f"(B, 1, T) → (B, {latent}, L)"
+    _box(ax, x_enc, Y_GEN, enc, ENCODER_COLOUR, w_enc, GEN_HEIGHT, 8)
+    _box(ax, x_q, Y_GEN, "", QUANTIZER_COLOUR, w_q, RVQ_HEIGHT)
+    ax.text(x_q, Y_GEN + 0.7, "residual vector quantizer", ha="center", va="center", fontsize=8)
+    _draw_codebooks(ax, config.n_codebooks, x_q, Y_GEN + 0.12, w_q)
+    sizes = f"K = {config.codebook_size}, d = {config.codebook_dim}"
+    label = f"$n_q$ = {config.n_codebooks} codebooks, {sizes}"
+    ax.text(x_q, Y_GEN - 0.72, label, ha="center", va="center", fontsize=7.5)
+    dec += f"(B, {latent}, L) → (B, 1, T)"
+    _box(ax, x_dec, Y_GEN, dec, DECODER_COLOUR, w_dec, GEN_HEIGHT, 8)
+    _box(
+        ax, x_out, Y_GEN, f"output $\\hat{{x}}$\n(B, 1, T)\n{rate}", IO_COLOUR, w_io, GEN_HEIGHT, 8
+    )
+    for (a, wa), (b, wb), name in zip(GEN_BOXES[:-1], GEN_BOXES[1:], ["", "$z_e$", "$z_q$", ""]):
+        _arrow(ax, (a + wa / 2, Y_GEN), (b - wb / 2, Y_GEN))
+        mid = (a + wa / 2 + b - wb / 2) / 2
+        ax.text(mid, Y_GEN + 0.08, name, ha="center", va="bottom", fontsize=9)
+    ax.text(
+        x_in - w_io / 2,
+        Y_GEN + RVQ_HEIGHT / 2 + 0.1,
+        "generator G: all that runs to encode and decode",
+        ha="left",
+        va="bottom",
+        fontsize=8.5,
+        color="#1c4587",
+    )
+
+
+def _draw_tokens(ax: Axes, config: DACConfig) -> None:
+    """Above the quantizer: the codes it emits, their shape and the bitrate they cost."""
+    x_q = GEN_BOXES[2][0]
+    bits = math.log2(config.codebook_size)
+    frames = config.sample_rate / config.hop_length
+    kbps = frames * config.n_codebooks * bits / 1000
+    text = (
+        f"codes $c$: (B, $n_q$, L) integers in 0 … {config.codebook_size - 1}\n"
+        f"{frames:.2f} frames/s × {config.n_codebooks} codebooks × {bits:g} bits"
+        f" = {kbps:.2f} kbps"
+    )
+    _box(ax, x_q, Y_TOKENS, text, TOKEN_COLOUR, 4.6, 0.8, 8)
+    _arrow(ax, (x_q, Y_GEN + RVQ_HEIGHT / 2), (x_q, Y_TOKENS - 0.4))
+    note = "to a file, a network stream,\nor a language model"
+    ax.text(x_q + 2.45, Y_TOKENS, note, ha="left", va="center", fontsize=7.5, style="italic")
+
+
+def _discriminator_parts(disc: DiscriminatorConfig) -> list[str]:
+    """One label per kind of sub-discriminator in ``disc`` (the MSD only when it has rates)."""
+    periods = ", ".join(map(str, disc.periods))
+    parts = [f"multi-period (MPD)\nperiods {periods}\nwaveform folded to (T/p, p)"]
+    if disc.rates:
+        parts.append(f"multi-scale waveform\n(MSD)\nrates {', '.join(map(str, disc.rates))}")
+    windows = ", ".join(map(str, disc.fft_sizes))
+    bands = f"{len(disc.bands)} bands each" if len(disc.bands) > 1 else "one band (no split)"
+    parts.append(f"multi-band multi-scale\ncomplex STFT (MRD)\nwindows {windows}\n{bands}")
+    return parts
+
+
+def _draw_discriminators(ax: Axes, disc: DiscriminatorConfig) -> None:
+    """The bottom right: D's sub-discriminators side by side, and the loss D itself lowers."""
+    left, right = DISC_SPAN
+    top = Y_TRAIN + TRAIN_HEIGHT / 2
+    _box(ax, (left + right) / 2, Y_TRAIN, "", DISCRIMINATOR_COLOUR, right - left, TRAIN_HEIGHT)
+    title = "discriminators D (training only): real $x$ or $\\hat{x}$?"
+    ax.text(left + 0.15, top - 0.12, title, ha="left", va="top", fontsize=8)
+    parts = _discriminator_parts(disc)
+    width = (right - left - 0.2) / len(parts)
+    for i, part in enumerate(parts):
+        cx = left + 0.1 + (i + 0.5) * width
+        _box(ax, cx, Y_TRAIN + 0.02, part, "#ffffff", width - 0.15, 1.3, 7.2)
+    own = "D lowers $(1 - D(x))^2 + D(\\hat{x})^2$; each part returns logits and feature maps"
+    ax.text(left + 0.15, top - TRAIN_HEIGHT + 0.12, own, ha="left", va="bottom", fontsize=7)
+
+
+def _loss_rows(weights: LossWeights, windows: Sequence[int]) -> list[tuple[str, str, float]]:
+    """(name, formula, λ) of each generator loss term, in the order the figure lists them."""
+    return [
+        (
+            f"mel reconstruction ({len(windows)} windows, {min(windows)}–{max(windows)})",
+            r"$\|\log\,\mathrm{mel}(\hat{x}) - \log\,\mathrm{mel}(x)\|_1$",
+            weights.mel,
+        ),
+        ("adversarial (least squares)", r"$(1 - D(\hat{x}))^2$", weights.adversarial),
+        ("feature matching", r"$\sum_l \|D_l(x) - D_l(\hat{x})\|_1$", weights.feature),
+        ("codebook", r"$\|\mathrm{sg}[z_e] - e\|_2^2$", weights.codebook),
+        ("commitment ($\\beta$)", r"$\|z_e - \mathrm{sg}[e]\|_2^2$", weights.commitment),
+    ]
+
+
+def _draw_losses(ax: Axes, weights: LossWeights, windows: Sequence[int]) -> None:
+    """The bottom left: each generator loss term, its formula and its weight λ."""
+    left, right = LOSS_SPAN
+    top = Y_TRAIN + TRAIN_HEIGHT / 2
+    _box(ax, (left + right) / 2, Y_TRAIN, "", LOSS_COLOUR, right - left, TRAIN_HEIGHT)
+    title = "losses G lowers (training only): $\\sum_i \\lambda_i \\ell_i$"
+    ax.text(left + 0.15, top - 0.12, title, ha="left", va="top", fontsize=8)
+    for i, (name, formula, weight) in enumerate(_loss_rows(weights, windows)):
+        y = top - 0.62 - 0.36 * i
+        ax.text(left + 0.15, y, name, ha="left", va="center", fontsize=7.2)
+        ax.text(left + 3.25, y, formula, ha="left", va="center", fontsize=7.6)
+        ax.text(right - 0.15, y, f"λ = {weight:g}", ha="right", va="center", fontsize=7.2)
+
+
+def _draw_wiring(ax: Axes) -> None:
+    """What training feeds where: x and x̂ into D; D's and the RVQ's outputs into the losses."""
+    (x_in, _), _, (x_q, _), _, (x_out, _) = GEN_BOXES
+    low, top = Y_GEN - GEN_HEIGHT / 2, Y_TRAIN + TRAIN_HEIGHT / 2
+    bus, x_real = 3.25, DISC_SPAN[0] + 0.6
+    ax.plot([x_in, x_in, x_real], [low, bus, bus], color=LINE_COLOUR, linewidth=0.8)
+    _arrow(ax, (x_real, bus), (x_real, top))
+    ax.text(x_in + 0.1, bus + 0.05, "real $x$", ha="left", va="bottom", fontsize=8)
+    _arrow(ax, (x_out, low), (x_out, top))
+    ax.text(x_out - 0.08, (low + top) / 2, "$\\hat{x}$", ha="right", va="center", fontsize=9)
+    x_vq = x_q - 0.3
+    _arrow(ax, (x_vq, Y_GEN - RVQ_HEIGHT / 2), (x_vq, top))
+    ax.text(x_vq + 0.08, 2.95, "$z_e$, $e$", ha="left", va="center", fontsize=8)
+    _arrow(ax, (DISC_SPAN[0], Y_TRAIN), (LOSS_SPAN[1], Y_TRAIN))
+    middle = (DISC_SPAN[0] + LOSS_SPAN[1]) / 2
+    ax.text(middle, Y_TRAIN + 0.08, "logits,\nmaps", ha="center", va="bottom", fontsize=6.5)
+
+
+def _checked(value: object, kind: type, name: str) -> object:
+    """``value``, or ``kind()`` for None; ``ValueError`` for anything that is not a ``kind``."""
+    value = kind() if value is None else value
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be a {kind.__name__} or None, got {type(value).__name__}")
+    return value
+
+
+def draw_system(
+    config: DACConfig | None = None,
+    discriminator: DiscriminatorConfig | None = None,
+    weights: LossWeights | None = None,
+) -> Figure:
+    """Draw the whole system: the generator, its tokens, the discriminators and the losses.
+
+    Middle row, left to right: ``x (B, 1, T)``, the encoder (its strides, hop M), the residual
+    vector quantizer (one bar per codebook, N_q of K entries in d dimensions), the decoder and
+    ``x̂``. Above the quantizer: the codes ``(B, n_q, L)`` and their bitrate. Bottom row, what
+    exists only in training: the generator's loss terms with their weights (``weights``, default
+    ``LOSS_WEIGHTS``; the mel windows are ``MultiScaleMelLoss``'s) and the sub-discriminators of
+    ``discriminator`` (default: the official 44.1 kHz ones). ``ValueError`` for a wrong type.
+
+    Returns a ``matplotlib.figure.Figure`` not registered with pyplot, like ``draw_architecture``.
+    """
+    config = _checked(config, DACConfig, "config")
+    discriminator = _checked(discriminator, DiscriminatorConfig, "discriminator")
+    weights = LOSS_WEIGHTS if weights is None else _checked(weights, LossWeights, "weights")
+    windows = inspect.signature(MultiScaleMelLoss).parameters["window_lengths"].default
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12.6, 6.6))
+    ax = fig.add_axes((0.005, 0.0, 0.99, 0.93))
+    ax.set_xlim(0.0, 13.0)
+    ax.set_ylim(0.3, 7.05)
+    ax.set_axis_off()
+    _draw_generator(ax, config)
+    _draw_tokens(ax, config)
+    _draw_losses(ax, weights, windows)
+    _draw_discriminators(ax, discriminator)
+    _draw_wiring(ax)
+    fig.suptitle(_title(config), fontsize=10, y=0.985)
     return fig
 
 
