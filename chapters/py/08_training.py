@@ -450,9 +450,9 @@ with warnings.catch_warnings(record=True) as skipped:
     trainer = Trainer(cfg)
 print("training on", train_dir, "| held out:", trainer.val_domains)
 for domain, items in trainer.data.items.items():
-    hours = sum(it.num_samples for it in items) / SAMPLE_RATE / 3600
+    minutes = sum(it.num_samples for it in items) / SAMPLE_RATE / 60
     n_full = sum(it.fullband for it in items)
-    print(f"{domain:>8}: {len(items):4d} files, {hours:5.2f} h, {n_full:4d} of them full band")
+    print(f"{domain:>8}: {len(items):4d} files, {minutes:6.1f} min, {n_full:4d} of them full band")
 for warning in skipped:
     print(warning.message)  # files the loader cannot use (too short, unreadable), counted once
 
