@@ -219,7 +219,8 @@ print(
 # Each training item is an excerpt of 0.38 s, prepared in four steps (our loader,
 # `dac_minimal.data.AudioFolder`, does each; `data/README.md` lists them all):
 #
-# 1. mixed to mono and resampled to 44.1 kHz;
+# 1. cut at a random place (and redrawn when it lands on a pause), mixed to mono and resampled
+#    to 44.1 kHz;
 # 2. **loudness-normalised** to −24 LUFS (ITU-R BS.1770: K-weighted, gated), so a whisper and a
 #    drum kit reach the codec at the same perceived level (the report says −24 LUFS; the official
 #    code uses −16 dB; `TrainConfig.loudness_db` chooses);
