@@ -24,7 +24,7 @@
 # updated $D$ while staying close to its input. What the codec can learn is bounded by what it is
 # shown, so this chapter is also about the data: which recordings DAC trains on, how each excerpt
 # is prepared, and why the sampler prefers full-band recordings. We read the loop in
-# `dac_minimal.train`, run one iteration of it, train the tiny codec for a couple of minutes on a
+# `dac_minimal.train`, run one iteration of it, give the tiny codec a short training run on a
 # CPU, listen, and end with how to train the full model on one or several GPUs.
 #
 # ## What you will learn
@@ -387,7 +387,7 @@ assert loss > 0
 # file says that it is one, which is why the loader measures every file, and why the official
 # recipe keeps full-band sources in every batch. Exercises 8.5 and 8.6 take this further.
 #
-# ## 8.5 A few minutes of training, with the CPU recipe
+# ## 8.5 A short run, with the CPU recipe
 #
 # Now the run you can keep. It trains on real recordings when you have them: `data/real` is a
 # corpus of speech, music and sound effects laid out from freely licensed Debian packages, with
@@ -422,7 +422,7 @@ assert loss > 0
 # checkpoint) repeats `train_step`, logs every loss to `metrics.csv`, measures the **validation
 # mel distance** (the un-weighted mel loss on held-out clips, eval mode, all 9 codebooks) to
 # `val.csv`, writes audio samples and spectrograms, and checkpoints to `latest.pt`. So that you
-# see both phases in a couple of minutes, this run lets the discriminator join at step
+# see both phases in a short run, this run lets the discriminator join at step
 # `GAN_START` instead of 5000. Before training, we keep the untrained model's reconstructions of
 # the validation clips to compare with later.
 
@@ -576,8 +576,8 @@ print(
 assert mel_fifteen < mel_after
 
 # %% [markdown]
-# Listen and look before reading the numbers. A couple of minutes is far too little for this codec
-# to follow its input; the 15-minute model is further along, and it is still 400k steps away from
+# Listen and look before reading the numbers. A run this short is far too little for this codec to
+# follow its input; the 15-minute model is further along, and it is still 400k steps away from
 # the paper's. One way to see what a codec can *send* is chapter 3's codebook utilization: how
 # many of the 1024 entries each codebook uses on the held-out clips.
 
@@ -634,7 +634,7 @@ print("saved", RUNS / "tiny.pt")
 #
 # `--data` takes any folder with one subfolder per domain (`speech/`, `music/`, `general/`) of
 # wav/flac/ogg/mp3 files; problems (an empty folder, unreadable or too-short files) are reported
-# before the first step, as the warnings of section 8.5 were. `latest.pt` holds the weights, both
+# before the first step (section 8.5's cell prints any it met). `latest.pt` holds the weights, both
 # optimizers and schedulers, the step and every random generator's state, written atomically, so
 # `--resume` continues as if nothing had happened (exercise 8.1) and a killed process loses at
 # most the steps since its last checkpoint. A NaN or infinite loss stops the run with the step and
