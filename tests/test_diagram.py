@@ -119,3 +119,32 @@ def test_system_figure_follows_the_codec_discriminator_and_loss_configs():
         draw_system(discriminator="44khz")
     with pytest.raises(ValueError, match="LossWeights"):
         draw_system(weights={"mel": 15.0})
+
+
+def test_training_step_shows_the_two_steps_as_the_trainer_runs_them():
+    from dac_minimal.loss import LOSS_WEIGHTS, LossWeights
+    from dac_minimal.tools.diagram import draw_training_step
+    from dac_minimal.train import TrainConfig
+
+    text = _texts(draw_training_step())
+    assert "1. Discriminator step" in text and "2. Generator step" in text
+    assert "sg[x̂] = x̂.detach()" in text and "no gradient" in text  # D's loss does not reach G
+    assert "D is not updated" in text and "backward(inputs = G's weights)" in text
+    cfg = TrainConfig()
+    assert f"‖∇‖ ≤ {cfg.grad_clip_d:g} → AdamW step on D" in text
+    assert f"‖∇‖ ≤ {cfg.grad_clip_g:g} → AdamW step on G" in text
+    for name in ("mel", "feature", "adversarial", "codebook", "commitment"):
+        assert f"λ = {getattr(LOSS_WEIGHTS, name):g}" in text, name
+    assert f"gan_start = {cfg.gan_start}" in text  # the tiny recipe's warm-up is noted
+    assert r"(1 - D_k(x))^2" in text  # least squares, the default GAN loss
+
+    other = _texts(
+        draw_training_step(
+            TrainConfig(preset="44khz", gan="hinge", grad_clip_d=3.0),
+            LossWeights(mel=7.0, feature=0.5),
+        )
+    )
+    assert r"\max(0, 1 - D_k(x))" in other and "λ = 7" in other and "λ = 0.5" in other
+    assert "‖∇‖ ≤ 3 → AdamW step on D" in other and "gan_start" not in other  # official: no warm-up
+    with pytest.raises(ValueError, match="TrainConfig"):
+        draw_training_step("tiny")

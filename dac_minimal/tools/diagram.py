@@ -1,4 +1,4 @@
-"""The codec's diagrams, drawn from the package's configs: nothing here is hand-drawn.
+"""The codec's diagrams, drawn from the package's configs and settings: nothing here is hand-drawn.
 
 - ``draw_architecture`` (the README's picture): every stride, channel count and rate is read from
   a ``DACConfig``. The encoder runs along the top row, the residual vector quantizer sits at the
@@ -7,8 +7,11 @@
   (encoder -> RVQ with its N_q codebooks -> decoder) on top, the tokens it emits, and below it what
   exists only in training: the discriminators (``DiscriminatorConfig``) and the loss terms with
   their weights (``LossWeights``).
+- ``draw_training_step`` (chapter 8): one training iteration, the discriminator step first, then
+  the generator step; every loss weight, loss formula and clipping threshold is read from
+  ``LOSS_WEIGHTS`` and a ``TrainConfig``.
 
-Both follow their configs, so neither can drift from the model.
+All follow their configs, so none can drift from the model.
 
     python -m dac_minimal.tools.diagram --out chapters/figures/architecture.png [--preset 44khz]
 """
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING
 from dac_minimal.discriminator import DiscriminatorConfig
 from dac_minimal.loss import LOSS_WEIGHTS, LossWeights, MultiScaleMelLoss
 from dac_minimal.model import PRESETS, DACConfig
+from dac_minimal.train import TrainConfig
 from dac_minimal.utils.files import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
@@ -437,6 +441,166 @@ def draw_system(
     _draw_discriminators(ax, discriminator)
     _draw_wiring(ax)
     fig.suptitle(_title(config), fontsize=10, y=0.985)
+    return fig
+
+
+G_COLOUR = ENCODER_COLOUR
+D_COLOUR = DECODER_COLOUR
+LOSS_COLOUR = QUANTIZER_COLOUR
+UPDATE_COLOUR = "#d9d2e9"
+STOP_COLOUR = "#f4cccc"
+GRADIENT_COLOUR = "#cc0000"
+#: ``discriminator_loss`` and ``generator_adversarial_loss`` of each GAN loss, in mathtext.
+D_LOSS = {
+    "lsgan": r"$\Sigma_k\,(1 - D_k(x))^2 + D_k(\mathrm{sg}[\hat x])^2$",
+    "hinge": r"$\Sigma_k\,\max(0, 1 - D_k(x)) + \max(0, 1 + D_k(\mathrm{sg}[\hat x]))$",
+    "bce": r"$\Sigma_k\,-\log\sigma(D_k(x)) - \log(1 - \sigma(D_k(\mathrm{sg}[\hat x])))$",
+}
+G_ADVERSARIAL = {
+    "lsgan": r"$\Sigma_k\,(1 - D_k(\hat x))^2$",
+    "hinge": r"$\Sigma_k\,-D_k(\hat x)$",
+    "bce": r"$\Sigma_k\,-\log\sigma(D_k(\hat x))$",
+}
+
+
+def _gradient(
+    ax: Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    label: str,
+    where: tuple[float, float],
+    rad: float = -0.35,
+) -> None:
+    """A dashed red arrow from a loss back to the weights its gradient reaches, labelled at
+    ``where``; ``rad`` bends it (matplotlib's ``arc3``)."""
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=9,
+            linewidth=1.1,
+            linestyle="--",
+            color=GRADIENT_COLOUR,
+            connectionstyle=f"arc3,rad={rad}",
+        )
+    )
+    ax.text(*where, label, ha="left", va="center", fontsize=7, color=GRADIENT_COLOUR)
+
+
+def _draw_d_step(ax: Axes, cfg: TrainConfig) -> None:
+    """The left panel: ``Trainer.discriminator_step``, from the batch to D's update."""
+    ax.text(0.2, 5.75, "1. Discriminator step", fontsize=9, weight="bold", va="bottom")
+    _box(ax, 0.9, 4.9, "x\nreal batch\n(B, 1, T)", IO_COLOUR, width=1.2, height=0.8)
+    _box(ax, 2.75, 4.9, "G: encoder → RVQ\n→ decoder\nx̂ = G(x)", G_COLOUR, width=1.7, height=0.8)
+    stop = "sg[x̂] = x̂.detach()\nno gradient\nreaches G"
+    _box(ax, 4.85, 4.9, stop, STOP_COLOUR, width=1.7, height=0.8)
+    judge = "D judges [sg[x̂]; x]\nin one batch\n(every sub-discriminator k)"
+    _box(ax, 2.75, 3.45, judge, D_COLOUR, width=2.3, height=0.8)
+    _box(
+        ax, 2.75, 2.05, "$\\mathcal{L}_D$ = " + D_LOSS[cfg.gan], LOSS_COLOUR, width=3.9, height=0.6
+    )
+    update = (
+        f"backward: gradients for D's weights\nclip ‖∇‖ ≤ {cfg.grad_clip_d:g} → AdamW step on D"
+    )
+    _box(ax, 2.75, 0.75, update, UPDATE_COLOUR, width=3.3, height=0.75)
+    _arrow(ax, (1.5, 4.9), (1.9, 4.9))
+    _arrow(ax, (3.6, 4.9), (4.0, 4.9))
+    _arrow(ax, (0.9, 4.5), (1.6, 3.75))
+    _arrow(ax, (4.85, 4.5), (3.9, 3.75))
+    _arrow(ax, (2.75, 3.05), (2.75, 2.35))
+    _arrow(ax, (2.75, 1.75), (2.75, 1.125))
+    _gradient(ax, (4.7, 1.95), (3.9, 3.3), "∇ into D", where=(4.5, 2.9))
+
+
+def _g_boxes(ax: Axes, cfg: TrainConfig, weights: LossWeights, ox: float) -> None:
+    """The G step's boxes: its inputs, the two judgements and the five weighted loss terms."""
+    w = weights
+    _box(ax, ox + 0.65, 4.9, "x\n(the same batch)", IO_COLOUR, width=1.15, height=0.8)
+    xhat = "x̂ = G(x), reused with\nits graph, and the\nRVQ's $z_e$ and entries e"
+    _box(ax, ox + 3.05, 4.9, xhat, G_COLOUR, width=2.1, height=0.8)
+    _box(ax, ox + 0.65, 3.45, "D(x): no graph,\na target", D_COLOUR, width=1.1, height=0.75)
+    _box(ax, ox + 1.85, 3.45, f"mel\nlog-mel x̂ vs x\nλ = {w.mel:g}", LOSS_COLOUR, width=1.05)
+    fake = "D(x̂): the updated D,\ngraph kept, weights\nnot trained here"
+    _box(ax, ox + 3.3, 3.45, fake, D_COLOUR, width=1.6, height=0.75)
+    vq = (
+        f"codebook, λ = {w.codebook:g}\n‖sg[$z_e$] − e‖²\n"
+        f"commitment, λ = {w.commitment:g}\n‖$z_e$ − sg[e]‖²"
+    )
+    _box(ax, ox + 4.85, 3.45, vq, LOSS_COLOUR, width=1.25, height=1.0)
+    feature = f"feature matching\nD's features: D(x̂)\nvs D(x), λ = {w.feature:g}"
+    _box(ax, ox + 1.0, 2.05, feature, LOSS_COLOUR, width=1.5, height=0.8)
+    adversarial = f"adversarial\n{G_ADVERSARIAL[cfg.gan]}\nλ = {w.adversarial:g}"
+    _box(ax, ox + 3.3, 2.05, adversarial, LOSS_COLOUR, width=1.5, height=0.8)
+
+
+def _draw_g_step(ax: Axes, cfg: TrainConfig, weights: LossWeights, ox: float) -> None:
+    """The right panel, from ``ox`` on: ``Trainer.generator_step`` and ``generator_losses``."""
+    ax.text(ox - 0.1, 5.75, "2. Generator step", fontsize=9, weight="bold", va="bottom")
+    _g_boxes(ax, cfg, weights, ox)
+    for start, end in (
+        ((0.65, 4.5), (0.65, 3.825)),  # x -> D(x)
+        ((1.0, 4.5), (1.6, 3.95)),  # x -> mel
+        ((2.3, 4.5), (2.1, 3.95)),  # x̂ -> mel
+        ((3.3, 4.5), (3.3, 3.825)),  # x̂ -> D(x̂)
+        ((4.1, 4.6), (4.5, 3.95)),  # the RVQ -> codebook and commitment
+        ((0.65, 3.075), (0.8, 2.45)),  # D(x) -> feature matching
+        ((2.9, 3.075), (1.6, 2.45)),  # D(x̂) -> feature matching
+        ((3.3, 3.075), (3.3, 2.45)),  # D(x̂) -> adversarial
+        ((1.0, 1.65), (1.3, 1.125)),  # the terms -> the total
+        ((1.85, 2.95), (2.1, 1.125)),
+        ((3.3, 1.65), (3.2, 1.125)),
+        ((4.85, 2.95), (4.4, 1.125)),
+    ):
+        _arrow(ax, (ox + start[0], start[1]), (ox + end[0], end[1]))
+    total = (
+        "$\\mathcal{L}_G = \\Sigma_i\\, \\lambda_i \\ell_i$; backward(inputs = G's weights)\n"
+        f"clip ‖∇‖ ≤ {cfg.grad_clip_g:g} → AdamW step on G; D is not updated"
+    )
+    _box(ax, ox + 2.75, 0.75, total, UPDATE_COLOUR, width=4.6, height=0.75)
+    _gradient(
+        ax, (ox + 5.05, 0.6), (ox + 4.15, 5.1), "∇ into G,\nthrough D", (ox + 5.55, 1.9), rad=0.5
+    )
+
+
+def draw_training_step(
+    cfg: TrainConfig | None = None, weights: LossWeights | None = None
+) -> Figure:
+    """One training iteration as ``Trainer.train_step`` runs it: the D step, then the G step.
+
+    Left, ``discriminator_step``: ``x̂ = G(x)``; D judges ``[sg[x̂]; x]`` in one batch; its loss
+    (``cfg.gan``'s formula); gradients for D only, clipped at ``cfg.grad_clip_d``; D's AdamW step.
+    Right, ``generator_step``: the same ``x̂`` with its graph, judged again by the updated D (the
+    real side without a graph, a target); the five terms with their weights ``λ`` (``weights``,
+    default ``LOSS_WEIGHTS``); ``backward(inputs=G's weights)``: the gradient flows through D into
+    G, D's weights get none and are not updated; clipped at ``cfg.grad_clip_g``; G's AdamW step.
+    Dashed red arrows are gradients. ``cfg`` defaults to ``TrainConfig()``; with ``gan_start`` > 0
+    a note says that before it there is no D step. Returns an unregistered ``Figure``, as
+    ``draw_architecture`` does.
+    """
+    cfg = cfg if cfg is not None else TrainConfig()
+    weights = weights if weights is not None else LOSS_WEIGHTS
+    if not isinstance(cfg, TrainConfig) or not isinstance(weights, LossWeights):
+        raise ValueError("cfg must be a TrainConfig and weights a LossWeights (or None)")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13.0, 5.6))
+    ax = fig.add_axes((0.005, 0.0, 0.99, 0.93))
+    ax.set_xlim(0.0, 12.9)
+    ax.set_ylim(0.1, 6.2)
+    ax.set_axis_off()
+    _draw_d_step(ax, cfg)
+    ax.plot([6.15, 6.15], [0.3, 6.0], color="#999999", linewidth=0.8, linestyle=":")
+    _draw_g_step(ax, cfg, weights, ox=6.6)
+    title = "One training iteration (Trainer.train_step): solid arrows forward, dashed gradients"
+    if cfg.gan_start > 0:
+        title += (
+            f"\nbefore step gan_start = {cfg.gan_start}: no D step, and G learns from the mel, "
+            "codebook and commitment losses alone"
+        )
+    fig.suptitle(title, fontsize=9.5, y=0.99, va="top")
     return fig
 
 
