@@ -470,24 +470,29 @@ mel_distance = val["mel_distance"]
 print(f"validation mel distance: {mel_distance[0]:.3f} before, {mel_distance[-1]:.3f} after")
 
 # %% [markdown]
-# The curves, next to a reference run of the same configuration on the toy corpus, 300 steps long
-# (committed in `benchmarks/reference_curves/`; its README has the command and the code version it
-# was made with). Compare shapes rather than digits: the mel loss falling fast and then slowly,
+# The curves, next to a reference run of the same configuration on the same corpus (the real one
+# or the toy one, whichever this run trained on), 300 steps long (committed in
+# `benchmarks/reference_curves/`; its README has the commands and the code version they were made
+# with). Compare shapes rather than digits: the mel loss falling fast and then slowly,
 # the two players' losses starting together at `gan_start` and parting, the validation mel
 # distance following the training loss. A run whose curves have another shape (a mel loss that
 # stalls from the start, a discriminator loss at zero, a validation distance that climbs) tells
 # you that something differs: the data, the settings, or the code.
 
 # %%
-ref_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_metrics.csv"
-ref_val_path = ROOT / "benchmarks" / "reference_curves" / "tiny_cpu_val.csv"
+on_real = train_dir != corpus.train
+ref_name, ref_label = (
+    ("tiny_cpu_real", "reference (real)") if on_real else ("tiny_cpu", "reference (toy)")
+)
+ref_path = ROOT / "benchmarks" / "reference_curves" / f"{ref_name}_metrics.csv"
+ref_val_path = ROOT / "benchmarks" / "reference_curves" / f"{ref_name}_val.csv"
 reference = read_csv(ref_path) if ref_path.is_file() else None
 reference_val = read_csv(ref_val_path) if ref_val_path.is_file() else None
 
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 ax = axes[0]
 if reference is not None:
-    ax.plot(reference["step"], reference["mel"], color="0.75", label="reference (toy)")
+    ax.plot(reference["step"], reference["mel"], color="0.75", label=ref_label)
 ax.plot(metrics["step"], metrics["mel"], label="this run")
 ax.set(title="mel loss (train)", xlabel="step")
 ax.legend()
@@ -508,7 +513,7 @@ if reference_val is not None:
         reference_val["mel_distance"],
         "o-",
         color="0.75",
-        label="reference (toy)",
+        label=ref_label,
     )
 ax.plot(val["step"], val["mel_distance"], "o-", label="this run")
 ax.set(title="validation mel distance", xlabel="step")
