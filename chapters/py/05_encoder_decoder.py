@@ -57,7 +57,7 @@ from dac_minimal.tools.diagram import draw_architecture
 
 # Seconds of audio pushed through the full model (section 5.6) and, per clip, through the encoders
 # of section 5.7: the full model is slow on a CPU, and short clips are enough to see shapes.
-CLIP_SECONDS, PROBE_SECONDS = sizes((0.3, 0.12), (0.3, 0.12))
+CLIP_SECONDS, PROBE_SECONDS = sizes((0.3, 0.12), (0.2, 0.12))
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 SR = 44100
