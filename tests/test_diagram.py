@@ -148,3 +148,37 @@ def test_training_step_shows_the_two_steps_as_the_trainer_runs_them():
     assert "‖∇‖ ≤ 3 → AdamW step on D" in other and "gan_start" not in other  # official: no warm-up
     with pytest.raises(ValueError, match="TrainConfig"):
         draw_training_step("tiny")
+
+
+@pytest.mark.parametrize("preset", ["44khz", "tiny"])
+def test_stft_discriminator_figure_matches_the_real_discriminator(preset):
+    import torch
+
+    from dac_minimal.discriminator import DISCRIMINATOR_PRESETS, MRD
+    from dac_minimal.tools.diagram import draw_stft_discriminator
+
+    cfg = DISCRIMINATOR_PRESETS[preset]
+    fig = draw_stft_discriminator(cfg)
+    assert len(fig.axes) == len(cfg.fft_sizes)
+    for ax, window in zip(fig.axes, cfg.fft_sizes):
+        text = "\n".join(t.get_text() for t in ax.texts)
+        assert f"W = {window}, h = {window // 4}" in text
+        mrd = MRD(window, cfg.bands, channels=1)
+        with torch.no_grad():
+            fmaps = mrd(torch.randn(1, 1, 4 * window))
+        for k, (lo, hi) in enumerate(mrd.bands):  # each band's stack ends at map 5k + 4
+            assert f"bins {lo}-{hi - 1}\n" in text
+            assert f"{hi - lo} → {fmaps[5 * k + 4].shape[-1]} bins" in text
+        assert f"{fmaps[-1].shape[-1]})" in text and f"{cfg.mrd_channels} → 1" in text
+
+
+def test_stft_discriminator_figure_follows_its_config():
+    from dac_minimal import DiscriminatorConfig
+    from dac_minimal.tools.diagram import draw_stft_discriminator
+
+    fig = draw_stft_discriminator(DiscriminatorConfig(fft_sizes=(256,), bands=((0.0, 1.0),)))
+    assert len(fig.axes) == 1
+    text = _texts(fig)
+    assert "bins 0-128" in text and "129 → 17 bins" in text and "2048" not in text
+    with pytest.raises(ValueError, match="DiscriminatorConfig"):
+        draw_stft_discriminator("44khz")

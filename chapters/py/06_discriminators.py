@@ -16,39 +16,48 @@
 # %% [markdown]
 # # 6. The discriminators
 #
-# A mel loss alone trains a codec that sounds muffled: an L1 distance between spectrograms rewards the
-# *average* of all plausible outputs, and the average of many sharp high-frequency textures is a smooth,
-# quiet one. DAC adds an adversary. **Discriminators** $D_k$ look at real audio $x$ and reconstructions
-# $\hat x$ and learn to tell them apart; the codec is trained to fool them (chapter 7 writes the losses).
+# A mel loss alone trains a codec that sounds muffled: an L1 distance between spectrograms rewards
+# the *average* of all plausible outputs, and the average of many sharp high-frequency textures is a
+# smooth, quiet one. DAC therefore adds an adversary. **Discriminators** $D$ look at real audio $x$
+# and reconstructions $\hat x$ and learn to tell them apart; the generator $G$ is trained to fool
+# them ([chapter 7](07_losses.ipynb) writes the losses). What a discriminator can notice depends on
+# how it looks at the signal, so DAC uses two kinds, each a set of small sub-discriminators:
 #
-# DAC uses two kinds, each a set of small sub-discriminators:
+# - the **multi-period discriminator** (MPD, from HiFi-GAN) folds the waveform into a 2-D image by
+#   a period $p \in \{2, 3, 5, 7, 11\}$ and looks down its columns, where periodic structure lives;
+# - the **multi-band multi-scale complex STFT discriminator** (MRD) looks at the real and imaginary
+#   STFT at three window sizes $W \in \{2048, 1024, 512\}$, split into five frequency bands with
+#   **one conv stack per band**.
 #
-# - the **multi-period discriminator** (MPD, from HiFi-GAN) folds the waveform into a 2-D image by a period
-#   $p \in \{2, 3, 5, 7, 11\}$ and looks down its columns, where periodic structure lives;
-# - the **multi-band multi-scale complex STFT discriminator** (MRD) looks at the real and imaginary STFT at
-#   three window sizes $\{2048, 1024, 512\}$, split into five frequency bands with **one conv stack per band**.
+# Every sub-discriminator returns its list of **feature maps**, with its logits last: the logits
+# feed the adversarial loss, the feature maps the feature-matching loss.
 #
-# Every sub-discriminator returns its list of **feature maps**, with its logits last: the logits feed the
-# adversarial loss, the feature maps the feature-matching loss. We build each piece inline, check it against
-# `dac_minimal.discriminator`, and finish with the question the band split answers: why should the
-# discriminator look at each band on its own?
+# ## What you will learn
+#
+# - why both discriminators first remove the DC offset and normalise the peak;
+# - how folding by a period lets a 2-D conv compare samples exactly one period apart;
+# - how the complex STFT discriminator splits each spectrogram into bands with a conv stack each,
+#   and why a quiet high band needs weights of its own;
+# - why DAC dropped MelGAN's multi-scale waveform discriminator;
+# - how to predict every feature map's shape and every parameter by hand, and check them against
+#   `dac_minimal.discriminator`.
 
 # %%
 import math
-import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from book import sizes
 from ipywidgets import IntSlider, interact
 
-from dac_minimal import BANDS, Discriminator, DiscriminatorConfig, count_parameters
-from dac_minimal.data import rotate_phase, toy_clip
-from dac_minimal.discriminator import DISCRIMINATOR_PRESETS, MPD, MRD, complex_stft
+from dac_minimal import BANDS, Discriminator, count_parameters
+from dac_minimal.data import toy_clip
+from dac_minimal.discriminator import DISCRIMINATOR_PRESETS, MPD, MRD, MSD, complex_stft
+from dac_minimal.tools.diagram import draw_stft_discriminator
 
-SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
-SECONDS = 0.1 if SMOKE else 0.38  # 0.38 s is the length of DAC's training excerpts
+SECONDS = sizes((0.38, 0.1))  # 0.38 s is the length of DAC's training excerpts
 SR = 44100
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
@@ -62,13 +71,15 @@ x = clips["music"]  # (B, 1, T)
 print({d: tuple(c.shape) for d, c in clips.items()})
 
 # %% [markdown]
-# ## 1. Before judging: remove DC, scale to a peak of 0.8
+# ## 6.1 Before judging: remove DC, scale to a peak of 0.8
 #
-# Both discriminators first subtract the mean (the DC offset) of each clip and scale it to a peak of 0.8:
+# Both discriminators first subtract the mean (the DC offset) of each clip and scale it to a peak of
+# 0.8:
 #
 # $$x \leftarrow 0.8 \, \frac{x - \bar x}{\max_t |x_t - \bar x|}.$$
 #
-# The codec is then judged on the *shape* of its waveform, not on its level or on an offset that nobody hears.
+# The codec is then judged on the *shape* of its waveform, not on its level or on an offset that
+# nobody hears.
 
 
 # %%
@@ -91,13 +102,14 @@ print(
 )
 
 # %% [markdown]
-# ## 2. The multi-period discriminator: folding by a period
+# ## 6.2 The multi-period discriminator: folding by a period
 #
-# A 1-D convolution compares neighbouring samples. To compare samples that are exactly $p$ apart, fold the
-# waveform into a matrix of $\lceil T/p \rceil$ rows and $p$ columns (reflect-padding the end so that $p$
-# divides the length): column $j$ holds $x_j, x_{j+p}, x_{j+2p}, \dots$. A 2-D convolution with kernels of
-# shape $(5, 1)$ then runs **down the columns**, comparing each sample with the samples one, two, ...
-# periods away. The periods 2, 3, 5, 7, 11 are primes, so that the five folds share as little as possible.
+# A 1-D convolution compares neighbouring samples. To compare samples that are exactly $p$ apart,
+# fold the waveform into a matrix of $\lceil T/p \rceil$ rows and $p$ columns (reflect-padding the
+# end so that $p$ divides the length): column $j$ holds $x_j, x_{j+p}, x_{j+2p}, \dots$. A 2-D
+# convolution with kernels of shape $(5, 1)$ then runs **down the columns**, comparing each sample
+# with the samples one, two, ... periods away. The periods 2, 3, 5, 7, 11 are primes, so that the
+# five folds share as little as possible.
 
 
 # %%
@@ -121,10 +133,10 @@ assert fold(torch.arange(10.0)[None, None], 4)[0, 0, :, 1].tolist() == [
 print("inline fold == MPD.fold for every period and length")
 
 # %% [markdown]
-# What does a fold show? Take a signal that repeats every 7 samples (one random cycle, repeated, plus a little
-# noise). Folded by $p = 7$, every column holds the same value over and over: the image has constant rows,
-# structure a $(5, 1)$ kernel sees at once. Folded by $p = 5$ the cycle drifts across the columns and the image
-# is a diagonal pattern.
+# What does a fold show? Take a signal that repeats every 7 samples (one random cycle, repeated,
+# plus a little noise). Folded by $p = 7$, every column holds the same value over and over: the
+# image has constant rows, structure a $(5, 1)$ kernel sees at once. Folded by $p = 5$ the cycle
+# drifts across the columns and the image is a diagonal pattern.
 
 # %%
 cycle = rng.standard_normal(7)
@@ -168,25 +180,26 @@ def show_fold(p: int = 7) -> None:
 _ = interact(show_fold, p=IntSlider(value=7, min=2, max=16))
 
 # %% [markdown]
-# Each MPD is then a plain 2-D conv stack, weight-normalised, with LeakyReLU(0.1): four convs of kernel
-# $(5, 1)$ and stride $(3, 1)$ widening the channels 1 → 32 → 128 → 512 → 1024 (the tiny preset:
-# 8 → 16 → 32 → 64), one more $(5, 1)$ conv at stride 1, and an output conv $(3, 1)$ to one channel of logits.
-# Stride 3 with padding 2 turns $H$ rows into $\lceil H/3 \rceil$; the $p$ columns are never mixed.
+# Each MPD is then a plain 2-D conv stack, weight-normalised, with LeakyReLU(0.1): four convs of
+# kernel $(5, 1)$ and stride $(3, 1)$ widening the channels 1 → 32 → 128 → 512 → 1024 (the tiny
+# preset: 8 → 16 → 32 → 64), one more $(5, 1)$ conv at stride 1, and an output conv $(3, 1)$ to one
+# channel of logits. Stride 3 with padding 2 turns $H$ rows into $\lceil H/3 \rceil$; the $p$
+# columns are never mixed.
 
 # %% [markdown]
-# ## 3. The complex STFT discriminator: three windows, five bands
+# ## 6.3 The complex STFT discriminator: three windows, five bands
 #
-# The second family looks at a **complex** short-time Fourier transform with window $w$ and hop $w/4$. Unlike a
-# magnitude spectrogram, the real and imaginary parts (two input channels) keep the phase, so the
-# discriminator can catch phase errors that a mel loss cannot. The padding is arranged so that a clip of $T$
-# samples gives exactly $\lceil T / \text{hop} \rceil$ frames: reflect-pad $(w - \text{hop})/2$ on both sides
-# (plus the remainder to a multiple of the hop on the right), take a centred STFT, and drop two frames at each
-# end.
+# The second family looks at a **complex** short-time Fourier transform with window $W$ and hop
+# $h = W/4$. Unlike a magnitude spectrogram, the real and imaginary parts (two input channels) keep
+# the phase, so the discriminator can catch phase errors that a mel loss cannot. The padding is
+# arranged so that a clip of $T$ samples gives exactly $\lceil T / h \rceil$ frames: reflect-pad
+# $(W - h)/2$ on both sides (plus the remainder to a multiple of $h$ on the right), take a centred
+# STFT, and drop two frames at each end.
 
 
 # %%
 def my_complex_stft(x: torch.Tensor, window: int) -> torch.Tensor:
-    """(B, 1, T) -> (B, 2, ceil(T / hop), window // 2 + 1): real and imaginary parts, hop = window / 4."""
+    """(B, 1, T) -> (B, 2, ceil(T / h), W // 2 + 1): real and imaginary parts, h = W / 4."""
     hop = window // 4
     pad = (window - hop) // 2
     padded = F.pad(x, (pad, pad + (-x.shape[-1]) % hop), mode="reflect")[:, 0]
@@ -205,11 +218,12 @@ for window in (2048, 1024, 512):
     print(f"window {window}: {tuple(ours.shape)}  (B, re/im, frames, bins)")
 
 # %% [markdown]
-# The $w/2 + 1$ frequency bins are split into five **bands** at the fractions $[0, 0.1, 0.25, 0.5, 0.75, 1]$
-# of the bins, and each band gets **its own** conv stack. Bin $b$ of a window $w$ sits at $b \cdot f_s / w$ Hz,
-# so the edges are the same in Hz for every window (about 2.2, 5.5, 11 and 16.5 kHz) while the number of bins
-# per band, the frequency resolution, changes with $w$. The bands are not equal in Hz: the lowest one, where
-# speech and music keep most of their energy and where pitch lives, is the narrowest.
+# The $W/2 + 1$ frequency bins are split into five **bands** at the fractions
+# $[0, 0.1, 0.25, 0.5, 0.75, 1]$ of the bins, and each band gets **its own** conv stack. Bin $b$ of
+# a window $W$ sits at $b \cdot f_s / W$ Hz, so the edges are the same in Hz for every window (the
+# cell below prints them) while the number of bins per band, the frequency resolution, changes with
+# $W$. The bands are not equal in Hz: the lowest one, where speech and music keep most of their
+# energy and where pitch lives, is the narrowest.
 
 
 # %%
@@ -238,7 +252,7 @@ for row, window in enumerate((2048, 1024, 512)):
             fontsize=8,
             color="white" if k < 3 else "black",
         )
-ax.set_yticks(range(3), [f"w = {w}\n({SR / w:.1f} Hz/bin)" for w in (2048, 1024, 512)], fontsize=8)
+ax.set_yticks(range(3), [f"W = {w}\n({SR / w:.1f} Hz/bin)" for w in (2048, 1024, 512)], fontsize=8)
 ax.set(
     xlabel="frequency (Hz)",
     xlim=(0, SR / 2 + 200),
@@ -251,23 +265,29 @@ for window in (2048, 1024, 512):
     edges = ", ".join(
         f"{lo * SR / window:.0f}-{(hi - 1) * SR / window:.0f}" for lo, hi in band_bins(window)
     )
-    print(f"w = {window}: first-last bin of each band (Hz) {edges}")
+    print(f"W = {window}: first-last bin of each band (Hz) {edges}")
 
 # %% [markdown]
-# Each band stack (32 channels; 8 in the tiny preset) is: a conv $(3, 9)$ from the 2 input channels, three
-# convs $(3, 9)$ with stride $(1, 2)$ that halve the frequency axis, and a conv $(3, 3)$. The five band outputs
-# are concatenated along frequency and one conv $(3, 3)$ gives the logits.
+# Each band stack (32 channels; 8 in the tiny preset) is: a conv $(3, 9)$ from the 2 input
+# channels, three convs $(3, 9)$ with stride $(1, 2)$ that halve the frequency axis, and a conv
+# $(3, 3)$. The band outputs are concatenated along frequency and one conv $(3, 3)$ gives the
+# logits. The whole discriminator, one row per window size, drawn from its configuration by
+# `dac_minimal.tools.diagram.draw_stft_discriminator` (every number in it is read from the config):
+
+# %%
+draw_stft_discriminator(DISCRIMINATOR_PRESETS["44khz"])
+
+# %% [markdown]
+# ## 6.4 Output and feature-map shapes
 #
-# ## 4. Output and feature-map shapes
-#
-# Every output length follows from the conv length formula of chapter 5 applied per axis. We predict all of
-# them inline and compare with a forward pass of the tiny discriminator (same shapes as the official one,
-# except for the channel counts).
+# Every output length follows from the conv length formula of [chapter 5](05_encoder_decoder.ipynb)
+# applied per axis. We predict all of them inline and compare with a forward pass of the tiny
+# discriminator (same shapes as the official one, except for the channel counts).
 
 
 # %%
 def mpd_shapes(T: int, p: int, channels) -> list[tuple[int, int, int]]:
-    """(C, rows, p) of each MPD feature map; stride 3, kernel 5, padding 2 maps H rows to ceil(H/3)."""
+    """(C, rows, p) of each MPD feature map; stride 3, kernel 5, padding 2: H rows -> ceil(H/3)."""
     rows, shapes = math.ceil(T / p), []
     for c in channels:
         rows = (rows + 2 * 2 - 5) // 3 + 1
@@ -293,7 +313,7 @@ cfg = tiny_d.config
 T = x.shape[-1]
 with torch.no_grad():
     outputs = tiny_d(x)
-names = [f"MPD p={p}" for p in cfg.periods] + [f"MRD w={w}" for w in cfg.fft_sizes]
+names = [f"MPD p={p}" for p in cfg.periods] + [f"MRD W={w}" for w in cfg.fft_sizes]
 predicted = [mpd_shapes(T, p, cfg.mpd_channels) for p in cfg.periods] + [
     mrd_shapes(T, w, cfg.mrd_channels) for w in cfg.fft_sizes
 ]
@@ -306,18 +326,20 @@ for name, fmaps, pred in zip(names, outputs, predicted):
 n_maps = sum(len(f) - 1 for f in outputs)
 assert n_maps == 5 * 5 + 3 * 25
 print(
-    f"{len(outputs)} sub-discriminators, {n_maps} feature maps for feature matching, {len(outputs)} logit maps"
+    f"{len(outputs)} sub-discriminators, {n_maps} feature maps for feature matching, "
+    f"{len(outputs)} logit maps"
 )
 
 # %% [markdown]
-# Note the shapes of the logits: the discriminators do not output one number per clip but a **map** of
-# verdicts, one per (row, column) of an MPD fold and one per (frame, frequency patch) of an MRD. Each verdict
-# judges a local patch of the signal, which gives the generator a dense, local training signal.
+# Note the shapes of the logits: the discriminators do not output one number per clip but a **map**
+# of verdicts, one per (row, column) of an MPD fold and one per (frame, frequency patch) of an MRD.
+# Each verdict judges a local patch of the signal, which gives the generator a dense, local training
+# signal.
 #
-# ## 5. Why one conv stack per band?
+# ## 6.5 Why one conv stack per band?
 #
-# Natural audio is loud at low frequencies and quiet at high ones. Let us measure the mean power of the
-# (pre-processed) STFT in each band for our three toy domains.
+# Natural audio is loud at low frequencies and quiet at high ones. Let us measure the mean power of
+# the (pre-processed) STFT in each band for our three toy domains.
 
 
 # %%
@@ -345,17 +367,19 @@ for d, pw in powers.items():
 assert all(pw[-1] < pw[0] / 10 for pw in powers.values())  # at least 10 dB quieter in every domain
 
 # %% [markdown]
-# The top band is 10 to 40 dB (10 to 10,000 times) quieter than the lowest. Now think of a **single** conv stack
-# sliding over all frequencies. Its kernels are shared, so the gradient that shapes them is a sum over all
-# frequency positions, and the loud low bins dominate that sum; its feature maps, averaged in the
-# feature-matching loss, are dominated by the same bins. A flaw that lives only above 11 kHz (the classic
-# "muffled" codec) barely registers. With **one stack per band**, the top band's kernels are shaped by the top
-# band alone, at whatever level it has: with AdamW, whose steps are normalised per parameter, a quiet band's
-# stack learns as fast as a loud one's.
+# In every domain the top band is far quieter than the lowest (the cell prints by how much, in dB;
+# 10 dB is a factor of 10 in power). Now think of a **single** conv stack sliding over all
+# frequencies. Its kernels are shared, so the gradient that shapes them is a sum over all frequency
+# positions, and the loud low bins dominate that sum; its feature maps, averaged in the
+# feature-matching loss, are dominated by the same bins. A flaw that lives only above 11 kHz (the
+# classic "muffled" codec) barely registers. With **one stack per band**, the top band's kernels are
+# shaped by the top band alone, at whatever level it has: with AdamW, whose steps are normalised per
+# parameter, a quiet band's stack learns as fast as a loud one's.
 #
-# We can see the first half of this at initialisation. Take a clip and a muffled copy (everything above
-# 11.025 kHz removed), and measure how much each feature map changes, relative to its size, in a single
-# full-range stack and in the top-band stack of a multi-band discriminator with the same width.
+# We can see the first half of this at initialisation. Take a clip and a muffled copy (everything
+# above 11.025 kHz removed), and measure how much each feature map changes, relative to its size, in
+# a single full-range stack and in the top-band stack of a multi-band discriminator with the same
+# width.
 
 
 # %%
@@ -405,14 +429,99 @@ for d, (one, top, low) in changes.items():
     assert np.mean(top) > 2 * np.mean(one) and np.mean(low) < 0.1 * np.mean(one)
 
 # %% [markdown]
-# The same defect moves the single stack's features by a fraction of what it does to the top-band stack's,
-# and hardly touches the lowest band's stack (only through the window's spectral leakage): each band's features
-# report on that band. Chapter 7 uses exactly these feature maps in the feature-matching loss.
+# The same defect moves the single stack's features by a fraction of what it does to the top-band
+# stack's, and hardly touches the lowest band's stack (only through the window's spectral leakage):
+# each band's features report on that band. [Chapter 7](07_losses.ipynb) uses exactly these feature
+# maps in the feature-matching loss.
 #
-# ## 6. How big are they?
+# ## 6.6 Why DAC dropped the multi-scale waveform discriminator
 #
-# A weight-normalised `Conv2d` holds $C_\text{in} C_\text{out} k_h k_w$ weights $v$, $C_\text{out}$ biases and
-# $C_\text{out}$ gains $g$. Counting stack by stack:
+# MelGAN introduced the **multi-scale waveform discriminator** (MSD): three identical 1-D conv
+# stacks (grouped convs with kernels of 41 taps and stride 4) that judge the waveform at $f_s$,
+# $f_s/2$ and $f_s/4$, each scale average-pooled from the one before. HiFi-GAN kept it beside its
+# new MPD. The report explains, in its section on discriminator design, why DAC moved on: with the
+# MSD and the MPD, "the spectrograms of the generated audio can still appear blurry and exhibit
+# over-smoothing artifacts at high frequencies". UnivNet's multi-resolution spectrogram
+# discriminator was proposed to fix those artifacts, BigVGAN found that it also reduces pitch and
+# periodicity artifacts and replaced HiFi-GAN's MSD with it, and DAC follows BigVGAN, with a complex
+# STFT (to keep the phase) split into bands (for the high frequencies). Its configuration lists only
+# the MPD and the complex STFT discriminator. The package keeps the MSD as an option,
+# `DiscriminatorConfig(rates=(1, 2, 4))`, off by default.
+#
+# Two things we can check. First, what can each waveform scale see at all? The scale at rate $r$
+# runs at $f_s / r$, so nothing above $f_s / 2r$ reaches it:
+
+# %%
+for rate in (1, 2, 4):
+    nyquist = SR / 2 / rate
+    blind = [
+        f"{lo * SR / 2000:.1f}-{hi * SR / 2000:.1f}" for lo, hi in BANDS if lo * SR / 2 >= nyquist
+    ]
+    print(
+        f"MSD at rate {rate}: runs at {SR / rate / 1000:.2f} kHz, "
+        f"sees up to {nyquist / 1000:.2f} kHz; "
+        f"STFT bands above that (kHz): {', '.join(blind) or 'none'}"
+    )
+
+# %% [markdown]
+# The two downsampled scales look only at frequencies that the MPD and the STFT discriminator's
+# lower bands already see, and they are blind to the upper bands where a muffled codec fails. Only
+# the full-rate scale can hear the highs, and it hears them mixed into one waveform with the loud
+# lows, like the single full-range stack of section 6.5. Second, then, the experiment of section 6.5
+# again: how much does each MSD scale's feature maps change, at initialisation, when everything
+# above 11.025 kHz is removed, next to the STFT discriminator's top-band stack?
+
+# %%
+msds = {}
+for rate in (1, 2, 4):
+    torch.manual_seed(0)
+    msds[rate] = MSD(rate)
+msd_change = {}
+for d in ("music", "general"):
+    clip = clips[d]
+    centred = clip - clip.mean()
+    scale = 0.8 / centred.abs().max()
+    real, fake = centred * scale, (muffle(clip) - clip.mean()) * scale
+    with torch.no_grad():
+        msd_change[d] = {
+            r: np.mean(relative_change(m(fake)[:-1], m(real)[:-1])) for r, m in msds.items()
+        }
+
+fig, ax = plt.subplots(figsize=(8, 3))
+labels = ["MSD rate 1", "MSD rate 2", "MSD rate 4", "STFT single stack", "STFT top band"]
+for i, d in enumerate(msd_change):
+    one, top, _ = changes[d]
+    values = [*msd_change[d].values(), np.mean(one), np.mean(top)]
+    ax.bar(np.arange(5) + (i - 0.5) * 0.4, values, 0.4, label=d)
+    print(f"{d:8s}", "  ".join(f"{name} {v:.1%}" for name, v in zip(labels, values)))
+    assert max(msd_change[d].values()) < np.mean(top) / 3
+    assert msd_change[d][4] < msd_change[d][2] < msd_change[d][1]
+ax.set_xticks(range(5), labels, fontsize=8)
+ax.set(yscale="log", ylabel="mean relative feature change", title="who notices missing highs?")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+n_msd = count_parameters(msds[1])
+n_stft = sum(count_parameters(MRD(w)) for w in DISCRIMINATOR_PRESETS["44khz"].fft_sizes)
+print(
+    f"one MSD scale: {n_msd / 1e6:.2f}M parameters (MelGAN's widths, 16 to 1024 channels), "
+    f"{n_msd / n_stft:.1f}x the official STFT discriminator's {n_stft / 1e6:.2f}M"
+)
+
+# %% [markdown]
+# The top-band stack's features move many times more than any waveform scale's, and the scales
+# notice less the further they are downsampled (the first two printed lines). A discriminator whose
+# features do not change when the highs go missing cannot teach the generator to put them back. The
+# MSD is also not cheap: each scale alone has several times the parameters of the official model's
+# whole STFT discriminator (the last line above). So DAC spends its discriminator on the MPD, for
+# periodicity, and on the banded complex STFT, for the spectrum and its phase. Exercise 6.6 puts the
+# MSD back and asks what it adds.
+
+# %% [markdown]
+# ## 6.7 How big are they?
+#
+# A weight-normalised `Conv2d` holds $C_\text{in} C_\text{out} \kappa_h \kappa_w$ weights $v$,
+# $C_\text{out}$ biases and $C_\text{out}$ gains $g$. Counting stack by stack:
 
 
 # %%
@@ -441,7 +550,8 @@ for preset, dcfg in DISCRIMINATOR_PRESETS.items():
     assert mpd + mrd == count_parameters(disc)
     table[preset] = (mpd, mrd)
     print(
-        f"{preset:6s}: MPD {mpd / 1e6:7.3f}M  MRD {mrd / 1e6:6.3f}M  total {(mpd + mrd) / 1e6:7.3f}M"
+        f"{preset:6s}: MPD {mpd / 1e6:7.3f}M  STFT {mrd / 1e6:6.3f}M  "
+        f"total {(mpd + mrd) / 1e6:7.3f}M"
     )
 official, tiny_counts = sum(table["44khz"]), sum(table["tiny"])
 print(
@@ -451,90 +561,93 @@ print(
 assert round(official / 1e6, 1) == 42.5 and tiny_counts < 300_000
 
 # %% [markdown]
-# The official discriminator (42.5M parameters) is half the size of the codec it trains, and almost all of it is
-# the MPD, whose last convs carry $1024 \times 1024 \times 5$ weights each, once per period. The MRD is tiny by
-# comparison (its stacks are 32 channels wide), even though it runs 15 of them. The tiny preset shrinks the
-# MPD widths to 8 → 16 → 32 → 64 and the MRD to 8 channels, so the book can train it on a CPU.
+# The official discriminator is more than half the size of the codec it trains (the cell prints
+# the share), and almost all of it is the MPD, whose last convs carry $1024 \times 1024 \times 5$
+# weights each, once per period. The STFT discriminator is small by comparison (its stacks are 32
+# channels wide), even though it runs 15 of them. The tiny preset shrinks the MPD widths to
+# 8 → 16 → 32 → 64 and the STFT stacks to 8 channels, so the book can train it on a CPU.
+#
+# ## Key takeaways
+#
+# - Both discriminators judge the clip with its DC offset removed and its peak scaled to 0.8, and
+#   every sub-discriminator returns its feature maps (for feature matching) with a map of local
+#   verdicts, its logits, last (for the adversarial loss).
+# - The MPD folds the waveform by a prime period $p$ into $\lceil T/p \rceil \times p$, so its
+#   $(5, 1)$ kernels compare samples exactly one, two, ... periods apart.
+# - The complex STFT discriminator sees real and imaginary parts (the phase) at windows
+#   $W$ = 2048, 1024, 512 with hop $h = W/4$, each split into five bands with a conv stack of their
+#   own, so the quiet high bands are judged by weights that only they shape.
+# - DAC dropped MelGAN's multi-scale waveform discriminator: its downsampled scales cannot see the
+#   high frequencies at all, and its full-rate scale hears them buried under the loud lows.
+# - Every shape and parameter follows from the conv arithmetic; the official discriminator holds
+#   42.5M parameters, nearly all in the MPD.
 #
 # ## Exercises
 #
-# **Exercise 1.** A pure tone at $f_s / 7 = 6300$ Hz has a period of exactly 7 samples. Which MPD period folds it
-# into constant rows? And a tone at $f_s / 14$? Check with `fold` by measuring how much the columns vary.
-
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-def column_spread(sig: torch.Tensor, p: int) -> float:
-    return fold(sig, p)[0, 0, :-1].std(dim=0).mean().item()  # last row may hold reflected padding
-
-
-t = torch.arange(4410, dtype=torch.float64)
-tone7 = torch.sin(2 * math.pi * t / 7 + 0.3).float()[None, None]
-spreads = {p: column_spread(tone7, p) for p in (2, 3, 5, 7, 11)}
-print("period 7 :", {p: round(s, 3) for p, s in spreads.items()})
-assert min(spreads, key=spreads.get) == 7 and spreads[7] < 1e-4
-
-# Period 14: no MPD period folds it into constant rows (14 is not one of them), but p = 7 puts one cycle in
-# two rows, so each column alternates between two values -- row r equals row r + 2. The (5, 1) kernels see
-# that; for p = 2, 3, 5, 11 the rows never repeat this quickly.
-tone14 = torch.sin(2 * math.pi * t / 14 + 0.3).float()[None, None]
-print("period 14:", {p: round(column_spread(tone14, p), 3) for p in (2, 3, 5, 7, 11)})
-repeat2 = {
-    p: (fold(tone14, p)[0, 0, 2:-1] - fold(tone14, p)[0, 0, :-3]).abs().max().item()
-    for p in (2, 3, 5, 7, 11)
-}
-assert repeat2[7] < 1e-5 and min(v for p, v in repeat2.items() if p != 7) > 0.1
+# ### Exercise 6.1 (★★) Tones and periods
+#
+# A pure tone at $f_s / 7 = 6300$ Hz has a period of exactly 7 samples. Which MPD period folds it
+# into constant rows? And a tone at $f_s / 14$? Check with `fold` by measuring how much the columns
+# vary.
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ### Exercise 6.2 (★) The bands at 24 kHz
+#
+# The official 24 kHz model uses the same discriminator windows. Compute the band edges in Hz at
+# $f_s$ = 24 kHz for the 1024-sample window, and the width of one bin. Does the lowest band still
+# resolve the harmonics of a 100 Hz voice?
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ### Exercise 6.3 (★★) Counting feature maps
+#
+# Write a function that predicts the number of feature maps (not counting logits) that a
+# `DiscriminatorConfig` produces, including the optional waveform MSD (`rates`; 6 conv layers each).
+# Check it on the tiny preset with `rates=(1, 2)` and with the band split turned off
+# (`bands=((0.0, 1.0),)`).
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ### Exercise 6.4 (★★) Why complex and not magnitude
+#
+# Rotate the phase of every frequency component of a clip by 90° (`dac_minimal.data.rotate_phase`).
+# Show that the STFT magnitudes barely change while the real and imaginary parts that the STFT
+# discriminator sees change completely.
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ### Exercise 6.5 (★) Who can hear a hiss at 14 kHz?
+#
+# A codec adds a faint hiss between 12 and 16 kHz. Which of the sub-discriminators can see it at
+# all: each MPD, each MSD scale (rates 1, 2, 4), and which band of each STFT window? Answer first
+# from the sampling rates and band edges, then check with `band_bins`.
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ### Exercise 6.6 (★★★) Open-ended: add the waveform discriminator back and compare
+#
+# Put the MSD back (`Discriminator.from_preset("tiny", rates=(1, 2, 4))`) and find out what it adds
+# to the MPD and the STFT discriminator: for instance, how fast each sub-discriminator learns to
+# tell real clips from muffled ones, or how a codec trained with and without it sounds and scores,
+# and at what cost per training step.
+#
+# [Solution](solutions/06_discriminators.ipynb)
+#
+# ## Further reading
+#
+# - [Kumar et al., *MelGAN* (2019)](https://arxiv.org/abs/1910.06711): the multi-scale waveform
+#   discriminator, window-based verdicts and the feature-matching loss.
+# - [Kong et al., *HiFi-GAN* (2020)](https://arxiv.org/abs/2010.05646): the multi-period
+#   discriminator, and why periodic structure needs a view of its own.
+# - [Jang et al., *UnivNet* (2021)](https://arxiv.org/abs/2106.07889): the multi-resolution
+#   spectrogram discriminator that the STFT discriminator grew from.
+# - [Kumar et al., *High-Fidelity Audio Compression with Improved RVQGAN*
+#   (2023)](https://arxiv.org/abs/2306.06546): the DAC paper, with the banded complex STFT
+#   discriminator and its ablations.
+# - [The official DAC code](https://github.com/descriptinc/descript-audio-codec):
+#   `dac/model/discriminator.py` holds the MPD, the MSD and the banded STFT discriminator.
 
 # %% [markdown]
-# **Exercise 2.** The official 24 kHz model uses the same discriminator windows. Compute the band edges in Hz at
-# $f_s = 24$ kHz for the 1024-sample window, and the width of one bin. Does the lowest band still resolve the
-# harmonics of a 100 Hz voice?
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-sr24, window = 24000, 1024
-bins24 = band_bins(window)
-assert bins24 == MRD(window, channels=1).bands  # bins do not depend on the sample rate, Hz do
-edges = [(lo * sr24 / window, (hi - 1) * sr24 / window) for lo, hi in bins24]  # first and last bin
-print(
-    "bands (Hz):", [f"{lo:.0f}-{hi:.0f}" for lo, hi in edges], f"; bin width {sr24 / window:.1f} Hz"
-)
-assert sr24 / window < 100 / 2  # two bins or more between 100 Hz harmonics: resolved
-
-# %% [markdown]
-# **Exercise 3.** Write a function that predicts the number of feature maps (not counting logits) that a
-# `DiscriminatorConfig` produces, including the optional waveform MSD (`rates`; 6 conv layers each). Check it on
-# the tiny preset with `rates=(1, 2)` and with the band split turned off (`bands=((0.0, 1.0),)`).
-
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-def n_feature_maps(c: DiscriminatorConfig) -> int:
-    return (
-        len(c.periods) * (len(c.mpd_channels) + 1)
-        + 6 * len(c.rates)
-        + 5 * len(c.bands) * len(c.fft_sizes)
-    )
-
-
-short = clips["general"][..., :2048]  # the waveform MSD has 1024-channel convs: keep this short
-for overrides in ({"rates": (1, 2)}, {"bands": ((0.0, 1.0),)}):
-    disc = Discriminator.from_preset("tiny", **overrides)
-    with torch.no_grad():
-        maps = sum(len(f) - 1 for f in disc(short))
-    print(overrides, "->", maps, "feature maps")
-    assert maps == n_feature_maps(disc.config)
-
-# %% [markdown]
-# **Exercise 4.** Why complex and not magnitude? Rotate the phase of every frequency component of a clip by
-# 90° (`dac_minimal.data.rotate_phase`). Show that the STFT magnitudes barely change while the real and
-# imaginary parts that the MRD sees change completely.
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-clip = clips["music"][0, 0].numpy().astype(np.float64)
-rotated = torch.from_numpy(rotate_phase(clip, math.pi / 2)).float()[None, None]
-original = torch.from_numpy(clip).float()[None, None]
-a, b = complex_stft(original, 1024), complex_stft(rotated, 1024)
-mag_a, mag_b = a.pow(2).sum(1).sqrt(), b.pow(2).sum(1).sqrt()
-inner = slice(2, -2)  # the FFT-based rotation wraps around at the clip's edges
-mag_change = ((mag_a - mag_b).abs()[:, inner].mean() / mag_a[:, inner].mean()).item()
-complex_change = ((a - b).abs()[:, :, inner].mean() / a[:, :, inner].abs().mean()).item()
-print(f"relative change: magnitude {mag_change:.1%}, real/imaginary {complex_change:.0%}")
-assert mag_change < 0.1 and complex_change > 0.5
+# [← 5. The encoder and the decoder](05_encoder_decoder.ipynb) · [Contents](00_preface.ipynb) ·
+# [7. Losses →](07_losses.ipynb)

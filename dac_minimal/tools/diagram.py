@@ -10,6 +10,8 @@
 - ``draw_training_step`` (chapter 8): one training iteration, the discriminator step first, then
   the generator step; every loss weight, loss formula and clipping threshold is read from
   ``LOSS_WEIGHTS`` and a ``TrainConfig``.
+- ``draw_stft_discriminator`` (chapter 6): the multi-band multi-scale STFT discriminator, one row
+  per STFT window size, from a ``DiscriminatorConfig``.
 
 All follow their configs, so none can drift from the model.
 
@@ -601,6 +603,87 @@ def draw_training_step(
             "codebook and commitment losses alone"
         )
     fig.suptitle(title, fontsize=9.5, y=0.99, va="top")
+    return fig
+
+
+def _stack_width(width: int) -> int:
+    """Frequency bins left after a band's conv stack: three convs of kernel 9, stride 2, padding 4
+    (each maps w bins to ceil(w / 2)); the other two convs keep the width."""
+    for _ in range(3):
+        width = (width + 2 * 4 - 9) // 2 + 1
+    return width
+
+
+def _draw_stft_scale(ax: Axes, config: DiscriminatorConfig, window: int, sample_rate: int) -> None:
+    """One STFT scale, left to right: input, complex STFT, one row per band (its bins and Hz, its
+    own conv stack), the bands concatenated along frequency, the output conv and its logits."""
+    hop, n_bins = window // 4, window // 2 + 1
+    bands = [(int(lo * n_bins), int(hi * n_bins)) for lo, hi in config.bands]
+    n = len(bands)
+    ys = [(n - 1) / 2 - k for k in range(n)]  # band k's row, lowest band on top
+    c = config.mrd_channels
+    _box(ax, 0, 0, "input x\n(B, 1, T)", IO_COLOUR, height=0.8)
+    stft = f"complex STFT\nW = {window}, h = {hop}\n(B, 2, T/{hop}, {n_bins})\nre + im"
+    _box(ax, 1.1, 0, stft, QUANTIZER_COLOUR, width=0.95, height=1.2)
+    _arrow(ax, (0.39, 0), (0.62, 0))
+    widths = []
+    for (lo, hi), y in zip(bands, ys):
+        khz = f"{lo * sample_rate / window / 1000:.1f}-{(hi - 1) * sample_rate / window / 1000:.1f}"
+        _box(ax, 2.5, y, f"bins {lo}-{hi - 1}\n{khz} kHz", IO_COLOUR, width=1.05, height=0.8)
+        _arrow(ax, (1.58, 0), (1.97, y))
+        widths.append(_stack_width(hi - lo))
+        label = f"5 convs, C = {c}\n{hi - lo} → {widths[-1]} bins"
+        _box(ax, 3.85, y, label, DECODER_COLOUR, width=1.15, height=0.8)
+        _arrow(ax, (3.03, y), (3.27, y))
+        _arrow(ax, (4.43, y), (4.92, 0))
+    _box(ax, 5.35, 0, f"concat\nalong\nfrequency\n{sum(widths)} bins", ENCODER_COLOUR, 0.85, 1.2)
+    _arrow(ax, (5.78, 0), (6.02, 0))
+    logits = f"Conv (3, 3)\n{c} → 1\nlogits\n(B, 1, T/{hop}, {sum(widths)})"
+    _box(ax, 6.5, 0, logits, ENCODER_COLOUR, width=0.95, height=1.2)
+    ax.set_xlim(-0.5, 7.05)
+    half = max(n, 3) / 2  # room for the 1.2-high boxes when there are few bands
+    ax.set_ylim(-half - 0.05, half + 0.05)
+    ax.set_axis_off()
+    ms = 1000 * window / sample_rate
+    ax.set_title(f"window W = {window} samples ({ms:.1f} ms), hop h = W/4", fontsize=8.5)
+
+
+def draw_stft_discriminator(
+    config: DiscriminatorConfig | None = None, sample_rate: int = 44100
+) -> Figure:
+    """Draw the multi-band multi-scale complex STFT discriminator of ``config`` (default: the
+    official one), one row per window size W in ``config.fft_sizes``.
+
+    Each row: the input ``x (B, 1, T)``; its complex STFT with hop W/4 as ``(B, 2, T/h, W/2 + 1)``
+    (real and imaginary parts as two channels); the frequency bins split into the bands of
+    ``config.bands`` (bins and Hz at ``sample_rate``); one conv stack of ``config.mrd_channels``
+    channels per band, which halves the band's width three times; the bands' outputs concatenated
+    along frequency; one output conv to the logits map.
+
+    Returns a ``matplotlib.figure.Figure`` that is not registered with pyplot (no global state).
+    """
+    if config is None:
+        config = DiscriminatorConfig()
+    if not isinstance(config, DiscriminatorConfig):
+        raise ValueError(
+            f"config must be a DiscriminatorConfig or None, got {type(config).__name__}"
+        )
+    from matplotlib.figure import Figure
+
+    n_rows, n_bands = len(config.fft_sizes), len(config.bands)
+    row_height = 0.45 * max(n_bands, 3) + 0.35
+    fig = Figure(figsize=(10.5, row_height * n_rows + 0.5))
+    axes = fig.subplots(n_rows, 1, squeeze=False)[:, 0]
+    for ax, window in zip(axes, config.fft_sizes):
+        _draw_stft_scale(ax, config, window, sample_rate)
+    fig.suptitle(
+        f"Multi-band multi-scale STFT discriminator: windows W = "
+        f"{', '.join(map(str, config.fft_sizes))}, {n_bands} bands each, one conv stack per band",
+        fontsize=9.5,
+    )
+    fig.subplots_adjust(
+        left=0.01, right=0.99, bottom=0.01, top=1 - 0.6 / fig.get_figheight(), hspace=0.25
+    )
     return fig
 
 
