@@ -163,10 +163,12 @@ def init_weights(module: nn.Module) -> None:
     Why not the official recipe? Its code asks for truncated N(0, 0.02²), but with the legacy
     ``torch.nn.utils.weight_norm`` the write to ``module.weight`` is overwritten by the next
     forward pre-hook, so the official model effectively starts from PyTorch's default init. Both
-    shrink the signal layer by layer: the latent that reaches the quantizer starts at ~1e-5
-    (0.02) or ~3e-3 (default), and since every Adam step moves each bias by about the learning
-    rate, within ~100 steps the quantizers' input biases outgrow the signal and every frame
-    picks the same code (measured on the tiny model: codebook utilization 73 % → 0.1 %).
+    shrink the input-dependent part of the signal layer by layer (at the codebooks' input about
+    1e-6 with std 0.02, a few 1e-2 with the default init) below a constant offset that the biases
+    add, so that all frames sit near one point and pick the same few codes; and since every Adam
+    step moves each bias by about the learning rate, within ~100 steps the offset outgrows the
+    signal and every frame picks the same code (measured on the tiny model: codebook utilization
+    73 % → 0.1 %; chapter 5, section 5.7, measures both inits live).
     Variance-preserving weights keep the latent near the input's scale, so the codes stay
     spread while the encoder learns; residual branches start small so that the skip paths,
     not the branches, carry the signal at first.
