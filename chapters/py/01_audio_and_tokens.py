@@ -46,6 +46,7 @@ from ipywidgets import IntSlider, interact
 SECONDS = sizes((2.0, 1.0))  # length of the toy clips we look at
 SR = 44_100  # f_s: samples per second, the rate DAC works at
 torch.manual_seed(0)
+torch.set_num_threads(1)  # small computations: one core avoids the overhead of parallel work
 
 # %% [markdown]
 # ## 1.1 Sampling and aliasing
@@ -491,7 +492,8 @@ print(f"the last frame is padded: {L} frames hold {L * M:,} samples for the clip
 #
 # The 24 kHz DAC preset has encoder strides $(2, 4, 5, 8)$ and $n_q = 32$ codebooks of 1024
 # entries. Compute its hop $M$, its frame rate and its bitrate by hand, and its compression ratio
-# against 16-bit PCM at 24 kHz; check them against `DAC.from_preset("24khz")`.
+# against 16-bit PCM at 24 kHz; check them against the preset's configuration,
+# `dac_minimal.model.PRESETS["24khz"]`.
 #
 # [Solution](solutions/01_audio_and_tokens.ipynb)
 #
@@ -509,20 +511,20 @@ print(f"the last frame is padded: {L} frames hold {L * M:,} samples for the clip
 #
 # A window of $W = 32$ samples has only 17 STFT bins, 1378 Hz apart. Build an 80-band mel
 # filterbank for it with `mel_filters(44_100, 32, 80)` and count the filters that are zero
-# everywhere. Why are they empty, and why are they all at low frequencies? How many mel bands can
-# a 32-sample window afford before the first empty filter appears? Compare your answer with the
-# 5 bands that `MultiScaleMelLoss` uses at that window.
+# everywhere. Why are they empty, and why are none of them at the top of the spectrum? How many
+# mel bands can a 32-sample window afford before the first empty filter appears? Compare with the
+# bands that `MultiScaleMelLoss` uses at each of its windows, and with a fixed 64 bands.
 #
 # [Solution](solutions/01_audio_and_tokens.ipynb)
 #
 # ### Exercise 1.5 (★★★) Open-ended: what does a lower sample rate cost?
 #
-# DAC also comes at 24 kHz and 16 kHz. Resample each toy clip down to 16 kHz and back up to
-# 44.1 kHz, once with a proper resampler (`dac_minimal.utils.audio.resample`, which low-passes
-# first) and once by naive decimation (keep every $k$-th sample, then interpolate), and measure
-# what is lost: the log-mel distance to the original, and the energy above 8 kHz. Which domain
-# suffers most? Where does the aliased energy of the naive version land in the spectrogram? Then
-# try 24 kHz, and a real recording of your own.
+# DAC also comes at 24 kHz and 16 kHz. Take each toy clip down to $f_s / 3 = 14.7$ kHz and back up
+# to 44.1 kHz, once with a proper resampler (`dac_minimal.utils.audio.resample`, which low-passes
+# first) and once by naive decimation (keep every third sample). Measure what is lost: the energy
+# above the new Nyquist frequency, the error below it, and the mel distance to the original. Which
+# domain suffers most? Where does the aliased energy of the naive version land in the
+# spectrogram? Then try $f_s / 2$, and a recording of your own.
 #
 # [Solution](solutions/01_audio_and_tokens.ipynb)
 

@@ -47,9 +47,7 @@ from torch import nn
 
 STEPS = sizes((500, 200))  # full-batch Adam steps per network in the experiment
 torch.manual_seed(0)
-torch.set_num_threads(
-    1
-)  # the networks here are tiny: splitting their work costs more than it saves
+torch.set_num_threads(1)  # tiny networks: one core avoids the overhead of parallel work
 
 # %% [markdown]
 # ## 2.1 The formula
