@@ -387,13 +387,16 @@ assert abs(dac_bps - 7751.95) < 0.01
 assert 90 < pcm_bps / dac_bps < 92
 
 # %% [markdown]
-# The package's model agrees. `DAC()` builds the full 44.1 kHz model; its `bitrate()` is computed
-# from its own configuration, not from our numbers:
+# The package's model agrees. `DAC()` is the full 44.1 kHz model; its `bitrate()` is computed from
+# its own configuration, not from our numbers. To read its configuration and count its parameters
+# we need no weights, so we build it on PyTorch's `meta` device, which gives every parameter its
+# shape but no memory and no values:
 
 # %%
 from dac_minimal import DAC
 
-model = DAC()
+with torch.device("meta"):
+    model = DAC()
 n_params = sum(p.numel() for p in model.parameters())
 print(
     f"{n_params / 1e6:.2f}M parameters; hop {model.hop_length}, {model.frame_rate:.2f} frames/s, "
