@@ -116,8 +116,8 @@ assert peak_hz == SR - 30_000
 # [chapter 8](08_training.ipynb): `python -m dac_minimal.tools.corpus` builds a real corpus from
 # freely licensed recordings that Debian packages install, and
 # `python -m dac_minimal.tools.datasets` downloads DAPS, VCTK and MUSDB18, the paper's own speech
-# and music data (`data/README.md` describes both). Any folder of WAV, FLAC, OGG or MP3 files
-# works as well.
+# and music data ([`data/README.md`](../data/README.md) describes both). Any folder of WAV, FLAC,
+# OGG or MP3 files works as well.
 
 # %%
 from dac_minimal.data import DOMAINS, toy_clip
