@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from dac_minimal import DAC
-from dac_minimal.train import TrainConfig, Trainer
 
 #: Set by the test suite (``DAC_BOOK_SMOKE=1``): every cell runs, on smaller sizes.
 QUICK = os.environ.get("DAC_BOOK_SMOKE") == "1"
@@ -52,6 +51,8 @@ def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -
     for candidate in candidates:
         if candidate.is_file():
             return DAC.load(candidate).eval(), f"{names.get(candidate, 'the model')} ({candidate})"
+    from dac_minimal.train import TrainConfig, Trainer  # on use: chapters 1-7 need no trainer
+
     run = Path(tempfile.mkdtemp(prefix="stand_in_")) / "run"
     cfg = TrainConfig(
         preset="tiny",
