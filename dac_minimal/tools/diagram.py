@@ -3,8 +3,6 @@
 Nothing here is hand-drawn: every stride, channel count and rate in the picture is read from the
 config, so the figure cannot drift from the model. The encoder runs along the top row, the
 residual vector quantizer sits at the turn, and the decoder runs back along the bottom row.
-``draw_rvq`` draws the quantizer itself: the cascade of codebooks, their codes, the residuals
-and quantizer dropout (chapter 4).
 
     python -m dac_minimal.tools.diagram --out chapters/figures/architecture.png [--preset 44khz]
 """
@@ -43,8 +41,6 @@ def _box(
     colour: str,
     width: float = BOX_WIDTH,
     height: float = 1.0,
-    linestyle: str = "-",
-    text_colour: str = "black",
 ) -> None:
     """A rounded box of ``width`` x ``height`` (data units) centred on (x, y), labelled ``text``."""
     from matplotlib.patches import FancyBboxPatch
@@ -58,19 +54,12 @@ def _box(
             facecolor=colour,
             edgecolor="#444444",
             linewidth=0.8,
-            linestyle=linestyle,
         )
     )
-    ax.text(x, y, text, ha="center", va="center", fontsize=7.2, linespacing=1.25, color=text_colour)
+    ax.text(x, y, text, ha="center", va="center", fontsize=7.2, linespacing=1.25)
 
 
-def _arrow(
-    ax: Axes,
-    start: tuple[float, float],
-    end: tuple[float, float],
-    colour: str = "#444444",
-    linestyle: str = "-",
-) -> None:
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
     from matplotlib.patches import FancyArrowPatch
 
     ax.add_patch(
@@ -80,8 +69,7 @@ def _arrow(
             arrowstyle="-|>",
             mutation_scale=8,
             linewidth=0.8,
-            color=colour,
-            linestyle=linestyle,
+            color="#444444",
             shrinkA=0,
             shrinkB=0,
         )
@@ -260,44 +248,61 @@ def _shown_stages(n_codebooks: int, n_used: int) -> list[int | None]:
     return shown
 
 
+def _grey_out(ax: Axes, patches: int, texts: int) -> None:
+    """Draw the last ``patches`` shapes dashed and grey and the last ``texts`` labels grey: the
+    parts of the figure that quantizer dropout skips."""
+    from matplotlib.patches import FancyArrowPatch
+
+    for patch in ax.patches[len(ax.patches) - patches :]:
+        patch.set_linestyle("--")
+        patch.set_edgecolor(DROPPED_TEXT)
+        if isinstance(patch, FancyArrowPatch):  # its head too
+            patch.set_facecolor(DROPPED_TEXT)
+    for text in ax.texts[len(ax.texts) - texts :]:
+        text.set_color(DROPPED_TEXT)
+
+
 def _draw_stage(ax: Axes, x: float, i: int, used: bool, config: DACConfig) -> None:
     """Codebook ``i`` at ``x``: its box, its code c_i going up and (if used) ẑ_i going down."""
     d, k, c = config.codebook_dim, config.codebook_size, config.latent_dim
-    colour, text = (QUANTIZER_COLOUR, "black") if used else (DROPPED_COLOUR, DROPPED_TEXT)
-    style = "-" if used else "--"
     label = f"codebook {i}\nproject {c} → {d}\nnearest $e_{{k^\\star}}$\nof K = {k}\nback {d} → {c}"
-    _box(ax, x, Y_STAGES, label, colour, STAGE_WIDTH, 1.3, style, text)
-    top = Y_STAGES + 0.65
-    _arrow(ax, (x, top), (x, Y_CODES - 0.22), text if used else DROPPED_TEXT, style)
+    _box(ax, x, Y_STAGES, label, QUANTIZER_COLOUR if used else DROPPED_COLOUR, STAGE_WIDTH, 1.3)
+    _arrow(ax, (x, Y_STAGES + 0.65), (x, Y_CODES - 0.22))
     code = f"$c_{{{i}}} = k^\\star$" if used else f"$c_{{{i}}}$"
-    _box(ax, x, Y_CODES, code, IO_COLOUR if used else DROPPED_COLOUR, 0.8, 0.44, style, text)
-    if used:
-        from matplotlib.patches import Circle
+    _box(ax, x, Y_CODES, code, IO_COLOUR if used else DROPPED_COLOUR, 0.8, 0.44)
+    if not used:
+        _grey_out(ax, patches=3, texts=2)
+        return
+    from matplotlib.patches import Circle
 
-        _arrow(ax, (x, Y_STAGES - 0.65), (x, Y_SUM + 0.15))
-        ax.text(x + 0.06, (Y_STAGES + Y_SUM) / 2 - 0.2, f"$\\hat z_{{{i}}}$", fontsize=8)
-        ax.add_patch(Circle((x, Y_SUM), 0.15, facecolor="white", edgecolor="#444444", lw=0.8))
-        ax.text(x, Y_SUM, "+", ha="center", va="center", fontsize=9)
+    _arrow(ax, (x, Y_STAGES - 0.65), (x, Y_SUM + 0.15))
+    ax.text(x + 0.06, (Y_STAGES + Y_SUM) / 2 - 0.2, f"$\\hat z_{{{i}}}$", fontsize=8)
+    ax.add_patch(Circle((x, Y_SUM), 0.15, facecolor="white", edgecolor="#444444", lw=0.8))
+    ax.text(x, Y_SUM, "+", ha="center", va="center", fontsize=9)
 
 
 def _draw_cascade(ax: Axes, config: DACConfig, n_used: int) -> float:
     """z_e, the codebooks joined by their residuals, and the sum z_q; returns the right edge."""
-    _box(ax, 0.0, Y_STAGES, f"$z_e = r_1$\n(B, C, L)\nC = {config.latent_dim}", IO_COLOUR, 0.9, 0.9)
+    z_e = f"$z_e = r_1$\n(B, C, L)\nC = {config.latent_dim}"
+    _box(ax, 0.0, Y_STAGES, z_e, IO_COLOUR, 0.9, 0.9)
     shown = _shown_stages(config.n_codebooks, n_used)
     x_prev, right_of_prev, sums = 0.0, 0.45, []
     for slot, i in enumerate(shown):
         x = 1.45 + STAGE_STEP * slot
         # An elided run ("⋯") is used when the codebook after it is.
         used = (shown[slot + 1] if i is None else i) <= n_used
-        colour, style = ("#444444", "-") if used else (DROPPED_TEXT, "--")
-        _arrow(ax, (right_of_prev, Y_STAGES), (x - STAGE_WIDTH / 2, Y_STAGES), colour, style)
+        _arrow(ax, (right_of_prev, Y_STAGES), (x - STAGE_WIDTH / 2, Y_STAGES))
+        middle = (right_of_prev + x - STAGE_WIDTH / 2) / 2
+        label = "⋯" if i is None else f"$r_{{{i}}}$"
         if i is None:
-            ax.text(x, Y_STAGES, "⋯", ha="center", va="center", fontsize=14, color=colour)
+            ax.text(x, Y_STAGES, label, ha="center", va="center", fontsize=14)
+        else:
+            ax.text(middle, Y_STAGES + 0.06, label, ha="center", va="bottom", fontsize=8)
+        if not used:
+            _grey_out(ax, patches=1, texts=1)
+        if i is None:
             x_prev, right_of_prev = x, x + 0.3
             continue
-        middle = (right_of_prev + x - STAGE_WIDTH / 2) / 2
-        label = f"$r_{{{i}}}$"
-        ax.text(middle, Y_STAGES + 0.06, label, ha="center", va="bottom", fontsize=8, color=colour)
         _draw_stage(ax, x, i, used, config)
         sums += [x] if used else []
         x_prev, right_of_prev = x, x + STAGE_WIDTH / 2
