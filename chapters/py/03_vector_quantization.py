@@ -18,7 +18,7 @@
 #
 # The encoder turns each frame of audio into a latent vector $z_e$ of floats. A codec has to *send*
 # something, and a vector of floats is not a few bits. **Vector quantization** (VQ) replaces $z_e$
-# by the nearest of $K$ vectors in a learned **codebook** $e_1, \dots, e_K$ and sends only the
+# by the nearest of $K$ vectors in a learned **codebook** $e_0, \dots, e_{K-1}$ and sends only the
 # index $k^\star$ of that entry: $\log_2 K$ bits. DAC uses $K = 1024$, so 10 bits per codebook per
 # frame ([chapter 1](01_audio_and_tokens.ipynb) did the bitrate arithmetic). The idea is old; what
 # makes it hard inside a neural network is that picking the nearest entry has no useful gradient,
@@ -57,7 +57,7 @@ torch.set_num_threads(1)
 # %% [markdown]
 # ## 3.1 Nearest-neighbour lookup
 #
-# Given a codebook $\{e_k\}_{k=1}^K \subset \mathbb{R}^d$, the quantizer maps $z_e$ to
+# Given a codebook $\{e_k\}_{k=0}^{K-1} \subset \mathbb{R}^d$, the quantizer maps $z_e$ to
 #
 # $$k^\star = \arg\min_k \lVert z_e - e_k \rVert_2^2, \qquad z_q = e_{k^\star}.$$
 #

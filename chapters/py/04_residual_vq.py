@@ -595,4 +595,4 @@ print("DAC.decode_codes(codes[:, :n]) == decode(encode(x, n_quantizers=n).z) for
 
 # %% [markdown]
 # [← 3. Vector quantization](03_vector_quantization.ipynb) · [Contents](00_preface.ipynb) ·
-# [5. Encoder and decoder →](05_encoder_decoder.ipynb)
+# [5. The encoder and the decoder →](05_encoder_decoder.ipynb)
