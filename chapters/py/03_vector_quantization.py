@@ -487,7 +487,7 @@ assert np.mean(cured_log["recon"][-20:]) < np.mean(plain_log["recon"][-20:])
 # The first term does not depend on $k$. The middle one is a fixed score of the entry alone, and in
 # 64 dimensions it varies a lot from entry to entry. The last one, the only part that looks at the
 # input, sees $e_k$ only through the 16 directions in which $r$ lives. So the few entries with the
-# best fixed score win for almost every input. They alone get a gradient (section 3.2), move
+# best fixed score win most of the lookups. They alone get a gradient (section 3.2), move
 # towards the data and win even more; the others never move. The rich get richer. The first step
 # of it is visible at initialisation:
 

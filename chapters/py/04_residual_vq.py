@@ -490,7 +490,7 @@ _ = interact(listen, n=IntSlider(value=1, min=1, max=8, description="n"))
 
 # %% [markdown]
 # Our toy codec spends far more bits per codebook than DAC and is still rough with all eight: it is
-# a two-layer codec trained for seconds with a waveform loss. DAC gets far more from each of its
+# a two-layer codec trained briefly with a waveform loss. DAC gets far more from each of its
 # codebooks with a deep encoder, mel and adversarial losses, and days of training (chapters 5 to 8).
 # The mechanism is the same, and so is the call: for a `DAC` model `model.decode_codes(codes[:,
 # :n])` decodes the first $n$ codebooks. On the (untrained) tiny preset we can check that this is
