@@ -83,146 +83,6 @@ def _row(ax: Axes, xs: Sequence[float], y: float, half_width: float = BOX_WIDTH 
         _arrow(ax, (a + step, y), (b - step, y))
 
 
-#: Heights (data units) of the encoder's row and the decoder's row.
-Y_TOP, Y_BOTTOM = 2.45, 0.75
-
-
-def _draw_encoder(ax: Axes, config: DACConfig) -> list[int]:
-    """The top row, left to right: input, first conv, one box per block, conv to the latent, z.
-
-    Each block box gives its stride s, its channels C → 2C and the time resolution T / ∏s so far.
-    Returns the boxes' x positions.
-    """
-    hop = config.hop_length
-    dim = config.encoder_dim
-    xs = list(range(len(config.encoder_rates) + 4))
-    _box(ax, xs[0], Y_TOP, f"input x\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR)
-    _box(ax, xs[1], Y_TOP, f"Conv k7\n1 → {dim}\nT", ENCODER_COLOUR)
-    stride_product = 1
-    for i, stride in enumerate(config.encoder_rates):
-        stride_product *= stride
-        label = f"Enc block {i + 1}\nstride {stride}\n{dim} → {2 * dim}\nT/{stride_product}"
-        _box(ax, xs[2 + i], Y_TOP, label, ENCODER_COLOUR)
-        dim *= 2
-    latent = config.latent_dim
-    _box(ax, xs[-2], Y_TOP, f"Snake +\nConv k3\n{dim} → {latent}\nT/{hop}", ENCODER_COLOUR)
-    frames = f"{config.sample_rate / hop:.2f}\nframes/s"
-    _box(ax, xs[-1], Y_TOP, f"latent z\nD = {latent}\n{frames}", IO_COLOUR)
-    _row(ax, xs, Y_TOP)
-    ax.text(
-        xs[1] - BOX_WIDTH / 2,
-        Y_TOP + 0.58,
-        "encoder: residual units (dilations 1, 3, 9) + strided conv per block",
-        ha="left",
-        va="bottom",
-        fontsize=7.5,
-        color="#1c4587",
-    )
-    return xs
-
-
-def _draw_quantizer(ax: Axes, config: DACConfig, x_z: float) -> float:
-    """The residual vector quantizer at the turn, right of the latent box at ``x_z``.
-
-    The box spans both rows and gives N_q codebooks of K entries (log2 K bits each) with
-    d-dimensional lookups. Returns its x position.
-    """
-    x_q = x_z + 1.15
-    _box(
-        ax,
-        x_q,
-        (Y_TOP + Y_BOTTOM) / 2,
-        f"RVQ\n$N_q$ = {config.n_codebooks}\ncodebooks\nK = {config.codebook_size}\n"
-        f"({math.log2(config.codebook_size):g} bits each)\nd = {config.codebook_dim}",
-        QUANTIZER_COLOUR,
-        width=1.0,
-        height=1.95,
-    )
-    _arrow(ax, (x_z + BOX_WIDTH / 2, Y_TOP), (x_q - 0.5, Y_TOP))
-    return x_q
-
-
-def _draw_decoder(ax: Axes, config: DACConfig, x_q: float) -> list[float]:
-    """The bottom row, right to left from the quantizer at ``x_q``: first conv, blocks, output.
-
-    Each block box gives its stride s, its channels C → C/2 and the time resolution it reaches.
-    Returns the boxes' x positions.
-    """
-    hop = config.hop_length
-    cdim = config.decoder_dim
-    xs = [x_q - 1.15 - k for k in range(len(config.decoder_rates) + 3)]
-    _arrow(ax, (x_q - 0.5, Y_BOTTOM), (xs[0] + BOX_WIDTH / 2, Y_BOTTOM))
-    _box(ax, xs[0], Y_BOTTOM, f"Conv k7\n{config.latent_dim} → {cdim}\nT/{hop}", DECODER_COLOUR)
-    remaining = hop
-    for i, stride in enumerate(config.decoder_rates):
-        remaining //= stride
-        length = "T" if remaining == 1 else f"T/{remaining}"
-        label = f"Dec block {i + 1}\nstride {stride}\n{cdim} → {cdim // 2}\n{length}"
-        _box(ax, xs[1 + i], Y_BOTTOM, label, DECODER_COLOUR)
-        cdim //= 2
-    _box(ax, xs[-2], Y_BOTTOM, f"Snake +\nConv k7\n{cdim} → 1\ntanh", DECODER_COLOUR)
-    output = f"output x̂\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}"
-    _box(ax, xs[-1], Y_BOTTOM, output, IO_COLOUR)
-    _row(ax, xs, Y_BOTTOM)
-    ax.text(
-        xs[0] + BOX_WIDTH / 2,
-        Y_BOTTOM - 0.58,
-        "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
-        ha="right",
-        va="top",
-        fontsize=7.5,
-        color="#274e13",
-    )
-    return xs
-
-
-def _title(config: DACConfig) -> str:
-    """Sample rate, hop = ∏ strides, frame rate and bitrate (N_q × log2 K bits per frame)."""
-    hop = config.hop_length
-    frame_rate = config.sample_rate / hop
-    bits = math.log2(config.codebook_size)
-    bitrate = frame_rate * config.n_codebooks * bits
-    strides = " × ".join(map(str, config.encoder_rates))
-    return (
-        f"DAC at {config.sample_rate} Hz: hop {hop} = {strides} samples, "
-        f"{frame_rate:.2f} frames/s, "
-        f"{config.n_codebooks} × {bits:g} bits → {bitrate / 1000:.2f} kbps"
-    )
-
-
-def draw_architecture(config: DACConfig | None = None) -> Figure:
-    """Draw the codec described by ``config`` (default: the official 44.1 kHz model).
-
-    Top row, left to right: input ``x (B, 1, T)``, the first conv (1 → C), one box per encoder
-    block (stride s, C/2 → C channels, time resolution T / ∏s), Snake + conv to the latent D. At
-    the right, the residual vector quantizer (N_q codebooks of K entries, d-dimensional lookups).
-    Bottom row, right to left: the first decoder conv (D → C'), one box per decoder block (stride
-    s, C → C/2), Snake + conv to one channel and tanh, output ``x̂ (B, 1, T)``. The title gives the
-    sample rate, hop length, frame rate and bitrate.
-
-    Returns a ``matplotlib.figure.Figure`` that is not registered with pyplot (no global state);
-    show it in a notebook by making it a cell's last expression, or ``fig.savefig(path)``.
-    """
-    if config is None:
-        config = DACConfig()
-    if not isinstance(config, DACConfig):
-        raise ValueError(f"config must be a DACConfig or None, got {type(config).__name__}")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12.8, 3.8))  # the width is set at the end, from how far the rows reach
-    ax = fig.add_axes((0.005, 0.0, 0.99, 0.86))
-    ax.set_ylim(-0.05, 3.25)
-    ax.set_axis_off()
-    xs_enc = _draw_encoder(ax, config)
-    x_q = _draw_quantizer(ax, config, xs_enc[-1])
-    xs_dec = _draw_decoder(ax, config, x_q)
-    left, right = min(xs_enc[0], xs_dec[-1]) - 0.55, x_q + 0.75
-    ax.set_xlim(left, right)
-    fig.set_size_inches(1.35 * (right - left), 3.8)
-    fig.suptitle(_title(config), fontsize=9.5, y=0.97)
-    return fig
-
-
 #: The RVQ figure's rows: codes (tokens) on top, the cascade of codebooks, the sum at the bottom.
 Y_CODES, Y_STAGES, Y_SUM = 3.0, 1.75, 0.35
 #: Width of a codebook's box and the distance from one codebook's box to the next.
@@ -377,6 +237,146 @@ def draw_rvq(config: DACConfig | None = None, n_used: int | None = None) -> Figu
     ax.set_xlim(-0.55, right + 0.05)
     fig.set_size_inches(0.78 * (right + 0.6), 3.6)
     fig.suptitle(_rvq_title(config, n_used), fontsize=9.5, y=0.97)
+    return fig
+
+
+#: Heights (data units) of the encoder's row and the decoder's row.
+Y_TOP, Y_BOTTOM = 2.45, 0.75
+
+
+def _draw_encoder(ax: Axes, config: DACConfig) -> list[int]:
+    """The top row, left to right: input, first conv, one box per block, conv to the latent, z.
+
+    Each block box gives its stride s, its channels C → 2C and the time resolution T / ∏s so far.
+    Returns the boxes' x positions.
+    """
+    hop = config.hop_length
+    dim = config.encoder_dim
+    xs = list(range(len(config.encoder_rates) + 4))
+    _box(ax, xs[0], Y_TOP, f"input x\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}", IO_COLOUR)
+    _box(ax, xs[1], Y_TOP, f"Conv k7\n1 → {dim}\nT", ENCODER_COLOUR)
+    stride_product = 1
+    for i, stride in enumerate(config.encoder_rates):
+        stride_product *= stride
+        label = f"Enc block {i + 1}\nstride {stride}\n{dim} → {2 * dim}\nT/{stride_product}"
+        _box(ax, xs[2 + i], Y_TOP, label, ENCODER_COLOUR)
+        dim *= 2
+    latent = config.latent_dim
+    _box(ax, xs[-2], Y_TOP, f"Snake +\nConv k3\n{dim} → {latent}\nT/{hop}", ENCODER_COLOUR)
+    frames = f"{config.sample_rate / hop:.2f}\nframes/s"
+    _box(ax, xs[-1], Y_TOP, f"latent z\nD = {latent}\n{frames}", IO_COLOUR)
+    _row(ax, xs, Y_TOP)
+    ax.text(
+        xs[1] - BOX_WIDTH / 2,
+        Y_TOP + 0.58,
+        "encoder: residual units (dilations 1, 3, 9) + strided conv per block",
+        ha="left",
+        va="bottom",
+        fontsize=7.5,
+        color="#1c4587",
+    )
+    return xs
+
+
+def _draw_quantizer(ax: Axes, config: DACConfig, x_z: float) -> float:
+    """The residual vector quantizer at the turn, right of the latent box at ``x_z``.
+
+    The box spans both rows and gives N_q codebooks of K entries (log2 K bits each) with
+    d-dimensional lookups. Returns its x position.
+    """
+    x_q = x_z + 1.15
+    _box(
+        ax,
+        x_q,
+        (Y_TOP + Y_BOTTOM) / 2,
+        f"RVQ\n$N_q$ = {config.n_codebooks}\ncodebooks\nK = {config.codebook_size}\n"
+        f"({math.log2(config.codebook_size):g} bits each)\nd = {config.codebook_dim}",
+        QUANTIZER_COLOUR,
+        width=1.0,
+        height=1.95,
+    )
+    _arrow(ax, (x_z + BOX_WIDTH / 2, Y_TOP), (x_q - 0.5, Y_TOP))
+    return x_q
+
+
+def _draw_decoder(ax: Axes, config: DACConfig, x_q: float) -> list[float]:
+    """The bottom row, right to left from the quantizer at ``x_q``: first conv, blocks, output.
+
+    Each block box gives its stride s, its channels C → C/2 and the time resolution it reaches.
+    Returns the boxes' x positions.
+    """
+    hop = config.hop_length
+    cdim = config.decoder_dim
+    xs = [x_q - 1.15 - k for k in range(len(config.decoder_rates) + 3)]
+    _arrow(ax, (x_q - 0.5, Y_BOTTOM), (xs[0] + BOX_WIDTH / 2, Y_BOTTOM))
+    _box(ax, xs[0], Y_BOTTOM, f"Conv k7\n{config.latent_dim} → {cdim}\nT/{hop}", DECODER_COLOUR)
+    remaining = hop
+    for i, stride in enumerate(config.decoder_rates):
+        remaining //= stride
+        length = "T" if remaining == 1 else f"T/{remaining}"
+        label = f"Dec block {i + 1}\nstride {stride}\n{cdim} → {cdim // 2}\n{length}"
+        _box(ax, xs[1 + i], Y_BOTTOM, label, DECODER_COLOUR)
+        cdim //= 2
+    _box(ax, xs[-2], Y_BOTTOM, f"Snake +\nConv k7\n{cdim} → 1\ntanh", DECODER_COLOUR)
+    output = f"output x̂\n(B, 1, T)\n{_fmt_rate(config.sample_rate)}"
+    _box(ax, xs[-1], Y_BOTTOM, output, IO_COLOUR)
+    _row(ax, xs, Y_BOTTOM)
+    ax.text(
+        xs[0] + BOX_WIDTH / 2,
+        Y_BOTTOM - 0.58,
+        "decoder: transposed conv + residual units (dilations 1, 3, 9) per block",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="#274e13",
+    )
+    return xs
+
+
+def _title(config: DACConfig) -> str:
+    """Sample rate, hop = ∏ strides, frame rate and bitrate (N_q × log2 K bits per frame)."""
+    hop = config.hop_length
+    frame_rate = config.sample_rate / hop
+    bits = math.log2(config.codebook_size)
+    bitrate = frame_rate * config.n_codebooks * bits
+    strides = " × ".join(map(str, config.encoder_rates))
+    return (
+        f"DAC at {config.sample_rate} Hz: hop {hop} = {strides} samples, "
+        f"{frame_rate:.2f} frames/s, "
+        f"{config.n_codebooks} × {bits:g} bits → {bitrate / 1000:.2f} kbps"
+    )
+
+
+def draw_architecture(config: DACConfig | None = None) -> Figure:
+    """Draw the codec described by ``config`` (default: the official 44.1 kHz model).
+
+    Top row, left to right: input ``x (B, 1, T)``, the first conv (1 → C), one box per encoder
+    block (stride s, C/2 → C channels, time resolution T / ∏s), Snake + conv to the latent D. At
+    the right, the residual vector quantizer (N_q codebooks of K entries, d-dimensional lookups).
+    Bottom row, right to left: the first decoder conv (D → C'), one box per decoder block (stride
+    s, C → C/2), Snake + conv to one channel and tanh, output ``x̂ (B, 1, T)``. The title gives the
+    sample rate, hop length, frame rate and bitrate.
+
+    Returns a ``matplotlib.figure.Figure`` that is not registered with pyplot (no global state);
+    show it in a notebook by making it a cell's last expression, or ``fig.savefig(path)``.
+    """
+    if config is None:
+        config = DACConfig()
+    if not isinstance(config, DACConfig):
+        raise ValueError(f"config must be a DACConfig or None, got {type(config).__name__}")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12.8, 3.8))  # the width is set at the end, from how far the rows reach
+    ax = fig.add_axes((0.005, 0.0, 0.99, 0.86))
+    ax.set_ylim(-0.05, 3.25)
+    ax.set_axis_off()
+    xs_enc = _draw_encoder(ax, config)
+    x_q = _draw_quantizer(ax, config, xs_enc[-1])
+    xs_dec = _draw_decoder(ax, config, x_q)
+    left, right = min(xs_enc[0], xs_dec[-1]) - 0.55, x_q + 0.75
+    ax.set_xlim(left, right)
+    fig.set_size_inches(1.35 * (right - left), 3.8)
+    fig.suptitle(_title(config), fontsize=9.5, y=0.97)
     return fig
 
 
