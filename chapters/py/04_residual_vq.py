@@ -38,6 +38,7 @@
 # - what each extra codebook adds, heard on a toy codec with DAC's interface.
 
 # %%
+# %matplotlib inline
 import math
 
 import matplotlib.pyplot as plt
