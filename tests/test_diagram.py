@@ -182,3 +182,44 @@ def test_stft_discriminator_figure_follows_its_config():
     assert "bins 0-128" in text and "129 → 17 bins" in text and "2048" not in text
     with pytest.raises(ValueError, match="DiscriminatorConfig"):
         draw_stft_discriminator("44khz")
+
+
+# --- draw_rvq: the residual cascade of chapter 4 ----------------------------------------------
+
+
+def test_rvq_figure_draws_every_codebook_its_code_and_the_bitrate_of_the_config():
+    from dac_minimal.tools.diagram import draw_rvq
+
+    cfg = PRESETS["44khz"]
+    text = _texts(draw_rvq(cfg))
+    for i in range(1, cfg.n_codebooks + 1):
+        assert f"codebook {i}\n" in text and f"$c_{{{i}}}" in text and f"$r_{{{i}}}$" in text
+    assert f"codebook {cfg.n_codebooks + 1}" not in text and "dropped" not in text
+    assert f"project {cfg.latent_dim} → {cfg.codebook_dim}" in text
+    assert f"K = {cfg.codebook_size}" in text and "$z_e = r_1$" in text
+    assert f"\\hat z_{{{cfg.n_codebooks}}}$" in text  # z_q sums all of them
+    assert "90 bits per frame, 7.75 kbps" in text
+
+
+def test_rvq_figure_shows_quantizer_dropout_and_elides_long_cascades():
+    from dac_minimal.tools.diagram import draw_rvq
+
+    fig = draw_rvq(n_used=4)
+    text = _texts(fig)
+    assert "first n = 4 of" in text and "40 bits per frame, 3.45 kbps" in text
+    assert "dropped" in text and "z_q = \\hat z_1 + \\cdots + \\hat z_{4}$" in text
+    greyed = {t.get_text().split("\n")[0] for t in fig.axes[0].texts if t.get_color() != "black"}
+    assert {f"codebook {i}" for i in range(5, 10)} <= greyed
+    assert not {f"codebook {i}" for i in range(1, 5)} & greyed
+    # 32 codebooks: the first two, the dropout boundary and the last are drawn, the rest elided.
+    text = _texts(draw_rvq(PRESETS["24khz"], n_used=8))
+    shown = set(re.findall(r"codebook (\d+)\n", text))
+    assert shown == {"1", "2", "8", "9", "32"} and text.count("⋯") == 2
+
+
+@pytest.mark.parametrize("n_used", [0, 10, 2.5, True])
+def test_rvq_figure_rejects_a_bad_number_of_codebooks(n_used):
+    from dac_minimal.tools.diagram import draw_rvq
+
+    with pytest.raises(ValueError, match="n_used"):
+        draw_rvq(n_used=n_used)

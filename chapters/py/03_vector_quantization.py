@@ -14,53 +14,57 @@
 # ---
 
 # %% [markdown]
-# # Chapter 3: Vector quantization and straight-through gradients
+# # 3. Vector quantization and straight-through gradients
 #
-# The encoder turns a frame of audio into a latent vector $z_e$. A codec has to *send* something, and a
-# vector of floats is not a few bits. **Vector quantization** (VQ) replaces $z_e$ by the nearest of $K$
-# vectors in a learned **codebook** $e_1, \dots, e_K$ and sends only the index: $\log_2 K$ bits. DAC
-# uses $K = 1024$, so 10 bits per codebook per frame (chapter 1 did the bitrate arithmetic).
+# The encoder turns each frame of audio into a latent vector $z_e$ of floats. A codec has to *send*
+# something, and a vector of floats is not a few bits. **Vector quantization** (VQ) replaces $z_e$
+# by the nearest of $K$ vectors in a learned **codebook** $e_0, \dots, e_{K-1}$ and sends only the
+# index $k^\star$ of that entry: $\log_2 K$ bits. DAC uses $K = 1024$, so 10 bits per codebook per
+# frame ([chapter 1](01_audio_and_tokens.ipynb) did the bitrate arithmetic). The idea is old; what
+# makes it hard inside a neural network is that picking the nearest entry has no useful gradient,
+# and that a codebook trained naively ends up using a handful of its entries. This chapter meets
+# both problems and the fixes DAC uses, building each piece inline and checking by assertion that
+# it equals `dac_minimal.quantize.VectorQuantize`.
 #
-# Three problems come with that idea, and this chapter meets each one:
+# ## What you will learn
 #
-# 1. **Lookup**: which entry is "nearest"? (Euclidean in the VQ-VAE; cosine in DAC.)
-# 2. **Learning**: `argmin` has no useful gradient. The codebook and the encoder are trained with two
-#    extra losses (report eq. 3) and the **straight-through estimator**, which we verify by a gradient check.
-# 3. **Collapse**: a plain codebook ends up using a handful of its entries. We watch it happen, then cure
-#    it the way DAC does: look up codes in a low-dimensional (8-d) projection, with L2-normalised vectors.
-#
-# Each piece is built inline first, then shown by assertion to equal `dac_minimal.quantize.VectorQuantize`.
+# - how a codebook turns a vector into an index, and why DAC looks entries up by cosine
+#   similarity instead of Euclidean distance;
+# - the codebook loss and the commitment loss of report eq. 3, and where each one sends its
+#   gradient;
+# - the straight-through estimator, which lets the reconstruction loss reach the encoder through
+#   an `argmin`, checked with a gradient test;
+# - how to measure codebook use: utilization, entropy and perplexity;
+# - codebook collapse, watched in a small experiment, and the factorized, L2-normalised lookup
+#   that cures it.
 
 # %%
 import math
-import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from book import sizes
 from torch import nn
 
 from dac_minimal.quantize import VectorQuantize
 
-SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
-STEPS = 120 if SMOKE else 400  # Adam steps per model in the collapse experiment (section 5)
+STEPS = sizes((400, 120))  # Adam steps per model in the collapse experiment (section 3.5)
 torch.manual_seed(0)
-rng = np.random.default_rng(0)
-# Every tensor here is tiny: a second thread only adds synchronisation, which on a busy shared CPU
-# can make training many times slower.
 torch.set_num_threads(1)
 
 # %% [markdown]
-# ## 1. Nearest-neighbour lookup
+# ## 3.1 Nearest-neighbour lookup
 #
-# Given a codebook $\{e_k\}_{k=1}^K \subset \mathbb{R}^d$, the quantizer maps $z_e$ to
+# Given a codebook $\{e_k\}_{k=0}^{K-1} \subset \mathbb{R}^d$, the quantizer maps $z_e$ to
 #
 # $$k^\star = \arg\min_k \lVert z_e - e_k \rVert_2^2, \qquad z_q = e_{k^\star}.$$
 #
-# For a batch of $N$ vectors the direct way builds an $(N, K, d)$ tensor of differences. Expanding the
-# square avoids it: $\lVert z - e_k \rVert^2 = \lVert z \rVert^2 - 2\, z \cdot e_k + \lVert e_k \rVert^2$,
-# which is one matrix product plus two norms. We write the fast form and check it against the direct one.
+# For a batch of $N$ vectors the direct way builds an $(N, K, d)$ tensor of differences. Expanding
+# the square avoids it: $\lVert z - e_k \rVert^2 = \lVert z \rVert^2 - 2\, z \cdot e_k +
+# \lVert e_k \rVert^2$, one matrix product plus two norms. We write the fast form and check it
+# against the direct one.
 
 
 # %%
@@ -73,24 +77,23 @@ def nearest_euclidean(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
 points = torch.randn(4000, 2) * torch.tensor([1.5, 0.8])
 book2d = torch.randn(12, 2)
 codes_fast = nearest_euclidean(points, book2d)
-codes_direct = (
-    (points[:, None, :] - book2d[None, :, :]).pow(2).sum(-1).argmin(1)
-)  # (N, K, d) → (N,)
+# The direct way: all (N, K, d) differences, then the smallest squared length per row.
+codes_direct = (points[:, None, :] - book2d[None, :, :]).pow(2).sum(-1).argmin(1)
 assert torch.equal(codes_fast, codes_direct)
 
 # %% [markdown]
-# Each codebook entry owns a cell of space (a Voronoi cell): every point in it is sent as the same index.
-# On the left below, colours are cells and black stars are codebook entries.
+# Each codebook entry owns a cell of space (a Voronoi cell): every point in it is sent as the same
+# index. On the left below, colours are cells and black stars are codebook entries.
 #
 # DAC does not use this rule. It **L2-normalises** both sides first: $\hat z = z/\lVert z\rVert$,
-# $\hat e_k = e_k / \lVert e_k\rVert$. For unit vectors $\lVert \hat z - \hat e_k\rVert^2 = 2 - 2\,\hat z\cdot\hat e_k$,
-# so the nearest entry is the one with the largest **cosine similarity**. Only directions matter now; the cells
-# become wedges around the origin (right).
+# $\hat e_k = e_k / \lVert e_k\rVert$. For unit vectors $\lVert \hat z - \hat e_k\rVert^2 = 2 - 2\,
+# \hat z\cdot\hat e_k$, so the nearest entry is the one with the largest **cosine similarity**.
+# Only directions matter now; the cells become wedges around the origin (right).
 
 
 # %%
 def nearest_cosine(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-    """Indices (N,) of the codebook rows (K, d) with the largest cosine similarity to each row of z (N, d)."""
+    """Indices (N,) of the rows of ``codebook`` (K, d) most cosine-similar to each row of z."""
     return (F.normalize(z, dim=1) @ F.normalize(codebook, dim=1).t()).argmax(dim=1)
 
 
@@ -107,49 +110,52 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Now the package. `VectorQuantize.nearest` takes the projected latent in the codec's layout
-# `(B, d, S)` (batch, channels, frames), transposes it to vectors, and does exactly the cosine rule. We give
-# it the same vectors and the same codebook and ask for the same answer.
+# Now the package. `VectorQuantize.nearest` takes the vectors to look up in the codec's layout
+# `(B, d, L)` (batch, channels, frames), turns them into one vector per frame, and applies exactly
+# the cosine rule. We give it the same vectors and the same codebook and ask for the same answer.
 
 # %%
 K, d = 64, 8
 vq = VectorQuantize(input_dim=32, codebook_size=K, codebook_dim=d)
-z_e = torch.randn(2, d, 50)  # (B, d, S): two items, 50 frames each
-vectors = z_e.transpose(1, 2).reshape(-1, d)  # (B·S, d), frame by frame
+z_e = torch.randn(2, d, 50)  # (B, d, L): two items, 50 frames each
+vectors = z_e.transpose(1, 2).reshape(-1, d)  # (B·L, d), frame by frame
 ours = nearest_cosine(vectors, vq.codebook.weight.detach()).reshape(2, 50)
 assert torch.equal(ours, vq.nearest(z_e))
-differ = (
-    (nearest_euclidean(vectors, vq.codebook.weight.detach()).reshape(2, 50) != ours).float().mean()
-)
+euclid = nearest_euclidean(vectors, vq.codebook.weight.detach()).reshape(2, 50)
+differ = (euclid != ours).float().mean()
 print(
     f"cosine lookup == VectorQuantize.nearest on all {ours.numel()} frames; "
     f"Euclidean lookup would pick a different code for {differ:.0%} of them"
 )
 
 # %% [markdown]
-# ## 2. Learning a codebook: report eq. 3
+# ## 3.2 Learning a codebook: the codebook and commitment losses
 #
 # The VQ-VAE objective, which DAC keeps (report §3.5, eq. 3), is
 #
-# $$L = -\log p(x \mid z_q(x)) + \lVert \mathrm{sg}[z_e(x)] - e \rVert_2^2 + \beta\, \lVert z_e(x) - \mathrm{sg}[e] \rVert_2^2 .$$
+# $$L = -\log p(x \mid z_q(x)) + \lVert \mathrm{sg}[z_e(x)] - e \rVert_2^2
+# + \beta\, \lVert z_e(x) - \mathrm{sg}[e] \rVert_2^2 .$$
 #
-# $\mathrm{sg}[\cdot]$ is the **stop-gradient**: the identity in the forward pass, zero derivative in the backward
-# pass (`tensor.detach()` in PyTorch). The first term is the reconstruction (for DAC: the mel, adversarial and
-# feature losses of chapter 7). The second, the **codebook loss**, moves the chosen entries $e$ towards the
-# encoder outputs and touches nothing else. The third, the **commitment loss** (weight $\beta = 0.25$), pulls the
+# $\mathrm{sg}[\cdot]$ is the **stop-gradient**: the identity in the forward pass, zero derivative
+# in the backward pass (`tensor.detach()` in PyTorch). The first term is the reconstruction (for
+# DAC: the mel, adversarial and feature losses of [chapter 7](07_losses.ipynb)). The second, the
+# **codebook loss**, moves the chosen entries $e = e_{k^\star}$ towards the encoder outputs and
+# touches nothing else. The third, the **commitment loss** (weight $\beta = 0.25$), pulls the
 # encoder towards the entries it picked, so that its outputs do not drift away from the codebook.
 #
-# Note the curiosity: the two terms have the same *value*; only the arrows of their gradients differ. The package
-# computes both in the 8-d projected space on un-normalised vectors, as a mean over channels and frames, one number
-# per item `(B,)`. We rebuild them from the module's own parts and compare.
+# A curiosity: the two terms have the same *value*; only the arrows of their gradients differ.
+# The package looks up and computes both losses on a projection of the encoder output to $d = 8$
+# dimensions (`in_proj`, a 1x1 convolution; section 3.6 says why), on un-normalised vectors, as a
+# mean over channels and frames: one number per item, shape `(B,)`. Its code calls that projection
+# `z_e` too. We rebuild the losses from the module's own parts and compare.
 
 # %%
-z = torch.randn(3, 32, 20)  # (B, D, S): a batch of encoder outputs, D = 32 here
+z = torch.randn(3, 32, 20)  # (B, C, L): a batch of encoder outputs, C = 32 here
 out = vq(z)
 
-z_e = vq.in_proj(z)  # (B, d, S) the projected latent
+z_e = vq.in_proj(z)  # (B, d, L) the projected latent
 codes = nearest_cosine(z_e.transpose(1, 2).reshape(-1, d), vq.codebook.weight).reshape(3, 20)
-e = vq.codebook.weight[codes].transpose(1, 2)  # (B, d, S) the chosen entries, un-normalised
+e = vq.codebook.weight[codes].transpose(1, 2)  # (B, d, L) the chosen entries, un-normalised
 codebook_loss = (z_e.detach() - e).pow(2).mean(dim=(1, 2))  # ‖sg[z_e] − e‖²
 commitment_loss = (z_e - e.detach()).pow(2).mean(dim=(1, 2))  # ‖z_e − sg[e]‖²
 
@@ -160,45 +166,36 @@ torch.testing.assert_close(codebook_loss, commitment_loss)  # same value ...
 print("codebook loss per item:", codebook_loss.detach().numpy().round(3), "(== commitment loss)")
 
 # %% [markdown]
-# ... different gradients. We ask autograd where each loss sends its gradient: to the codebook, or to the
-# encoder side (here `in_proj`, the layer that produced $z_e$).
+# ... different gradients. We ask autograd where each loss sends its gradient: to the codebook, or
+# to the encoder side (here `in_proj`, the layer that produced the projected $z_e$).
 
 
 # %%
 def grad_norms(loss: torch.Tensor) -> dict[str, float]:
-    """L2 norm of d(loss)/d(parameters) for the codebook and for in_proj (0 where no gradient flows)."""
+    """L2 norm of d(loss)/d(parameters) for the codebook and for in_proj (0 where none flows)."""
     norms = {}
-    # in_proj is weight-normalised: its trainable tensors are the direction v, the gain g and the bias.
+    # in_proj is weight-normalised: its trainable tensors are the direction v, the gain g, the bias.
     for name, params in (
         ("codebook", [vq.codebook.weight]),
         ("in_proj", list(vq.in_proj.parameters())),
     ):
         grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        norms[name] = round(
-            sum(0.0 if g is None else g.pow(2).sum().item() for g in grads) ** 0.5, 4
-        )
+        total = sum(0.0 if g is None else g.pow(2).sum().item() for g in grads)
+        norms[name] = round(total**0.5, 4)
     return norms
 
 
-for name, loss in (
-    ("codebook loss", out.codebook_loss.sum()),
-    ("commitment loss", out.commitment_loss.sum()),
-):
-    print(f"{name:16s} → gradient norms {grad_norms(loss)}")
-assert (
-    grad_norms(out.codebook_loss.sum())["in_proj"]
-    == 0.0
-    < grad_norms(out.codebook_loss.sum())["codebook"]
-)
-assert (
-    grad_norms(out.commitment_loss.sum())["codebook"]
-    == 0.0
-    < grad_norms(out.commitment_loss.sum())["in_proj"]
-)
+to_codebook = grad_norms(out.codebook_loss.sum())
+to_encoder = grad_norms(out.commitment_loss.sum())
+print(f"codebook loss    → gradient norms {to_codebook}")
+print(f"commitment loss  → gradient norms {to_encoder}")
+assert to_codebook["in_proj"] == 0.0 < to_codebook["codebook"]
+assert to_encoder["codebook"] == 0.0 < to_encoder["in_proj"]
 
 # %% [markdown]
-# One more fact hides in the codebook gradient, and it matters in section 5: an entry that no vector picked
-# gets **exactly zero** gradient. It never moves. If it starts in a bad place, it stays there forever.
+# One more fact hides in the codebook gradient, and it matters in section 3.5: an entry that no
+# vector picked gets **exactly zero** gradient. It never moves. If it starts in a bad place, it
+# stays there forever.
 
 # %%
 (g_book,) = torch.autograd.grad(out.codebook_loss.sum(), vq.codebook.weight, retain_graph=True)
@@ -206,22 +203,23 @@ used = torch.zeros(K, dtype=torch.bool)
 used[out.codes.flatten()] = True
 assert torch.all(g_book[~used] == 0) and torch.all(g_book[used].abs().sum(1) > 0)
 print(
-    f"{int(used.sum())} of {K} entries were picked and receive a gradient; the other {int((~used).sum())} get 0"
+    f"{int(used.sum())} of {K} entries were picked and receive a gradient; "
+    f"the other {int((~used).sum())} get 0"
 )
 
 # %% [markdown]
-# ## 3. The straight-through estimator
+# ## 3.3 The straight-through estimator
 #
-# The decoder sees $z_q = e_{k^\star(z_e)}$. As a function of $z_e$ this is piecewise constant: its derivative
-# is zero almost everywhere (and undefined on cell borders). Back-propagating honestly, the encoder would never
-# learn anything from the reconstruction loss. The VQ-VAE's fix is to *pretend* the quantizer is the identity in
-# the backward pass:
+# The decoder sees $z_q = e_{k^\star(z_e)}$. As a function of $z_e$ this is piecewise constant:
+# its derivative is zero almost everywhere (and undefined on cell borders). Back-propagating
+# honestly, the encoder would never learn anything from the reconstruction loss. The VQ-VAE's fix
+# is to *pretend* the quantizer is the identity in the backward pass:
 #
 # $$z_q = z_e + \mathrm{sg}[e - z_e].$$
 #
-# Forward: $z_e + e - z_e = e$. Backward: the $\mathrm{sg}$ term is a constant, so $\partial z_q / \partial z_e = I$
-# and the decoder's gradient $\partial L / \partial z_q$ is copied onto $z_e$ unchanged. The picture, in one
-# dimension with five codes:
+# Forward: $z_e + e - z_e = e$. Backward: the $\mathrm{sg}$ term is a constant, so
+# $\partial z_q / \partial z_e = I$ and the decoder's gradient $\partial L / \partial z_q$ is copied
+# onto $z_e$ unchanged. The picture, in one dimension with five codes:
 
 # %%
 book1d = torch.tensor([[-2.0], [-0.8], [0.1], [1.0], [2.2]])
@@ -249,12 +247,15 @@ plt.show()
 assert torch.equal(slope, torch.ones_like(slope))
 
 # %% [markdown]
-# Now the gradient check, with a downstream "decoder" that is not linear, so nothing works by accident. We claim:
+# Now the gradient check, with a downstream "decoder" that is not linear, so that nothing works by
+# accident. We claim:
 #
-# 1. the encoder side receives **exactly** the downstream gradient: $\partial L/\partial z_e = \partial L/\partial z_q$;
-# 2. the codebook receives **no** gradient from the reconstruction term, only from the codebook loss, and that one
-#    in closed form is $\partial/\partial e_k \,\mathrm{mean}(e - z_e)^2 = \frac{2}{n}\sum_{i:\,k^\star_i = k}(e_k - z_{e,i})$,
-#    with $n$ the number of elements averaged over.
+# 1. the encoder side receives **exactly** the downstream gradient:
+#    $\partial L/\partial z_e = \partial L/\partial z_q$;
+# 2. the codebook receives **no** gradient from the reconstruction term, only from the codebook
+#    loss, and that one in closed form is $\partial/\partial e_k \,\mathrm{mean}(e - z_e)^2 =
+#    \frac{2}{n}\sum_{i:\,k^\star_i = k}(e_k - z_{e,i})$, with $n$ the number of elements averaged
+#    over.
 
 # %%
 torch.manual_seed(1)
@@ -273,23 +274,19 @@ recon.backward()
 
 assert torch.equal(z_e.grad, z_q.grad)  # claim 1, bit for bit
 assert codebook.grad is None  # claim 2a: the reconstruction loss never reaches the codebook
-torch.testing.assert_close(z_q, e)  # and the forward pass did use the codes (up to float rounding)
+torch.testing.assert_close(z_q, e)  # and the forward pass did use the codes (up to rounding)
 
 codebook_loss = (z_e.detach() - e).pow(2).mean()
 codebook_loss.backward()
 expected = torch.zeros(K, d).index_add_(0, k_star, 2 * (e - z_e).detach() / e.numel())
-torch.testing.assert_close(
-    codebook.grad, expected
-)  # claim 2b: only the codebook loss, in closed form
-print(
-    "straight-through gradient check passed: ∂L/∂z_e == ∂L/∂z_q, codebook moved by the codebook loss only"
-)
+torch.testing.assert_close(codebook.grad, expected)  # claim 2b: the codebook loss, closed form
+print("straight-through: ∂L/∂z_e == ∂L/∂z_q, and only the codebook loss moves the codebook")
 
 # %% [markdown]
 # The package's `VectorQuantize.forward` wraps the same trick between its two projections:
-# `out_proj(z_e + (e − z_e).detach())` with `z_e = in_proj(z)`. So in the backward pass the whole module must
-# behave like the linear map `out_proj ∘ in_proj`, whatever code was picked. A vector-Jacobian product lets us
-# check exactly that, for an arbitrary gradient arriving from downstream:
+# `out_proj(z_e + (e − z_e).detach())` with `z_e = in_proj(z)`. So in the backward pass the whole
+# module must behave like the linear map `out_proj ∘ in_proj`, whatever code was picked. A
+# vector-Jacobian product checks exactly that, for an arbitrary gradient arriving from downstream:
 
 # %%
 z = torch.randn(2, 32, 10, requires_grad=True)
@@ -301,48 +298,51 @@ g_out, g_in, g_book = torch.autograd.grad(
 (g_identity,) = torch.autograd.grad(vq.out_proj(vq.in_proj(z)), z, grad_outputs=g_out)
 torch.testing.assert_close(g_in, g_identity)  # the quantizer is invisible to the backward pass
 assert g_book is None  # and the downstream loss does not reach the codebook
-print(
-    "VectorQuantize: backward == backward of out_proj∘in_proj; codebook untouched by the downstream loss"
-)
+print("VectorQuantize backward == out_proj∘in_proj backward; the codebook gets no gradient")
 
 # %% [markdown]
-# ## 4. Measuring codebook use
+# ## 3.4 Measuring codebook use
 #
-# A codebook of $K$ entries can carry $\log_2 K$ bits per vector only if all entries are used, and equally often.
-# Two numbers measure how close we are, over an evaluation set with code frequencies $p_k$:
+# A codebook of $K$ entries can carry $\log_2 K$ bits per vector only if all entries are used, and
+# equally often. Two numbers measure how close we are, over an evaluation set with code
+# frequencies $p_k$:
 #
 # - **utilization**: the share of entries used at least once;
-# - **entropy** $H = -\sum_k p_k \log_2 p_k$ in bits, at most $\log_2 K$. Its exponential $2^H$ is the
-#   **perplexity**, "the number of equally used codes this is worth".
+# - **entropy** $H = -\sum_k p_k \log_2 p_k$ in bits, at most $\log_2 K$. Its exponential $2^H$ is
+#   the **perplexity**, "the number of equally used codes this is worth".
 #
-# The report measures 92.45 % utilization for the trained DAC.
+# The report measures 92.45 % utilization for the trained DAC (its Table 1).
 
 
 # %%
 def code_usage(codes: torch.Tensor, codebook_size: int) -> tuple[float, float]:
-    """(utilization in [0, 1], entropy in bits) of the integer ``codes`` (any shape) over ``codebook_size`` entries."""
+    """(utilization in [0, 1], entropy in bits) of integer ``codes`` (any shape) over K entries."""
     p = torch.bincount(codes.flatten(), minlength=codebook_size).double()
     p = p / p.sum()
     nz = p[p > 0]
     return (p > 0).double().mean().item(), -(nz * nz.log2()).sum().item()
 
 
-print(code_usage(torch.arange(256), 256), "all used equally → 8 bits")
-print(code_usage(torch.tensor([0, 0, 0, 1]), 256))
-assert code_usage(torch.arange(256), 256) == (1.0, 8.0)
+all_equal = code_usage(torch.arange(256), 256)
+skewed = code_usage(torch.tensor([0, 0, 0, 1]), 256)
+print(f"256 codes, all used equally: utilization {all_equal[0]:.0%}, entropy {all_equal[1]} bits")
+print(f"codes 0, 0, 0, 1 of 256: utilization {skewed[0]:.2%}, entropy {skewed[1]:.3f} bits")
+assert all_equal == (1.0, 8.0)
 
 # %% [markdown]
-# ## 5. Codebook collapse, and the cure
+# ## 3.5 Codebook collapse and its cure
 #
-# The experiment. The "encoder outputs" live in $\mathbb{R}^{64}$, but like real encoder outputs they are not a
-# round cloud around the origin: they lie near a 16-dimensional subspace, off-centre. A tiny linear autoencoder
-# (encoder `Linear(64, 64)`, decoder `Linear(64, 64)`) is trained to reconstruct them through a quantizer of
-# $K = 256$ entries with the full eq. 3 loss, in two versions:
+# The experiment. The "encoder outputs" live in $\mathbb{R}^{64}$, but like real encoder outputs
+# they are not a round cloud around the origin: they lie near a 16-dimensional subspace,
+# off-centre. A tiny linear autoencoder (encoder `Linear(64, 64)`, decoder `Linear(64, 64)`) is
+# trained to reconstruct them through a quantizer of $K = 256$ entries with the full eq. 3 loss,
+# in two versions:
 #
-# - **plain VQ**: Euclidean lookup in the full 64-d latent. We even give it a fair start: the codebook is drawn from
-#   a Gaussian with the same per-coordinate spread as the freshly initialised encoder's outputs.
-# - **the cure**: the package's `VectorQuantize(64, 256, codebook_dim=8)`: project to 8-d, L2-normalise, look up by
-#   cosine, project back.
+# - **plain VQ**: Euclidean lookup in the full 64-d latent. We even give it a fair start: the
+#   codebook is drawn from a Gaussian with the same per-coordinate spread as the freshly
+#   initialised encoder's outputs.
+# - **the cure**: the package's `VectorQuantize(64, 256, codebook_dim=8)`: project to $d = 8$,
+#   L2-normalise, look up by cosine, project back.
 
 # %%
 DIM = 64
@@ -354,13 +354,13 @@ evaluation = data[:4096]
 
 
 class PlainVQ(nn.Module):
-    """Euclidean VQ in the full latent dimension, with eq. 3 losses and the straight-through estimator."""
+    """Euclidean VQ in the full latent dimension, eq. 3 losses, the straight-through estimator."""
 
     def __init__(self, dim: int, codebook_size: int):
         super().__init__()
         self.codebook = nn.Embedding(codebook_size, dim)
 
-    def forward(self, z_e: torch.Tensor):  # (N, dim) → z_q (N, dim), codes (N,), losses
+    def forward(self, z_e: torch.Tensor):  # (N, dim) → z_q (N, dim), codes (N,), two losses
         codes = nearest_euclidean(z_e.detach(), self.codebook.weight.detach())
         e = self.codebook(codes)
         z_q = z_e + (e - z_e).detach()
@@ -368,7 +368,7 @@ class PlainVQ(nn.Module):
 
 
 class PackageVQ(nn.Module):
-    """The package's factorized, L2-normalised quantizer, on (N, dim) vectors (as (N, dim, 1) frames)."""
+    """The package's factorized, L2-normalised quantizer on (N, dim) vectors, as 1-frame items."""
 
     def __init__(self, dim: int, codebook_size: int, codebook_dim: int = 8):
         super().__init__()
@@ -387,11 +387,8 @@ class PackageVQ(nn.Module):
 class TinyAutoencoder(nn.Module):
     def __init__(self, quantizer: nn.Module):
         super().__init__()
-        self.encoder, self.quantizer, self.decoder = (
-            nn.Linear(DIM, DIM),
-            quantizer,
-            nn.Linear(DIM, DIM),
-        )
+        self.encoder, self.quantizer = nn.Linear(DIM, DIM), quantizer
+        self.decoder = nn.Linear(DIM, DIM)
 
     def forward(self, x: torch.Tensor):
         z_q, codes, codebook_loss, commitment_loss = self.quantizer(self.encoder(x))
@@ -401,9 +398,9 @@ class TinyAutoencoder(nn.Module):
 def train(
     model: TinyAutoencoder, steps: int = STEPS, every: int = 10, batch: int = 256, hook=None
 ) -> dict:
-    """Adam on eq. 3 (β = 0.25); every ``every`` steps record utilization and entropy on the evaluation set.
+    """Adam on eq. 3 (β = 0.25); every ``every`` steps, codebook use on the evaluation set.
 
-    ``hook(model, z_e, codes)`` runs after each step (the exercises use it)."""
+    ``hook(model, x, codes)`` runs after each step (for experiments of your own)."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
     log = {"step": [], "utilization": [], "entropy": [], "recon": []}
@@ -462,29 +459,37 @@ plt.tight_layout()
 plt.show()
 for name, log in logs.items():
     print(
-        f"{name:30s} utilization {log['utilization'][-1]:6.1%}   entropy {log['entropy'][-1]:.2f} bits "
-        f"(perplexity {2 ** log['entropy'][-1]:5.1f})   recon MSE {np.mean(log['recon'][-20:]):.3f}"
+        f"{name:30s} utilization {log['utilization'][0]:6.1%} at step 0, "
+        f"{log['utilization'][-1]:6.1%} at step {log['step'][-1]}; "
+        f"entropy {log['entropy'][-1]:.2f} bits (perplexity {2 ** log['entropy'][-1]:5.1f}); "
+        f"recon MSE {np.mean(log['recon'][-20:]):.3f}"
     )
 plain_log, cured_log = logs.values()
-assert cured_log["utilization"][-1] > plain_log["utilization"][-1] + 0.3
+assert max(plain_log["utilization"][1:]) < plain_log["utilization"][0]  # it only loses entries
+assert plain_log["utilization"][-1] < 0.5 < 0.9 < cured_log["utilization"][-1]
 assert cured_log["entropy"][-1] > plain_log["entropy"][-1] + 1.0
+assert np.mean(cured_log["recon"][-20:]) < np.mean(plain_log["recon"][-20:])
 
 # %% [markdown]
-# The plain codebook loses entries as it trains, and ends up using a small fraction of them: the 8 bits it is
-# paid for carry far fewer. The factorized, normalised one dips too in the first steps, while the encoder moves
-# fast, then spreads out over essentially all entries. Its reconstruction error is lower as well: more distinct
-# codes in use means a finer quantization.
+# The cell above prints the two runs side by side. The plain codebook loses entries from its very
+# first steps and ends up using less than half of them: the 8 bits it is paid for carry far fewer
+# (its perplexity is the number of equally used codes they are worth). The factorized, normalised
+# one ends up using more than 90 % of its entries, and its reconstruction error is lower as well:
+# more distinct codes in use means a finer quantization. (The assertions under the plot check each
+# of these statements.)
 #
-# **Why does the plain one collapse?** Split each encoder output into the cloud's centre and the part that
-# differs from input to input, $z_e = \mu + r$. The distance the lookup minimises becomes
+# **Why does the plain one collapse?** Split each encoder output into the cloud's centre and the
+# part that differs from input to input, $z_e = \mu + r$. The distance the lookup minimises becomes
 #
-# $$\lVert z_e - e_k\rVert^2 = \lVert z_e\rVert^2 + \underbrace{\lVert e_k\rVert^2 - 2\,\mu\cdot e_k}_{\text{same for every input}} - 2\, r\cdot e_k .$$
+# $$\lVert z_e - e_k\rVert^2 = \lVert z_e\rVert^2 + \underbrace{\lVert e_k\rVert^2 - 2\,\mu\cdot
+# e_k}_{\text{same for every input}} - 2\, r\cdot e_k .$$
 #
-# The first term does not depend on $k$. The middle one is a fixed score of the entry alone, and in 64
-# dimensions it varies a lot from entry to entry. The last one, the only part that looks at the input, sees
-# $e_k$ only through the 16 directions in which $r$ lives. So the few entries with the best fixed score win for
-# almost every input. They alone get a gradient (section 2), move towards the data and win even more; the others
-# never move. Rich get richer. The first step of it is visible at initialisation:
+# The first term does not depend on $k$. The middle one is a fixed score of the entry alone, and in
+# 64 dimensions it varies a lot from entry to entry. The last one, the only part that looks at the
+# input, sees $e_k$ only through the 16 directions in which $r$ lives. So the few entries with the
+# best fixed score win most of the lookups. They alone get a gradient (section 3.2), move
+# towards the data and win even more; the others never move. The rich get richer. The first step
+# of it is visible at initialisation:
 
 # %%
 with torch.no_grad():
@@ -502,123 +507,117 @@ print(
 assert share > 0.4
 
 # %% [markdown]
-# **Why does the cure work?** Two changes, each attacking one part of that story (Yu et al., "Vector-quantized
-# image modeling with improved VQGAN", 2022):
+# ## 3.6 Why the cure works
 #
-# - **L2 normalisation** removes $\lVert e_k\rVert^2$ from the contest: every entry sits on the unit sphere, so
-#   no entry wins merely by being short, and the winner depends on direction only.
-# - **the 8-d projection** shrinks the lookup space to fewer dimensions than the data varies in: the input-dependent
-#   part $r$ now reaches every direction of every entry, and 256 directions cover an 8-d sphere densely. In 64-d,
-#   48 of each entry's 64 coordinates were invisible to the input and only added input-independent noise to the
-#   contest. The learned `in_proj` can also turn the data's directions towards the codes.
+# Two changes, each attacking one part of that story (Yu et al., "Vector-quantized image modeling
+# with improved VQGAN", 2022):
 #
-# Exercise 4 below pulls the two effects apart.
+# - **L2 normalisation** removes $\lVert e_k\rVert^2$ from the contest: every entry sits on the
+#   unit sphere, so no entry wins merely by being short, and the winner depends on direction only.
+# - **the projection to $d = 8$** shrinks the lookup space to fewer dimensions than the data varies
+#   in: the input-dependent part $r$ now reaches every direction of every entry, and 256 directions
+#   cover an 8-d sphere densely. In 64-d, 48 of each entry's 64 coordinates were invisible to the
+#   input and only added input-independent noise to the contest. The learned `in_proj` can also
+#   turn the data's directions towards the codes.
 #
-# DAC does this in every one of its 9 quantizers: `Conv1d(1024 → 8)`, cosine lookup in 1024 entries,
-# `Conv1d(8 → 1024)`. That is what the report's 92 % utilization measures.
+# Exercise 3.5 pulls the two effects apart on this toy problem. In the real codec normalisation
+# has a second job: the encoder's output scale drifts during training, and a lookup that ignores
+# lengths keeps the same codes valid while it does (Yu et al. report that both changes help).
 #
+# DAC does this in every one of its 9 quantizers: a 1x1 convolution from $C = 1024$ channels to
+# $d = 8$, a cosine lookup among $K = 1024$ entries, a 1x1 convolution back to 1024. That is what
+# the report's 92 % utilization measures. [Chapter 4](04_residual_vq.ipynb) chains nine of these
+# quantizers into a cascade.
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - A codebook of $K$ entries sends a vector as the index $k^\star$ of its nearest entry:
+#   $\log_2 K$ bits, 10 for DAC's $K = 1024$. DAC finds the nearest entry by cosine similarity,
+#   after L2-normalising both sides.
+# - The codebook loss $\lVert \mathrm{sg}[z_e] - e\rVert^2$ moves only the chosen entries; the
+#   commitment loss $\beta \lVert z_e - \mathrm{sg}[e]\rVert^2$ ($\beta = 0.25$) moves only the
+#   encoder. Same value, different gradients.
+# - The straight-through estimator $z_q = z_e + \mathrm{sg}[e - z_e]$ uses the code in the forward
+#   pass and copies the decoder's gradient onto $z_e$ in the backward pass, as if quantization were
+#   the identity.
+# - An entry that is never picked gets no gradient and never moves; a plain codebook therefore
+#   collapses onto a few entries. Utilization and entropy (or perplexity) measure it.
+# - Looking up in a low-dimensional projection ($d = 8$) with L2-normalised vectors keeps nearly
+#   all entries in use; `VectorQuantize` is that quantizer.
+
+# %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** Perplexity as a count. Show that if exactly $m$ of $K$ codes are used, equally often, then
-# utilization is $m/K$ and perplexity $2^H$ is exactly $m$. Check it with `code_usage` for $m = 1, 3, 100$.
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-# H = -Σ (1/m) log2(1/m) over m codes = log2 m, so 2^H = m.
-for m in (1, 3, 100):
-    util, bits = code_usage(torch.arange(m).repeat(7), 256)
-    assert util == m / 256 and abs(2**bits - m) < 1e-9
-    print(f"m = {m:3d}: utilization {util:.3f}, perplexity {2**bits:.1f}")
-
-# %% [markdown]
-# **Exercise 2.** Remove the straight-through estimator from the plain VQ (use $z_q = e$, i.e. `z_q =
-# self.codebook(codes)`) and show that the encoder then receives no gradient at all from the reconstruction loss,
-# while the decoder still does.
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-model = plain_model()
-z_e = model.encoder(data[:64])
-codes = nearest_euclidean(z_e.detach(), model.quantizer.codebook.weight.detach())
-recon = F.mse_loss(
-    model.decoder(model.quantizer.codebook(codes)), data[:64]
-)  # z_q = e, no straight-through
-g_enc, g_dec = torch.autograd.grad(
-    recon, [model.encoder.weight, model.decoder.weight], allow_unused=True
-)
-assert g_enc is None and g_dec is not None and g_dec.abs().sum() > 0
-print(
-    "without straight-through: encoder gradient is None, decoder gradient norm",
-    round(g_dec.norm().item(), 4),
-)
-
-# %% [markdown]
-# **Exercise 3.** A classic alternative cure (Jukebox, EnCodec): keep the plain 64-d Euclidean VQ, but every 20
-# steps **restart dead codes**: replace each entry that no vector of the current batch picked with a random encoder
-# output from that batch. Use the `hook` argument of `train` and show that utilization ends clearly above the
-# plain VQ's.
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-restart_step = {"n": 0}
-
-
-def restart_dead_codes(model: TinyAutoencoder, x: torch.Tensor, codes: torch.Tensor) -> None:
-    restart_step["n"] += 1
-    if restart_step["n"] % 20:
-        return
-    with torch.no_grad():
-        dead = torch.ones(256, dtype=torch.bool)
-        dead[codes] = False
-        z_e = model.encoder(x)
-        pick = torch.randint(len(z_e), (int(dead.sum()),))
-        model.quantizer.codebook.weight[dead] = z_e[pick]
-
-
-restart_log = train(plain_model(), hook=restart_dead_codes)
-print(
-    f"plain {plain_log['utilization'][-1]:.1%} → with restarts {restart_log['utilization'][-1]:.1%}"
-)
-assert restart_log["utilization"][-1] > plain_log["utilization"][-1] + 0.2
+# ### Exercise 3.1 (★) Perplexity as a count
+#
+# Show that if exactly $m$ of $K$ codes are used, equally often, then utilization is $m/K$ and
+# perplexity $2^H$ is exactly $m$. Check it with `code_usage` for $m = 1, 3, 100$.
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
+#
+# ### Exercise 3.2 (★) Same value, different pull
+#
+# The codebook loss and the commitment loss have the same value. Show with autograd that in the
+# sum `codebook_loss + β · commitment_loss` the weight $\beta$ scales the gradient that reaches the
+# encoder side (`in_proj`) and leaves the codebook's gradient unchanged. What keeps the encoder's
+# outputs near the codebook when $\beta = 0$?
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
+#
+# ### Exercise 3.3 (★★) Without the straight-through estimator
+#
+# Remove the straight-through estimator from the plain VQ (use $z_q = e$, i.e.
+# `z_q = self.codebook(codes)`) and show that the encoder then receives no gradient at all from
+# the reconstruction loss, while the decoder still does.
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
+#
+# ### Exercise 3.4 (★★★) Restarting dead codes
+#
+# A classic alternative cure (Jukebox, EnCodec): keep the plain 64-d Euclidean VQ, but every 20
+# steps **restart dead codes**: replace each entry that no vector of the current batch picked with
+# a random encoder output from that batch. Use the `hook` argument of `train` and show that
+# utilization ends clearly above the plain VQ's. (The package's `CodeReviver` is a careful version
+# of this idea.)
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
+#
+# ### Exercise 3.5 (★★★) Which half of the cure does the work?
+#
+# Write a quantizer with a plain `Linear` projection in and out, a codebook of dimension
+# `codebook_dim`, and a switch between Euclidean and cosine lookup. Train (a) 8-d with Euclidean
+# lookup and (b) 64-d with cosine lookup, and compare their utilizations with section 3.5's.
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
+#
+# ### Exercise 3.6 (★★★) Open-ended: how low can the lookup dimension go?
+#
+# DAC looks up in $d = 8$ dimensions. Sweep $d$ (1, 2, 4, 8, 16, 32, 64) for
+# `VectorQuantize(64, 256, codebook_dim=d)` in section 3.5's experiment and plot utilization,
+# entropy and reconstruction error against $d$. Where is the sweet spot, and does it move when you
+# change $K$ or the dimension of the subspace the data lives in (16 here)?
+#
+# [Solution](solutions/03_vector_quantization.ipynb)
 
 # %% [markdown]
-# **Exercise 4.** Which half of the cure does the work on this toy problem? Write a quantizer with a plain
-# `Linear` in/out projection, a codebook of dimension `codebook_dim`, and a switch between Euclidean and cosine
-# lookup. Train (a) 8-d with Euclidean lookup and (b) 64-d with cosine lookup, and compare utilizations.
-
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-class AblationVQ(nn.Module):
-    """Linear projection to ``codebook_dim``, Euclidean or cosine lookup, straight-through, eq. 3 losses."""
-
-    def __init__(self, dim: int, codebook_dim: int, normalise: bool):
-        super().__init__()
-        self.normalise = normalise
-        self.in_proj, self.out_proj = nn.Linear(dim, codebook_dim), nn.Linear(codebook_dim, dim)
-        self.codebook = nn.Embedding(256, codebook_dim)
-
-    def forward(self, z: torch.Tensor):
-        z_e = self.in_proj(z)
-        lookup = nearest_cosine if self.normalise else nearest_euclidean
-        codes = lookup(z_e.detach(), self.codebook.weight.detach())
-        e = self.codebook(codes)
-        z_q = z_e + (e - z_e).detach()
-        return (
-            self.out_proj(z_q),
-            codes,
-            (z_e.detach() - e).pow(2).mean(),
-            (z_e - e.detach()).pow(2).mean(),
-        )
-
-
-ablation = {}
-for name, codebook_dim, normalise in (("8-d Euclidean", 8, False), ("64-d cosine", 64, True)):
-    torch.manual_seed(0)
-    ablation[name] = train(TinyAutoencoder(AblationVQ(DIM, codebook_dim, normalise)))[
-        "utilization"
-    ][-1]
-    print(f"{name:14s} utilization {ablation[name]:.1%}")
-# Here the low dimension does the work: normalising alone, in 64-d, still collapses.
-assert ablation["8-d Euclidean"] > ablation["64-d cosine"] + 0.3
+# ## Further reading
+#
+# - van den Oord et al.,
+#   [Neural Discrete Representation Learning](https://arxiv.org/abs/1711.00937) (VQ-VAE, 2017):
+#   the codebook and commitment losses and the straight-through estimator of sections 3.2 and 3.3.
+# - Yu et al., [Vector-quantized Image Modeling with
+#   Improved VQGAN](https://arxiv.org/abs/2110.04627) (2021): factorized, L2-normalised codes, the
+#   cure of sections 3.5 and 3.6.
+# - Kumar et al., [High-Fidelity Audio Compression with
+#   Improved RVQGAN](https://arxiv.org/abs/2306.06546) (DAC, 2023): why codebook use matters for a
+#   codec, and the utilization its quantizer reaches.
+# - The official quantizer, [`dac/nn/quantize.py`][official-vq] in
+#   [descript-audio-codec](https://github.com/descriptinc/descript-audio-codec): the code that
+#   `dac_minimal.quantize` reproduces, to compare line by line.
+#
+# [official-vq]: https://github.com/descriptinc/descript-audio-codec/blob/main/dac/nn/quantize.py
 
 # %% [markdown]
-# On this toy problem the low lookup dimension is the cure, and normalisation alone is not enough. In the real
-# codec normalisation earns its place differently: the encoder's output scale drifts during training, and a lookup
-# that ignores lengths keeps the same codes valid while it does (Yu et al. report that both changes help).
+# [← 2. Snake](02_snake.ipynb) · [Contents](00_preface.ipynb) ·
+# [4. Residual vector quantization →](04_residual_vq.ipynb)

@@ -10,6 +10,8 @@
 - ``draw_training_step`` (chapter 8): one training iteration, the discriminator step first, then
   the generator step; every loss weight, loss formula and clipping threshold is read from
   ``LOSS_WEIGHTS`` and a ``TrainConfig``.
+- ``draw_rvq`` (chapter 4): the residual vector quantizer's cascade, codebook by codebook, with
+  the codes leaving as tokens and quantizer dropout's unused codebooks greyed.
 - ``draw_stft_discriminator`` (chapter 6): the multi-band multi-scale STFT discriminator, one row
   per STFT window size, from a ``DiscriminatorConfig``.
 
@@ -101,6 +103,163 @@ def _row(ax: Axes, xs: Sequence[float], y: float, half_width: float = BOX_WIDTH 
     for a, b in zip(xs[:-1], xs[1:]):
         step = half_width if b > a else -half_width
         _arrow(ax, (a + step, y), (b - step, y))
+
+
+#: The RVQ figure's rows: codes (tokens) on top, the cascade of codebooks, the sum at the bottom.
+Y_CODES, Y_STAGES, Y_SUM = 3.0, 1.75, 0.35
+#: Width of a codebook's box and the distance from one codebook's box to the next.
+STAGE_WIDTH, STAGE_STEP = 1.15, 1.65
+DROPPED_COLOUR = "#f3f3f3"
+DROPPED_TEXT = "#999999"
+
+
+def _shown_stages(n_codebooks: int, n_used: int) -> list[int | None]:
+    """The codebooks (1-based) the RVQ figure draws, ``None`` marking an elided run ("⋯").
+
+    Up to 10 codebooks are all drawn; of more, the first two, the last used one, the first
+    dropped one and the last one are kept, so that the dropout boundary is always visible.
+    """
+    if n_codebooks <= 10:
+        return list(range(1, n_codebooks + 1))
+    keep = sorted({1, 2, n_used, min(n_used + 1, n_codebooks), n_codebooks})
+    shown: list[int | None] = []
+    for i in keep:
+        if shown and i - shown[-1] > 1:
+            shown.append(None)
+        shown.append(i)
+    return shown
+
+
+def _grey_out(ax: Axes, patches: int, texts: int) -> None:
+    """Draw the last ``patches`` shapes dashed and grey and the last ``texts`` labels grey: the
+    parts of the figure that quantizer dropout skips."""
+    from matplotlib.patches import FancyArrowPatch
+
+    for patch in ax.patches[len(ax.patches) - patches :]:
+        patch.set_linestyle("--")
+        patch.set_edgecolor(DROPPED_TEXT)
+        if isinstance(patch, FancyArrowPatch):  # its head too
+            patch.set_facecolor(DROPPED_TEXT)
+    for text in ax.texts[len(ax.texts) - texts :]:
+        text.set_color(DROPPED_TEXT)
+
+
+def _draw_stage(ax: Axes, x: float, i: int, used: bool, config: DACConfig) -> None:
+    """Codebook ``i`` at ``x``: its box, its code c_i going up and (if used) ẑ_i going down."""
+    d, k, c = config.codebook_dim, config.codebook_size, config.latent_dim
+    label = f"codebook {i}\nproject {c} → {d}\nnearest $e_{{k^\\star}}$\nof K = {k}\nback {d} → {c}"
+    _box(ax, x, Y_STAGES, label, QUANTIZER_COLOUR if used else DROPPED_COLOUR, STAGE_WIDTH, 1.3)
+    _arrow(ax, (x, Y_STAGES + 0.65), (x, Y_CODES - 0.22))
+    code = f"$c_{{{i}}} = k^\\star$" if used else f"$c_{{{i}}}$"
+    _box(ax, x, Y_CODES, code, IO_COLOUR if used else DROPPED_COLOUR, 0.8, 0.44)
+    if not used:
+        _grey_out(ax, patches=3, texts=2)
+        return
+    from matplotlib.patches import Circle
+
+    _arrow(ax, (x, Y_STAGES - 0.65), (x, Y_SUM + 0.15))
+    ax.text(x + 0.06, (Y_STAGES + Y_SUM) / 2 - 0.2, f"$\\hat z_{{{i}}}$", fontsize=8)
+    ax.add_patch(Circle((x, Y_SUM), 0.15, facecolor="white", edgecolor="#444444", lw=0.8))
+    ax.text(x, Y_SUM, "+", ha="center", va="center", fontsize=9)
+
+
+def _draw_cascade(ax: Axes, config: DACConfig, n_used: int) -> float:
+    """z_e, the codebooks joined by their residuals, and the sum z_q; returns the right edge."""
+    z_e = f"$z_e = r_1$\n(B, C, L)\nC = {config.latent_dim}"
+    _box(ax, 0.0, Y_STAGES, z_e, IO_COLOUR, 0.9, 0.9)
+    shown = _shown_stages(config.n_codebooks, n_used)
+    x_prev, right_of_prev, sums = 0.0, 0.45, []
+    for slot, i in enumerate(shown):
+        x = 1.45 + STAGE_STEP * slot
+        # An elided run ("⋯") is used when the codebook after it is.
+        used = (shown[slot + 1] if i is None else i) <= n_used
+        _arrow(ax, (right_of_prev, Y_STAGES), (x - STAGE_WIDTH / 2, Y_STAGES))
+        middle = (right_of_prev + x - STAGE_WIDTH / 2) / 2
+        label = "⋯" if i is None else f"$r_{{{i}}}$"
+        if i is None:
+            ax.text(x, Y_STAGES, label, ha="center", va="center", fontsize=14)
+        else:
+            ax.text(middle, Y_STAGES + 0.06, label, ha="center", va="bottom", fontsize=8)
+        if not used:
+            _grey_out(ax, patches=1, texts=1)
+        if i is None:
+            x_prev, right_of_prev = x, x + 0.3
+            continue
+        _draw_stage(ax, x, i, used, config)
+        sums += [x] if used else []
+        x_prev, right_of_prev = x, x + STAGE_WIDTH / 2
+    x_out = x_prev + STAGE_STEP + 0.2
+    for a, b in zip(sums, sums[1:] + [x_out - 0.75]):
+        _arrow(ax, (a + 0.15, Y_SUM), (b - (0.15 if b in sums else 0.0), Y_SUM))
+    total = (
+        f"$z_q = \\hat z_1 + \\cdots + \\hat z_{{{n_used}}}$" if n_used > 1 else "$z_q = \\hat z_1$"
+    )
+    _box(ax, x_out, Y_SUM, total, IO_COLOUR, 1.5, 0.5)
+    return x_out + 0.75
+
+
+def _rvq_title(config: DACConfig, n_used: int) -> str:
+    """Codebooks used of n_q, K, d, and what the codes cost: n · log2 K bits per frame."""
+    bits = math.log2(config.codebook_size)
+    kbps = config.sample_rate / config.hop_length * n_used * bits / 1000
+    return (
+        f"Residual VQ: the first n = {n_used} of $n_q$ = {config.n_codebooks} codebooks, "
+        f"K = {config.codebook_size} entries of d = {config.codebook_dim} each: "
+        f"{n_used} × {bits:g} = {n_used * bits:g} bits per frame, {kbps:.2f} kbps"
+    )
+
+
+def draw_rvq(config: DACConfig | None = None, n_used: int | None = None) -> Figure:
+    """Draw the residual vector quantizer of ``config`` (default: the official 44.1 kHz model).
+
+    Left to right: the encoder output ``z_e`` is the first residual r_1; codebook i projects its
+    residual r_i from C to d dimensions, picks the nearest entry e_{k*} of its K, and projects it
+    back (ẑ_i); r_{i+1} = r_i − ẑ_i goes on to codebook i + 1. Each codebook's index c_i = k*
+    leaves upwards as a token; the ẑ_i meet in the sum ``z_q`` at the bottom. ``n_used`` (1..n_q,
+    default all) shows quantizer dropout: codebooks after the first ``n_used`` are drawn greyed
+    and dashed, they add nothing to z_q. The title gives the bits per frame and the bitrate.
+
+    Returns a ``matplotlib.figure.Figure`` that is not registered with pyplot, as
+    ``draw_architecture`` does.
+    """
+    if config is None:
+        config = DACConfig()
+    if not isinstance(config, DACConfig):
+        raise ValueError(f"config must be a DACConfig or None, got {type(config).__name__}")
+    n_used = config.n_codebooks if n_used is None else n_used
+    if isinstance(n_used, bool) or not isinstance(n_used, int):
+        raise ValueError(f"n_used must be an int, got {type(n_used).__name__}")
+    if not 1 <= n_used <= config.n_codebooks:
+        raise ValueError(f"n_used must be in 1..{config.n_codebooks}, got {n_used}")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12.0, 3.6))  # the width is set from how far the cascade reaches
+    ax = fig.add_axes((0.005, 0.0, 0.99, 0.88))
+    ax.set_ylim(-0.1, 3.5)
+    ax.set_axis_off()
+    right = _draw_cascade(ax, config, n_used)
+    ax.text(
+        -0.45,
+        Y_CODES + 0.36,
+        "each codebook passes on what it missed: $r_{i+1} = r_i - \\hat z_i$",
+        ha="left",
+        va="bottom",
+        fontsize=7.5,
+    )
+    if n_used < config.n_codebooks:
+        ax.text(
+            right - 0.05,
+            Y_CODES + 0.36,
+            "greyed: dropped for this item (quantizer dropout)",
+            ha="right",
+            va="bottom",
+            fontsize=7.5,
+            color=DROPPED_TEXT,
+        )
+    ax.set_xlim(-0.55, right + 0.05)
+    fig.set_size_inches(0.78 * (right + 0.6), 3.6)
+    fig.suptitle(_rvq_title(config, n_used), fontsize=9.5, y=0.97)
+    return fig
 
 
 #: Heights (data units) of the encoder's row and the decoder's row.
