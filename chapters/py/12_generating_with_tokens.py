@@ -133,14 +133,14 @@ print(
 # ## 12.2 The tokenizer, and a look at its tokens
 #
 # We tokenize with the book's codec, `book_codec()`: the tiny codec whose weights are committed in
-# `benchmarks/reference_curves/`, the model that chapters 9-11 measured. The command that trains
-# it and its scores are in `benchmarks/reference_curves/README.md` (the reference codec is being
-# retrained on real recordings, so read its current numbers there, not here). Why this codec: its
-# decoder is trained, so sampled codes become sound; it is small enough to tokenize the whole toy
-# corpus in seconds; and it has the same hop, the same 9 codebooks of 1024 entries and the same
-# bitrate as the full 44.1 kHz model, so every shape below is the real one. Pass any `DAC` (for
-# example the official weights, [chapter 10](10_compression_in_practice.ipynb)) and every cell runs
-# unchanged.
+# `benchmarks/reference_curves/`, the model that chapters 9 and 10 measure. The command that
+# trains it and its scores are in `benchmarks/reference_curves/README.md`; the file is regenerated
+# whenever its recipe or its training data change, so read its current numbers there, not here.
+# Why this codec: its decoder is trained, so sampled codes become sound; it is small enough to
+# tokenize the whole toy corpus in seconds; and it has the same hop, the same 9 codebooks of 1024
+# entries and the same bitrate as the full 44.1 kHz model, so every shape below is the real one.
+# Pass any other `DAC` (for example the official weights,
+# [chapter 10](10_compression_in_practice.ipynb)) and every cell runs unchanged.
 
 # %%
 codec, codec_source = book_codec()
@@ -241,9 +241,11 @@ print(f"{train_clips[0].domain}/{train_clips[0].name}, first 4 frames x 4 codebo
 # **Delay** (MusicGen). Keep $n_q$ parallel streams and shift codebook $k$ right by $k$ steps,
 # filling the gaps with a pad token. One position holds $n_q$ tokens (their embeddings are summed)
 # and $n_q$ heads predict the next position's $n_q$ tokens at once. Thanks to the shift, $c_{k,j}$
-# is predicted at step $j + k$, after $c_{0..k-1,j}$ have been seen; what it cannot see is the
-# *finer* codes of its own frame, and the $n_q$ tokens sampled at one step are independent given
-# the past. $L$ frames take $L + n_q - 1$ positions instead of $L n_q$.
+# is predicted at step $j + k$, after $c_{0..k-1,j}$ have been seen, as in the flattened layout.
+# The approximation is elsewhere: code $c_{k',j'}$ sits at step $j' + k'$, so $c_{k,j}$ does not
+# see the finer codes ($k' > k$) of the last $k' - k$ frames (codebook 0 misses codebook 3 of the
+# last three frames), and the $n_q$ tokens sampled at one step are independent given the past.
+# $L$ frames take $L + n_q - 1$ positions instead of $L n_q$.
 
 # %%
 n_q, L = grid.shape
@@ -421,9 +423,10 @@ plt.show()
 # %% [markdown]
 # Two readings of this plot. On held-out clips, the question is whether the LM ends below the
 # unigram line (the cell above prints by how much): if it does, it has learned something about
-# *order* that generalises to clips it never saw. And its loss on the training clips falls far
-# below its held-out loss: under a minute of audio (section 12.2 prints how much) is tiny, and the
-# model memorises it within a hundred steps. More data, not more steps, is what it needs.
+# *order* that generalises to clips it never saw. Then compare its loss on the training clips with
+# its held-out loss (both printed): a training loss far below the held-out one means memorising,
+# and under a minute of audio (section 12.2 prints how much) is quickly memorised. More data, not
+# more steps, is what such a model needs.
 #
 # *What* did it learn? One average hides a lot. `lm(codes)` returns logits on the codes' own grid,
 # so we can score each codebook of the held-out clips separately (in windows of one block, each
@@ -602,8 +605,9 @@ show_spectrograms(
 # codes); right of it, the middle one decodes the real continuation and the right one the LM's, and
 # the question is whether the continuation keeps the prompt's texture (the same bands lit, a
 # similar rhythm). Comparing the middle panel with the original (left) asks about the codec, not
-# the LM: what we hear is partly the codec, and here it decodes only 4 of its 9 codebooks
-# ([chapter 9](09_evaluation.ipynb) measured how far it is from the original). So the decoded
+# the LM: what we hear is partly the codec, here decoding 4 of its 9 codebooks (section 12.8
+# compares 4 with 9, and [chapter 9](09_evaluation.ipynb) measures how far it is from the
+# original). So the decoded
 # continuation shows only coarsely what the LM did; the code statistics printed above say more (how
 # many continuation codes match the truth, how often codes repeat, how many distinct codes).
 #
@@ -697,33 +701,34 @@ show_spectrograms({"original": worst[3], "codec, 9 codebooks": worst[4]})
 # ### Voice cloning with token language models
 #
 # Section 12.6 continued a prompt in the style of the prompt. With speech, that is voice cloning.
-# VALL-E trains a language model over EnCodec tokens on 60,000 hours of speech and, given the
-# tokens of a 3-second recording of an unseen speaker as a prompt, speaks any text in that voice,
-# keeping the speaker's emotion and even the acoustic environment of the recording; AudioLM
-# continues speech in the prompt's voice with no text at all. The mechanism is the one this chapter
-# built: a codec, a prompt and a sampler. A few seconds of anyone's voice (a voicemail, a video) can
-# be enough, which makes impersonation fraud, fake statements by public figures and attacks on
-# voice-based authentication cheap.
+# [VALL-E](https://arxiv.org/abs/2301.02111) trains a language model over EnCodec tokens on 60,000
+# hours of speech and, given the tokens of a 3-second recording of an unseen speaker as a prompt,
+# speaks any text in that voice, keeping the speaker's emotion and even the acoustic environment of
+# the recording; AudioLM continues speech in the prompt's voice with no text at all. The mechanism
+# is the one this chapter built: a codec, a prompt and a sampler. A few seconds of anyone's voice (a
+# voicemail, a video) can be enough, which makes impersonation fraud, fake statements by public
+# figures and attacks on voice-based authentication cheap.
 #
 # ### Consent
 #
 # A voice identifies a person, and in many jurisdictions a recording of it is personal data. Train
-# on recordings whose licence and consent terms cover what you do with them (the datasets of
-# chapter 8 each have their own), prompt with voices only of people who have agreed to it, and say
-# plainly when audio is generated. The same applies to music: a model that continues a recording
-# can reproduce a performer's style or a passage of its training data.
+# on recordings whose licence and consent terms cover what you do with them (the public speech
+# and music datasets that chapter 8 points to each have their own), prompt with voices only of
+# people who have agreed to it, and say plainly when audio is generated. The same applies to
+# music: a model that continues a recording can reproduce a performer's style or a passage of its
+# training data.
 #
 # ### Watermarking and detection
 #
 # Two technical defences help, neither is complete. **Watermarking** hides a signal in generated
-# audio that a detector can find later: AudioSeal trains a watermark generator and a detector
-# jointly so that the mark is imperceptible, survives common edits, and can be located down to
-# the sample, so that a detector can say which parts of a recording were generated. It only works
-# if whoever generates the audio adds the mark, and a determined attacker may remove it.
-# **Detection** classifies audio as real or generated from the artefacts a generator leaves:
-# AudioLM's authors trained such a classifier for their model's output. Detectors trained on one
-# generator can miss the next one, and codec artefacts are not proof of generation, since real
-# recordings pass through codecs too.
+# audio that a detector can find later: [AudioSeal](https://arxiv.org/abs/2401.17264) trains a
+# watermark generator and a detector jointly so that the mark is imperceptible, survives common
+# edits, and can be located down to the sample, so that a detector can say which parts of a
+# recording were generated. It only works if whoever generates the audio adds the mark, and a
+# determined attacker may remove it. **Detection** classifies audio as real or generated from the
+# artefacts a generator leaves: AudioLM's authors trained such a classifier for their model's
+# output. Detectors trained on one generator can miss the next one, and codec artefacts are not
+# proof of generation, since real recordings pass through codecs too.
 #
 # ### Responsible release
 #
@@ -792,8 +797,9 @@ print(f"chapter ran in {time.perf_counter() - t_start:.0f} s (LM training {train
 #
 # Train two LMs of the same size on the same codes for the same number of steps, one with
 # `layout="flatten"` and one with `layout="delay"`, and compare their held-out cross-entropy per
-# codebook. Which codebooks gain from seeing the finer codes of their own frame? How does the
-# answer change with the context length in frames, with $n_q$, and with the number of steps?
+# codebook. Work out first which codes each layout lets a code see: which codebooks should gain
+# from flattening, and what does flattening cost? How does the answer change with the context
+# length in frames, with $n_q$, and with the number of steps?
 #
 # [Solution](solutions/12_generating_with_tokens.ipynb)
 

@@ -58,7 +58,8 @@ mel_loss = MultiScaleMelLoss()
 # treats the encoder's output as a constant, so its gradient reaches only the codebook entries: it
 # moves each chosen entry towards the latents it quantizes (the k-means step). The commitment loss
 # $\lVert z_e - \text{sg}[e_{k^\star}]\rVert^2$ treats the entry as a constant, so its gradient
-# reaches only the encoder (and the quantizer's input projection): it keeps the encoder's output
+# reaches only the encoder and the quantizers' projections (through the residuals that later
+# codebooks quantize), never an entry: it keeps the encoder's output
 # near the codebook, so that the latents do not drift away faster than the codebook can follow.
 # Two weights, $\lambda_{\text{cb}} = 1$ and $\beta = 0.25$, set the two speeds independently.
 # Checked on the untrained tiny codec:
@@ -84,9 +85,11 @@ assert any(n.startswith("encoder.") for n in by_commitment)
 assert not any(n.startswith("decoder.") for n in by_codebook | by_commitment)
 print(f"value of both: {out.codebook_loss.item():.4f}")
 print(f"codebook loss moves {len(by_codebook)} tensors, e.g. {sorted(by_codebook)[:2]}")
+modules = sorted({".".join(n.split(".")[:3]) for n in by_commitment if n.startswith("quantizer")})
 print(
-    f"commitment loss moves {len(by_commitment)} tensors: the encoder's and the quantizers' "
-    f"in_proj, none of the codebooks"
+    f"commitment loss moves {len(by_commitment)} tensors, none of them a codebook:"
+    f" {sum(n.startswith('encoder.') for n in by_commitment)} of the encoder and those of"
+    f" {len(modules)} quantizers' projections"
 )
 
 # %% [markdown]
@@ -140,11 +143,12 @@ assert all(m <= largest[W] for W, m in zip(WINDOWS, N_MELS) if W in largest)
 assert all(m > largest[W] / 2 for W, m in zip(WINDOWS, N_MELS) if W in largest)
 
 # %% [markdown]
-# DAC's counts are not the largest hole-free ones, but they are within a factor of two of them:
-# doubling any of them would leave holes. A count of $W/4$ stays comfortably below the limit at
-# every window, which is all the loss needs (more bands at a short window would not add frequency
-# resolution that the FFT does not have). The two longest windows behave alike; leave them out or
-# let them run, they only take longer.
+# At the two shortest windows DAC's counts are exactly the largest hole-free ones; at the longer
+# windows there is a little room (compare the printed counts), and doubling any of them would leave
+# holes. A count of $W/4$ bands is a simple rule that sits at or just under the limit at every
+# window; more bands at a short window would not add frequency resolution that the FFT does not
+# have. The two longest windows behave alike; leave them out or let them run, they only take
+# longer.
 #
 # ### Solution 7.4
 #

@@ -189,9 +189,13 @@ assert all(same_z[n_dropped:])  # items beyond the dropped share are untouched
 #
 # A way in: train two small LMs that differ only in `layout`, with the same steps and seed, and
 # score each codebook of the held-out clips (the chapter's `per_codebook_lm`, restated below).
-# The flattened layout sees the finer codes of its own frame only for the *later* codebooks: its
-# codebook 0 sees exactly what the delay layout's does (the earlier frames), but it fits fewer
-# frames into the same block.
+# First, what each layout lets a code see. Flattened, $c_{k,j}$ sees every code of every earlier
+# frame and the coarser codes of its own. Delayed, $c_{k,j}$ sits at step $j + k$ and sees
+# $c_{k',j'}$ only if $j' + k' < j + k$: the coarser codes of its own frame as well, but not the
+# finer codes ($k' > k$) of the last $k' - k$ frames. Codebook 0 misses the most (codebooks 1-3 of
+# the last one to three frames), codebook 3 nothing. So flattening should help the coarse
+# codebooks most, if the recent finer codes carry information about them. What it costs: $n_q$
+# times more positions per frame, so fewer frames in a block and more attention per frame.
 
 
 # %%
@@ -225,12 +229,11 @@ for name, model in (("delay", lm), ("flatten", flat_lm)):
 print("flatten minus delay: " + ", ".join(f"{v:+.3f}" for v in scores["flatten"] - scores["delay"]))
 
 # %% [markdown]
-# What to look for: a negative difference in codebooks 1-3 means that seeing the coarser codes of
-# the same frame helps the finer ones more than the delay layout's one-step view of them; a
-# difference in codebook 0 can only come from the context length or from training noise, since its
-# information is the same in both layouts. At this size the differences are small and noisy:
+# What to look for: a negative difference (flattened below delayed) in a codebook means that what
+# the delay layout hides helps to predict it; the prediction above is that codebook 0 gains most.
+# Against that, the flattened block holds 4 times fewer frames, and the two models differ in size
+# (their output heads differ; the cell prints both counts). At this size the differences are noisy:
 # before reading anything into them, train for more steps (`STEPS`), repeat with several seeds and
-# look at the spread. Then extend it: give both layouts the same context in *frames* (a block of
-# $4 \times 32$ positions flattened against $32 + 3$ delayed), vary $n_q$, and compare the time
-# each layout takes per step. MusicGen's paper compares these and other interleaving patterns at
-# scale.
+# look at the spread. Then extend it: give both layouts the same context in *frames* (a block of $4
+# \times 32$ positions flattened against $32 + 3$ delayed), vary $n_q$, and compare the time each
+# layout takes per step. MusicGen's paper compares these and other interleaving patterns at scale.
