@@ -243,8 +243,9 @@ print(f"{train_clips[0].domain}/{train_clips[0].name}, first 4 frames x 4 codebo
 # and $n_q$ heads predict the next position's $n_q$ tokens at once. Thanks to the shift, $c_{k,j}$
 # is predicted at step $j + k$, after $c_{0..k-1,j}$ have been seen, as in the flattened layout.
 # The approximation is elsewhere: code $c_{k',j'}$ sits at step $j' + k'$, so $c_{k,j}$ does not
-# see the finer codes ($k' > k$) of the last $k' - k$ frames (codebook 0 misses codebook 3 of the
-# last three frames), and the $n_q$ tokens sampled at one step are independent given the past.
+# see the finer codes ($k' > k$) of the $k' - k$ frames before its own, which the flattened layout
+# shows (codebook 0 misses codebook 3 of the three previous frames), and the $n_q$ tokens sampled
+# at one step are independent given the past.
 # $L$ frames take $L + n_q - 1$ positions instead of $L n_q$.
 
 # %%
@@ -603,11 +604,10 @@ show_spectrograms(
 # %% [markdown]
 # How to read this figure: left of the dashed line the middle and right panels are identical (same
 # codes); right of it, the middle one decodes the real continuation and the right one the LM's, and
-# the question is whether the continuation keeps the prompt's texture (the same bands lit, a
-# similar rhythm). Comparing the middle panel with the original (left) asks about the codec, not
-# the LM: what we hear is partly the codec, here decoding 4 of its 9 codebooks (section 12.8
-# compares 4 with 9, and [chapter 9](09_evaluation.ipynb) measures how far it is from the
-# original). So the decoded
+# the question is whether the continuation keeps the prompt's texture (the same bands lit, a similar
+# rhythm). Comparing the middle panel with the original (left) asks about the codec, not the LM:
+# what we hear is partly the codec, here decoding 4 of its 9 codebooks (section 12.8 compares 4 with
+# 9, and [chapter 9](09_evaluation.ipynb) measures how far it is from the original). So the decoded
 # continuation shows only coarsely what the LM did; the code statistics printed above say more (how
 # many continuation codes match the truth, how often codes repeat, how many distinct codes).
 #
@@ -666,12 +666,12 @@ for temperature in (0.3, 1.0, 2.0):
 #   noise sample by sample, so it comes back tonal, metallic or "warbly";
 # - **dense mixtures and high frequencies**: when many sources share a frame, the coarse codebooks
 #   go to the loudest, and the top octave is the first to lose detail;
-# - **out-of-domain audio**: a codec trained on one kind of recording (here, a synthetic toy
+# - **out-of-domain audio**: a codec trained on one kind of recording (for example, a synthetic toy
 #   corpus) can fail on another (a real voice, a real room) without any error message.
 #
 # You can hear each of these with this chapter's tools. The cell below decodes every held-out clip
-# at 9 and at 4 codebooks, scores it with the mel distance (chapter 7's loss, as chapter 9 uses
-# it), and plays and draws the worst one.
+# at 9 and at 4 codebooks, scores it with the mel distance ([chapter 7](07_losses.ipynb)'s loss,
+# as chapter 9 uses it), and plays and draws the worst one.
 
 # %%
 scores = []
@@ -751,7 +751,7 @@ print(f"chapter ran in {time.perf_counter() - t_start:.0f} s (LM training {train
 # - Look at the tokens before modelling them: entries used and entropy per codebook reveal codebook
 #   collapse, which no LM can recover from.
 # - A unigram model is the bar; score the LM per codebook, because a gain in codebook 0 is
-#   structure in time and a gain only in the finer codebooks is the codec's own structure.
+#   structure in time and a gain only in the finer codebooks may be the codec's own structure.
 # - Sampling with a temperature $\tau$ and top-$k$ trades diversity against the LM's confidence;
 #   the decoded result can only be as good as the codec's decoder.
 # - The same chain (codec, prompt, sampler) clones voices at scale: consent, watermarking,

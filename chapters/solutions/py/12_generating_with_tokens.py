@@ -192,10 +192,10 @@ assert all(same_z[n_dropped:])  # items beyond the dropped share are untouched
 # First, what each layout lets a code see. Flattened, $c_{k,j}$ sees every code of every earlier
 # frame and the coarser codes of its own. Delayed, $c_{k,j}$ sits at step $j + k$ and sees
 # $c_{k',j'}$ only if $j' + k' < j + k$: the coarser codes of its own frame as well, but not the
-# finer codes ($k' > k$) of the last $k' - k$ frames. Codebook 0 misses the most (codebooks 1-3 of
-# the last one to three frames), codebook 3 nothing. So flattening should help the coarse
-# codebooks most, if the recent finer codes carry information about them. What it costs: $n_q$
-# times more positions per frame, so fewer frames in a block and more attention per frame.
+# finer codes ($k' > k$) of the $k' - k$ frames before its own. Codebook 0 misses the most
+# (codebooks 1-3 of the last one to three frames), codebook 3 nothing. So flattening should help the
+# coarse codebooks most, if the recent finer codes carry information about them. What it costs:
+# $n_q$ times more positions per frame, so fewer frames in a block and more attention per frame.
 
 
 # %%
