@@ -59,10 +59,9 @@ mel_loss = MultiScaleMelLoss()
 # moves each chosen entry towards the latents it quantizes (the k-means step). The commitment loss
 # $\lVert z_e - \text{sg}[e_{k^\star}]\rVert^2$ treats the entry as a constant, so its gradient
 # reaches only the encoder and the quantizers' projections (through the residuals that later
-# codebooks quantize), never an entry: it keeps the encoder's output
-# near the codebook, so that the latents do not drift away faster than the codebook can follow.
-# Two weights, $\lambda_{\text{cb}} = 1$ and $\beta = 0.25$, set the two speeds independently.
-# Checked on the untrained tiny codec:
+# codebooks quantize), never an entry: it keeps the encoder's output near the codebook, so that the
+# latents do not drift away faster than the codebook can follow. Two weights, $\lambda_{\text{cb}} =
+# 1$ and $\beta = 0.25$, set the two speeds independently. Checked on the untrained tiny codec:
 
 # %%
 torch.manual_seed(0)
