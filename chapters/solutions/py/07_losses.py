@@ -39,7 +39,7 @@ from dac_minimal.evaluate.balancer import Balancer
 from dac_minimal.loss import MultiScaleMelLoss, mel_filters
 
 # seconds of the speech clip, seconds of the music clip, Adam steps of solution 7.5
-CLIP_S, CODEC_S, FIT_STEPS = sizes((1.0, 0.5), (0.5, 0.25), (40, 3))
+CLIP_S, CODEC_S, FIT_STEPS = sizes((1.0, 0.5), (0.5, 0.25), (30, 3))
 SR = 44100
 WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 N_MELS = (5, 10, 20, 40, 80, 160, 320)
@@ -251,12 +251,12 @@ for name, (_, y) in results.items():
     display(Audio(y[0, 0].numpy(), rate=SR))
 
 # %% [markdown]
-# What to look for: each fit wins on its own loss (read the table), but the mel fit spends its
-# effort across all bands and levels, where the L1 fit spends it on the few loud, low-frequency
-# components that dominate the waveform's sample values: look at the upper half of each
-# spectrogram. Short fits are noisy, so before you conclude anything, run more steps (`FIT_STEPS`
-# in the setup cell), several seeds, and a speech clip as well. Then extend it: a mix
-# $\lambda_{\text{mel}}\mathcal{L}_{\text{mel}} + \lambda_{\text{L1}}\,\text{L1}$ (EnCodec uses
+# What to look for: does each fit win on its own loss (read the table), and by how much on the
+# other? The mel fit spends its effort across all bands and levels, where the L1 fit spends it on
+# the few loud, low-frequency components that dominate the waveform's sample values: look at the
+# upper half of each spectrogram. Short fits are noisy, so before you conclude anything, run more
+# steps (`FIT_STEPS` in the setup cell), several seeds, and a speech clip as well. Then extend it: a
+# mix $\lambda_{\text{mel}}\mathcal{L}_{\text{mel}} + \lambda_{\text{L1}}\,\text{L1}$ (EnCodec uses
 # both a time-domain and a frequency-domain term), other values of $\lambda_{\text{mel}}$ relative
 # to the VQ losses, or the mel loss with a fixed 64 bands (section 7.2's holes), measured with
 # DAC's.
