@@ -15,26 +15,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(path: Path, timeout: int) -> float:
-    nb = nbformat.read(path, as_version=4)
+    """Seconds to execute the notebook top to bottom, as the test suite does (``pytest
+    --nbval-lax`` in the notebook's folder, a fresh kernel; about a second of it is pytest's own
+    start). nbval, not a bare ``nbclient`` run: the latter can stall on ``ipywidgets.interact``
+    cells until its timeout (jupyter/nbclient#312). Raises when a cell fails."""
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider"]
+    cmd += [f"--nbval-cell-timeout={timeout}", path.name]
     start = time.perf_counter()
-    NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
-    return time.perf_counter() - start
+    done = subprocess.run(cmd, cwd=path.parent, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{path} failed:\n{done.stdout[-3000:]}")
+    return seconds
 
 
 #: Seconds at reading size on 2 CPU cores (issue 18): the training chapter has its own bar.
