@@ -20,8 +20,9 @@ QUICK = os.environ.get("DAC_BOOK_SMOKE") == "1"
 ROOT = Path(__file__).resolve().parents[1]
 #: Chapter 8's one-minute run saves its codec here (git-ignored).
 BOOK_CODEC = ROOT / "runs" / "ch08" / "tiny.pt"
-#: The tiny codec after 15 minutes of CPU training with the CPU recipe, committed with the command
-#: that made it (``benchmarks/reference_curves/README.md``): the codec chapters 9-12 measure.
+#: The tiny codec after 15 minutes of CPU training on real recordings (the Debian corpus) with the
+#: CPU recipe, committed with the command that made it (``benchmarks/reference_curves/README.md``):
+#: the codec chapters 9-12 measure.
 REFERENCE_CODEC = ROOT / "benchmarks" / "reference_curves" / "tiny_15min.pt"
 
 

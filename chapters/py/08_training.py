@@ -293,7 +293,7 @@ assert np.mean(draws) > share
 # for none, and a codec that never sees the top octave filled learns to leave it empty.
 #
 # We can watch this happen in a few dozen steps. Start two fine-tuning runs from the same
-# codec, the tiny model trained for 15 minutes on the toy corpus
+# codec, the tiny model trained for 15 minutes on real recordings
 # (`benchmarks/reference_curves/tiny_15min.pt`, committed with the command that made it). One
 # keeps training on the toy corpus as it is; the other on a copy of it low-passed at 8 kHz, as if
 # every file had been recorded at 16 kHz. Then both reconstruct held-out full-band clips, and we
@@ -534,9 +534,10 @@ plt.show()
 # ## 8.6 Listening
 #
 # The first held-out speech clip: the original, the untrained codec, the codec after this short
-# run, and the committed tiny codec after 15 minutes of training with the CPU recipe on the toy
-# corpus (batches of 6 × 0.38 s, no discriminator yet: `benchmarks/tiny_vs_opus.py --save`,
-# committed as `benchmarks/reference_curves/tiny_15min.pt`; chapters 9–12 measure that model).
+# run, and the committed tiny codec after 15 minutes of training with the CPU recipe on the
+# corpus of real recordings of section 8.5 (batches of 6 × 0.38 s, no discriminator yet; the
+# command is in `benchmarks/reference_curves/README.md`, which also gives its scores; committed as
+# `benchmarks/reference_curves/tiny_15min.pt`, the model chapters 9–12 measure).
 
 # %%
 fifteen = DAC.load(REFERENCE_CODEC).eval()
@@ -620,6 +621,22 @@ print("saved", RUNS / "tiny.pt")
 # utilization on a larger set. The cell saved this run's model; chapters 9–12 measure the
 # 15-minute one, and `book_codec(path=...)` measures yours.
 #
+# Last, the 15-minute codec on recordings it never heard: a held-out speaker, a held-out music
+# track and a desktop sound, each decoded with the first 1, 4 and 9 codebooks (committed in
+# `benchmarks/reference_curves/clips/`, made with the command in that folder's README; their
+# sources and licences are in `sources.json` beside them). Listen for what each added codebook
+# brings back.
+
+# %%
+CLIPS = ROOT / "benchmarks" / "reference_curves" / "clips"
+for clip in ("speech", "music", "effect"):
+    for version in ("original", "1cb", "4cb", "9cb"):
+        audio, sr = sf.read(CLIPS / f"{clip}_{version}.ogg")
+        label = version if version == "original" else f"{version[0]} codebook(s)"
+        print(f"{clip}, {label}")
+        display(Audio(audio, rate=sr))
+
+# %% [markdown]
 # ## 8.7 Training for real: the command line
 #
 # The same trainer runs from a terminal, with a progress bar, CSV logs (and TensorBoard when it is
