@@ -60,13 +60,14 @@ rng = np.random.default_rng(0)
 # model's sample rate, hop $M = 512$, 9 codebooks of $K = 1024$ entries and bitrate, in a fraction
 # of its parameters) after 15 minutes of CPU training. It is committed in
 # `benchmarks/reference_curves/`, whose README gives the command that trained it and the data it was
-# trained on. We measure this
-# one because every reader has it: it ships with the repository, evaluates in seconds on a CPU, and
-# chapters 10–12 use the same codec, so their numbers read together. Every score below is computed
-# by this notebook; `book_codec(path="runs/tiny/best.pt")` measures your own model instead. The
-# official 44.1 kHz model, the one the report measures, comes in section 9.9.
+# trained on. We measure this one because every reader has it: it ships with the repository,
+# evaluates in seconds on a CPU, and chapters 10–12 use the same codec, so their numbers read
+# together. Every score below is computed by this notebook; `book_codec(path="runs/tiny/best.pt")`
+# measures your own model instead. The official 44.1 kHz model, the one the report measures, comes
+# in section 9.9.
 #
-# The clips are the toy corpus's `valid` split (chapter 1), which no training run in the book uses.
+# The clips are the toy corpus's `valid` split ([chapter 1](01_audio_and_tokens.ipynb)), which no
+# codec in the book trains on.
 
 # %%
 model, source = book_codec()
