@@ -50,6 +50,7 @@ from dac_minimal.data import ensure_toy_corpus, toy_clip
 SR = 44100  # f_s
 # held-out clips per domain, seconds of each, numbers of codebooks (bitrate = n_q x 0.86 kbps)
 CLIPS_PER_DOMAIN, MAX_SECONDS, N_QS = sizes((4, 1), (2.0, 1.0), ((1, 3, 9), (1, 9)))
+torch.set_num_threads(1)
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 

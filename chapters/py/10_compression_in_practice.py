@@ -58,6 +58,7 @@ from dac_minimal.evaluate import metrics as M
 SR = 44100  # f_s
 # seconds: the held-out clip (sections 10.1-10.3, 10.7), the long clip (10.5), the official model's
 CLIP_SECONDS, LONG_SECONDS, OFFICIAL_SECONDS = sizes((2.0, 1.0), (6.0, 3.0), (1.0, 0.25))
+torch.set_num_threads(1)  # one core: the real-time factors of section 10.7 are per core
 torch.manual_seed(0)
 WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes goes here
 
@@ -560,17 +561,18 @@ else:
 #
 # A codec that streams must code a second of audio in less than a second. The **real-time factor**
 # is the time taken divided by the audio's duration: below 1 is faster than real time, and its
-# inverse says how many times faster. Training needs weight normalisation,
-# $w = g\,v / \lVert v\rVert$, recomputed at every step; inference does not. `prepare_for_inference`
-# folds each $w$ into a plain convolution once, and swaps every Snake for one with
-# $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True` would also
-# `torch.compile` it, after a minute of compiling). It works in place and is one-way, so we prepare
-# a copy. Same function, less work; the cell measures encode and decode apart, on the held-out clip,
-# with the median of several runs after a warm-up.
+# inverse says how many times faster. The setup cell runs the codec on one core, so these are
+# per-core figures, and the inverse is also how many streams one core could keep up with. Training
+# needs weight normalisation, $w = g\,v / \lVert v\rVert$, recomputed at every step; inference does
+# not. `prepare_for_inference` folds each $w$ into a plain convolution once, and swaps every Snake
+# for one with $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True`
+# would also `torch.compile` it, after a minute of compiling). It works in place and is one-way, so
+# we prepare a copy. Same function, less work; the cell measures encode and decode apart, on the
+# held-out clip, with the median of several runs after a warm-up.
 
 
 # %%
-def median_seconds(fn, repeats: int = 5) -> float:
+def median_seconds(fn, repeats: int = 3) -> float:
     """Median wall time of fn() over `repeats` runs, after one untimed warm-up run."""
     fn()
     times = []

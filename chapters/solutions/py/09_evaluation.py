@@ -43,6 +43,7 @@ from dac_minimal.evaluate.evaluation import load_clips, reconstruct
 SR = 44100
 # held-out clips per domain and their length (s), as in the chapter; clips and resamples of 9.6
 CLIPS_PER_DOMAIN, MAX_SECONDS, N_CLIPS, N_BOOT = sizes((4, 1), (2.0, 1.0), (12, 4), (2000, 300))
+torch.set_num_threads(1)
 torch.manual_seed(0)
 rng = np.random.default_rng(0)
 

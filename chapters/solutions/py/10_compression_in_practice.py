@@ -43,6 +43,7 @@ from dac_minimal.evaluate import metrics as M
 SR = 44100
 # seconds of audio timed in 10.5, held-out clips per domain scored in 10.5
 TIMED_SECONDS, CLIPS_PER_DOMAIN = sizes((5.0, 1.0), (3, 1))
+torch.set_num_threads(1)  # one core, as in the chapter
 torch.manual_seed(0)
 
 model, source = book_codec()
