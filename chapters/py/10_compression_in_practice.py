@@ -16,26 +16,27 @@
 # %% [markdown]
 # # 10. Compression in practice: bitrates, bytes, long files and real weights
 #
-# A codec is only useful once its codes leave the process: written to a file, sent over a network, read back
-# on another machine, perhaps years later. This chapter follows the codes of the book's tiny codec out of
-# memory and onto disk. The one idea: **a compressed file is the codes $(C, n_q, S)$ written at exactly
-# $\log_2 K = 10$ bits each, plus a small header that says how to play them back**, so that its size is the
-# nominal bitrate and reading it can never run code.
+# A codec is only useful once its codes leave the process: written to a file, sent over a network,
+# read back on another computer, perhaps years later, and fast enough to keep up with the audio.
+# This chapter follows the codes of the book's codec out of memory and onto disk. The idea: **a
+# compressed file is the codes `(C, n_q, L)` written at exactly $\log_2 K = 10$ bits each, plus a
+# small header that says how to play them back**, so that its size is the nominal bitrate and
+# reading it can never run code.
 #
-# On the way we will
+# ## What you will learn
 #
-# 1. turn a knob over $n_q$ and hear (and measure) what each codebook buys;
-# 2. compare file sizes: our `.dacm`, the official `.dac`, 16-bit PCM, Opus and MP3;
-# 3. take a real `.dacm` file apart byte by byte and bit by bit;
-# 4. code a long clip in chunks, and see why the chunks must overlap by the receptive field;
-# 5. load the official pretrained weights when they are available;
-# 6. make inference faster with `prepare_for_inference`.
+# - how one model serves nine bitrates, and how to measure what each codebook buys;
+# - how many bytes a clip takes as our `.dacm`, the official `.dac`, 16-bit PCM, Opus and MP3;
+# - the `.dacm` format, byte by byte and bit by bit, and how a CRC turns damage into an error;
+# - how to code a long file in chunks that give the whole-file result, and why the margin is the
+#   receptive field;
+# - how the official weights are loaded without running pickled code;
+# - how fast the codec runs (its real-time factor), and what `prepare_for_inference` saves.
 
 # %%
 import copy
 import io
 import math
-import os
 import struct
 import tempfile
 import time
@@ -45,7 +46,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from book import book_codec
+from book import book_codec, sizes
 from IPython.display import Audio, Markdown, display
 from ipywidgets import IntSlider, interact
 
@@ -54,52 +55,51 @@ from dac_minimal import DAC
 from dac_minimal.data import VALID_SEED_OFFSET, toy_clip
 from dac_minimal.evaluate import metrics as M
 
-SMOKE = os.environ.get("DAC_BOOK_SMOKE") == "1"
-SR = 44100
-CLIP_SECONDS = 1.0 if SMOKE else 2.0  # the held-out clip of sections 1-2
-LONG_SECONDS = 3.0 if SMOKE else 6.0  # the "long" clip of section 4
-STAND_IN_STEPS = 2 if SMOKE else 6  # training steps if no trained model is there (see section 1)
-torch.set_num_threads(
-    1
-)  # small tensors: one thread skips the cost of synchronising two on a busy CPU
+SR = 44100  # f_s
+# seconds: the held-out clip (sections 10.1-10.3, 10.7), the long clip (10.5), the official model's
+CLIP_SECONDS, LONG_SECONDS, OFFICIAL_SECONDS = sizes((2.0, 1.0), (6.0, 3.0), (1.0, 0.25))
+torch.set_num_threads(1)  # one core: the real-time factors of section 10.7 are per core
 torch.manual_seed(0)
-rng = np.random.default_rng(0)
 WORK = Path(tempfile.mkdtemp(prefix="ch10_"))  # every file this chapter writes goes here
 
 # %% [markdown]
-# ## 1. The codec and a held-out clip
+# ## 10.1 The codec and a held-out clip
 #
-# As in chapter 9, the codec is the tiny codec after 15 minutes of CPU training
-# (`benchmarks/reference_curves/tiny_15min.pt`); without that file `book_codec` takes chapter 8's
-# one-minute model (`runs/ch08/tiny.pt`), and without both it trains a stand-in for a few steps. A stand-in
-# is a *bad* codec: its sounds and distances are there so that every cell runs. Nothing in this chapter depends on the codec being good: file sizes, the format and chunking
-# are the same for any weights.
+# As in [chapter 9](09_evaluation.ipynb), the codec is the book's reference codec, `book_codec()`:
+# the `tiny` preset after 15 minutes of CPU training, committed in `benchmarks/reference_curves/`
+# with the command that trained it (its README). It has the full model's sample rate, hop, codebooks
+# and bitrate, so every byte count of this chapter is the full model's too; and it is small enough
+# to run every cell in seconds. File sizes, the format and chunking (sections 10.3–10.5) are the
+# same for any weights; sections 10.2 and 10.7 measure this codec, and the cells print what they
+# find.
 
 # %%
-model, source = book_codec(STAND_IN_STEPS)  # the 15-minute model, chapter 8's, or a stand-in
+model, source = book_codec()
 N_Q = model.n_codebooks
 print(
     f"using {source}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
-    f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, {model.frame_rate:.2f} frames/s"
+    f"{N_Q} codebooks of {model.config.codebook_size}, hop {model.hop_length}, "
+    f"{model.frame_rate:.2f} frames/s"
 )
 
-# Clip 0 of the toy corpus's held-out split (valid/music): the codec never trained on it.
+# Clip 0 of the toy corpus's held-out split (valid/music): no codec in the book trains on it.
 x = toy_clip("music", CLIP_SECONDS, seed=VALID_SEED_OFFSET, index=0)  # (T,) float32
-print(f"held-out music clip: {len(x)} samples, {len(x) / SR:.2f} s, peak {np.abs(x).max():.2f}")
+print(f"held-out music clip: T = {len(x)} samples, {len(x) / SR:.2f} s, peak {np.abs(x).max():.2f}")
 display(Audio(x, rate=SR))
 
 # %% [markdown]
-# ## 2. One model, nine bitrates
+# ## 10.2 One model, nine bitrates
 #
-# Residual VQ (chapter 4) is a cascade: codebook 1 quantizes the latent $z_e$, codebook 2 the residual it
-# leaves, and so on. Decoding from only the first $n_q$ codebooks is a coarser $z_q$, at
-# $n_q \times 86.13 \times 10$ bits per second. Because the cascade is sequential, the first $n_q$ codes
-# do not depend on how many follow: we encode **once** with all $N_q = 9$ and decode nine times.
+# Residual VQ ([chapter 4](04_residual_vq.ipynb)) is a cascade: codebook 1 quantizes the latent
+# $z_e$, codebook 2 the residual it leaves, and so on. Decoding from only the first $n_q$ codebooks
+# gives a coarser $z_q$, at $n_q \times 86.13 \times 10$ bits per second. Because the cascade is
+# sequential, the first $n_q$ codes do not depend on how many follow: we encode **once** with all 9
+# codebooks and decode nine times.
 
 # %%
 with torch.inference_mode():
     xt = torch.from_numpy(x)[None, None]  # (1, 1, T)
-    codes = model.encode(xt).codes  # (1, 9, S)
+    codes = model.encode(xt).codes  # (1, 9, L)
     recons = {
         k: model.decode_codes(codes[:, :k], length=len(x))[0, 0].numpy() for k in range(1, N_Q + 1)
     }
@@ -107,7 +107,7 @@ with torch.inference_mode():
     assert torch.equal(model.encode(xt, n_quantizers=3).codes, codes[:, :3])
 kbps = {k: model.bitrate(k) / 1000 for k in recons}
 mel = {k: M.mel_distance(y, x) for k, y in recons.items()}
-print(f"codes {tuple(codes.shape)} (batch, n_q, frames S = ceil({len(x)} / {model.hop_length}))")
+print(f"codes {tuple(codes.shape)} (batch, n_q, frames L = ceil({len(x)} / {model.hop_length}))")
 for k in recons:
     print(f"n_q = {k}: {kbps[k]:5.2f} kbps, mel distance {mel[k]:.3f}")
 
@@ -119,50 +119,23 @@ for k in recons:
 ax.set(
     xlabel="bitrate (kbps)",
     ylabel="mel distance (lower is better)",
-    title="The tiny codec on a held-out clip, by number of codebooks $n_q$",
+    title="The book's codec on a held-out clip, by number of codebooks $n_q$",
 )
 ax.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
-trend = "falls" if mel[N_Q] < mel[1] else "does not fall"
+change = mel[N_Q] - mel[1]
 print(
-    f"with this model the mel distance {trend} from n_q = 1 ({mel[1]:.3f}) to n_q = {N_Q} ({mel[N_Q]:.3f})"
+    f"mel distance {mel[1]:.3f} at n_q = 1 and {mel[N_Q]:.3f} at n_q = {N_Q}: a change of "
+    f"{change:+.3f} ({100 * change / mel[1]:+.1f} %) for {kbps[N_Q] - kbps[1]:.2f} kbps more"
 )
 
 # %% [markdown]
-# Why would more bits ever sound *worse*? Look where the codes go: the latent. Each codebook should shrink
-# the residual $z_e - z_q$ that the next one quantizes (chapter 4), so the relative error
-# $\lVert z_e - z_q^{(n_q)}\rVert / \lVert z_e\rVert$ should fall with $n_q$, and the decoder should get
-# a latent closer to the one it would see for this clip:
-
-# %%
-with torch.inference_mode():
-    z_e = model.encoder(model.preprocess(xt))  # (1, D, S) the continuous latent
-    rel = {
-        k: ((z_e - model.quantizer.from_codes(codes[:, :k])).norm() / z_e.norm()).item()
-        for k in recons
-    }
-    out_rms = {k: float(np.sqrt(np.mean(y**2))) for k, y in recons.items()}
-print("n_q:                 " + " ".join(f"{k:6d}" for k in rel))
-print("|z_e - z_q| / |z_e|: " + " ".join(f"{v:6.2f}" for v in rel.values()))
-print(
-    "output RMS:          "
-    + " ".join(f"{v:6.3f}" for v in out_rms.values())
-    + f"   (the clip's RMS: {np.sqrt(np.mean(x**2)):.3f})"
-)
-
-# %% [markdown]
-# For a codec that has learned, the first row falls towards 0 and the mel distance with it. If it *rises*
-# here, the codebook vectors (after their output projection) are still much larger than this encoder's
-# latent: every added codebook moves $z_q$ further from $z_e$, and the decoder answers a larger latent with a
-# louder output, not a closer one. That is a codec early in training, not a property of residual VQ, and it
-# is why the number of codebooks to keep is measured, not assumed.
-
-
-# %% [markdown]
-# Turn the knob and listen. With a well-trained codec each codebook brings detail back, step by step; with
-# the short CPU run of chapter 8 you hear the state described above, honestly.
-# (Without a browser, `interact` calls `listen` once with the default.)
+# This curve is the codec's rate–distortion trade-off, and the line under it is its slope in one
+# number: how much the eight later codebooks change the distance, for how many more bits.
+# One clip is a noisy estimate; [chapter 9](09_evaluation.ipynb) computes the same columns
+# over a set, and exercise 10.5 asks how the trade-off depends on the clip. Turn the knob and listen
+# to what each codebook adds. (Without a browser, `interact` calls `listen` once with the default.)
 
 
 # %%
@@ -175,61 +148,69 @@ def listen(n_q: int = N_Q) -> None:
 _ = interact(listen, n_q=IntSlider(value=N_Q, min=1, max=N_Q, description="n_q"))
 
 # %% [markdown]
-# ## 3. How many bytes? Ours, the official `.dac`, PCM, Opus and MP3
+# ## 10.3 How many bytes? Ours, the official `.dac`, PCM, Opus and MP3
 #
-# `model.compress` returns a `CompressedAudio`: the codes plus what is needed to play them back. Its `save`
-# writes a `.dacm` file (`dac_minimal/FORMAT.md`). Its size should be the nominal bitrate plus a 62-byte
-# header: $S \cdot n_q \cdot 10$ bits, rounded up to whole bytes.
+# `model.compress` returns a `CompressedAudio`: the codes plus what is needed to play them back. Its
+# `save` writes a `.dacm` file (`dac_minimal/codec/FORMAT.md`, in Further reading). Its size should
+# be the nominal bitrate plus a 62-byte header: $L \cdot n_q \cdot 10$ bits, rounded up to whole
+# bytes.
 
 # %%
 compressed = model.compress(x)  # all 9 codebooks
 assert torch.equal(compressed.codes, codes)  # the same codes as model.encode
 path_dacm = compressed.save(WORK / "clip.dacm")
-S = compressed.n_frames
+L = compressed.n_frames
 ours = path_dacm.stat().st_size
-assert ours == 62 + math.ceil(S * N_Q * 10 / 8) == compressed.nbytes
+assert ours == 62 + math.ceil(L * N_Q * 10 / 8) == compressed.nbytes
 print(compressed.info())
 
 # %% [markdown]
-# **The official `.dac` file** is written by `np.save(f, {"codes": codes.astype(np.uint16), "metadata": {...}})`.
-# A dict is not an array, so NumPy wraps it in an object array and **pickles** it. Reading it back takes
-# `np.load(f, allow_pickle=True)`, which runs the pickle, and a pickle can call any Python function: a `.dac`
-# file from a stranger can run code on your machine. So we will not write or read one here, and we do not
-# import the official package. Its size we can compute safely: the codes are a plain `uint16` array (16 bits
-# for a 10-bit code), which `np.save` stores without pickle as a 128-byte `.npy` header plus the raw bytes;
-# the dict's keys, the metadata values (input loudness as a float32 array, lengths, a version string) and the
-# pickle opcodes add about 425 bytes (measured once, offline, with NumPy 2 on a dict of the official layout;
-# it varies by a few bytes).
+# **The official `.dac` file** is written by `DACFile.save` in the official package
+# (`dac/model/base.py`): `np.save(f, {"codes": codes.astype(np.uint16), "metadata": {...}})`. A
+# dict is not an array, so NumPy wraps it in an object array and **pickles** it. Reading it back
+# takes `np.load(f, allow_pickle=True)`, which runs the pickle, and a pickle can call any Python
+# function: a `.dac` file from a stranger can run code on your computer. Writing one is harmless,
+# so we write the same dict, with the same metadata fields, into memory to count its bytes, and
+# never read it back. The codes inside are a plain `uint16` array: 16 bits for a 10-bit code.
+
 
 # %%
-OFFICIAL_METADATA_BYTES = (
-    425  # pickle framing + metadata dict of the official DACFile (approximate)
-)
-
-
-def official_dac_bytes(codes: torch.Tensor) -> int:
-    """Approximate size of the official `.dac` file holding ``codes`` (C, n_q, S): uint16 .npy + metadata."""
+def official_dac_bytes(codes: torch.Tensor, length: int, sample_rate: int = SR) -> int:
+    """Bytes of the official `.dac` file holding ``codes`` (C, n_q, L): written in memory only."""
+    artifacts = {  # the layout of DACFile.save in descript-audio-codec 1.0
+        "codes": codes.numpy().astype(np.uint16),
+        "metadata": {
+            "input_db": np.array([-20.0], dtype=np.float32),  # the input loudness, one per file
+            "original_length": length,
+            "sample_rate": sample_rate,
+            "chunk_length": codes.shape[-1],
+            "channels": codes.shape[0],
+            "padding": True,
+            "dac_version": "1.0.0",
+        },
+    }
     buf = io.BytesIO()
-    np.save(
-        buf, codes.numpy().astype(np.uint16), allow_pickle=False
-    )  # a plain array: no pickle involved
-    return buf.tell() + OFFICIAL_METADATA_BYTES
+    np.save(buf, artifacts, allow_pickle=True)  # a 0-d object array: pickled
+    return buf.tell()
 
 
-official = official_dac_bytes(compressed.codes)
+official = official_dac_bytes(compressed.codes, len(x))
+official_overhead = official - 2 * compressed.codes.numel()  # .npy header, dict, pickle framing
 pcm_path = WORK / "clip.wav"
 dac_minimal.save_audio(pcm_path, x[None], SR)  # 16-bit PCM WAV
 pcm = pcm_path.stat().st_size
 assert pcm == 44 + 2 * len(x)  # a 44-byte RIFF header, then 2 bytes per sample
-payload_ratio = (official - 128 - OFFICIAL_METADATA_BYTES) / (ours - 62)
+payload_ratio = (official - official_overhead) / (ours - 62)
 print(f"payload only, official / ours = {payload_ratio:.3f} (16 bits vs 10 bits per code)")
+print(f"headers: ours 62 bytes, the official file {official_overhead} bytes")
 assert abs(payload_ratio - 1.6) < 0.01
 
 # %% [markdown]
-# **Opus and MP3 at the same bitrate.** `dac_minimal.evaluate.baselines` runs the `ffmpeg` program (when it is
-# installed) and measures the bitrate each codec actually produced from its packets, container headers
-# excluded. Opus cannot go much below 6 kbps, MP3 (LAME) not below 8 kbps, so "the same bitrate" is
-# what each codec allows nearest to 7.75 kbps. Without `ffmpeg` this part is skipped.
+# **Opus and MP3 at the same bitrate.** `dac_minimal.evaluate.baselines` runs the `ffmpeg` program
+# (when it is installed) and measures the bitrate each codec actually produced from its packets,
+# container headers excluded. Opus cannot go much below 6 kbps, MP3 (LAME) not below 8 kbps, so
+# "the same bitrate" is what each codec allows nearest to 7.75 kbps. Without `ffmpeg` this part is
+# skipped.
 
 # %%
 from dac_minimal.evaluate.baselines import codec_roundtrip, ffmpeg_available
@@ -276,18 +257,24 @@ ax.set(xlabel="file size in bytes (log scale)", title=f"{duration:.1f} s of audi
 ax.set_xlim(100, max(r[1] for r in rows) * 8)
 fig.tight_layout()
 plt.show()
+print(
+    f"PCM is {pcm / ours:.0f}x our file; the official file is {official / ours:.2f}x it, "
+    f"and for this {duration:.1f} s clip the headers are {100 * 62 / ours:.1f} % of ours and "
+    f"{100 * official_overhead / official:.1f} % of the official one"
+)
 
 # %% [markdown]
-# Three things to read off. PCM is about 90x larger than the codes: that ratio is what the codec is for.
-# The official file spends 1.6x our payload on the same codes (6 of every 16 bits are zeros), plus a pickle.
-# And for a clip this short the headers matter: 62 bytes for us, about 550 for the official file. The
-# mel distances of Opus and MP3 are the ones a *good* neural codec must beat at this bitrate; the tiny
-# model after a minute of training does not, and the official model (section 5) is the one to compare.
+# Three things to read off. The ratio to PCM is what the codec is for. The official file spends
+# 1.6x our payload on the same codes (6 of every 16 bits are zeros), plus a pickle. And for a clip
+# this short the headers matter: the line above prints their share. The mel distances of Opus and
+# MP3 are the ones a neural codec must beat at this bitrate; one clip ranks nothing, and
+# [chapter 9](09_evaluation.ipynb) (section 9.7) shows how to compare on a set.
 #
-# ## 4. The file, byte by byte
+# ## 10.4 The file, byte by byte
 #
-# Let us write a real file for a very short clip (0.1 s, so the payload is small enough to read) and take it
-# apart by hand. The header fields are little-endian integers at fixed offsets (`FORMAT.md`):
+# Let us write a real file for a very short clip (0.1 s, so the payload is small enough to read)
+# and take it apart by hand. The header fields are little-endian integers at fixed offsets
+# (`FORMAT.md`):
 
 # %%
 short = toy_clip("speech", 0.1, seed=VALID_SEED_OFFSET, index=0)  # (4410,)
@@ -296,7 +283,7 @@ data = small.save(WORK / "short.dacm").read_bytes()
 
 
 def hexdump(b: bytes, start: int = 0, stop: int | None = None) -> None:
-    """Print bytes [start, stop) as offset, 16 hex bytes, and their ASCII (dots for unprintable bytes)."""
+    """Print bytes [start, stop) as offset, 16 hex bytes, and their ASCII (dots if unprintable)."""
     stop = len(b) if stop is None else stop
     for row in range(start, stop, 16):
         chunk = b[row : min(row + 16, stop)]
@@ -309,8 +296,8 @@ hexdump(data, 0, 62 + 16)
 
 # %% [markdown]
 # `DACM` at offset 0 is the magic number, readable in the ASCII column. Now decode every field with
-# `struct` (`<` little-endian; `H` 2 bytes, `I` 4, `Q` 8, `B` 1) from its offset in the table, and check
-# each one against what the package's `CompressedAudio.load` reports:
+# `struct` (`<` little-endian; `H` 2 bytes, `I` 4, `Q` 8, `B` 1) from its offset in the table, and
+# check each one against what the package's `CompressedAudio.load` reports:
 
 # %%
 HEADER = [  # (offset, struct code, field)
@@ -355,7 +342,7 @@ assert loaded == small
 
 # %% [markdown]
 # The payload is the codes, 10 bits each, most significant bit first, with no gaps: codebook 0's
-# codes for frames $0, 1, \dots, S-1$, then codebook 1's, and so on (per channel, per chunk of
+# codes for frames $0, 1, \dots, L-1$, then codebook 1's, and so on (per channel, per chunk of
 # `chunk_frames` frames; this file is one chunk). Read it as a string of bits and cut every 10:
 
 # %%
@@ -365,29 +352,28 @@ by_hand = [int(bits[10 * i : 10 * i + 10], 2) for i in range(6)]
 print("as integers:          ", by_hand)
 print("loaded codes[0, 0, :6]:", loaded.codes[0, 0, :6].tolist())
 assert by_hand == loaded.codes[0, 0, :6].tolist()
-s = header["n_frames"]
-second = [
-    int(bits[10 * (s + i) : 10 * (s + i) + 10], 2) for i in range(3)
-]  # codebook 1 starts at bit 10·S
+n = header["n_frames"]
+second = [int(bits[10 * (n + i) : 10 * (n + i) + 10], 2) for i in range(3)]  # from bit 10·L
 assert second == loaded.codes[0, 1, :3].tolist()
 # The file ends with zero bits up to a whole byte.
-pad = len(bits) - 10 * s * header["n_q"]
+pad = len(bits) - 10 * n * header["n_q"]
 assert 0 <= pad < 8 and set(bits[len(bits) - pad :]) <= {"0"}
 print(
-    f"{s} frames x {header['n_q']} codebooks x 10 bits = {10 * s * header['n_q']} bits + {pad} padding bits"
+    f"{n} frames x {header['n_q']} codebooks x 10 bits = {10 * n * header['n_q']} bits "
+    f"+ {pad} padding bits"
 )
 
 # %% [markdown]
-# The package's `pack_codes` does the same with NumPy (`np.packbits` over a bit array), and CRC-32 makes any
-# damage a clear `ValueError` rather than wrong audio. Reading a `.dacm` file is `struct` and bit arithmetic:
-# no code runs, whatever the file holds.
+# The package's `pack_codes` does the same with NumPy (`np.packbits` over a bit array), and CRC-32
+# makes any damage a clear `ValueError` rather than wrong audio. Reading a `.dacm` file is `struct`
+# and bit arithmetic: no code runs, whatever the file holds.
 
 # %%
 from dac_minimal.codec.dacm import pack_codes, unpack_codes
 
 assert pack_codes(loaded.codes.reshape(1, -1).numpy(), 10) == payload
 np.testing.assert_array_equal(
-    unpack_codes(payload, 1, s * 4, 10).reshape(1, 4, s), loaded.codes.numpy()
+    unpack_codes(payload, 1, n * 4, 10).reshape(1, 4, n), loaded.codes.numpy()
 )
 damaged = bytearray(data)
 damaged[70] ^= 0b0000_0100  # flip one payload bit
@@ -397,31 +383,39 @@ except ValueError as err:
     print("ValueError:", err)
 
 # %% [markdown]
-# ## 5. Long audio, in chunks
+# ## 10.5 Long audio, in chunks
 #
-# An hour of audio does not fit through the encoder in one pass on a small machine. The codec is fully
-# convolutional, so we can cut the signal into chunks, but not naively: an output frame depends on a
-# stretch of input around it, its **receptive field**. A chunk coded on its own sees zeros (padding) where its
-# neighbours should be, and the frames near its edges come out wrong: seams. The fix is to code each chunk
-# with a **margin** of real context on both sides, at least as wide as the receptive field, and keep only
-# the chunk's own frames. Every kept frame then saw exactly what it sees in a whole-file pass.
+# An hour of audio does not fit through the encoder in one pass on a small computer. The codec is
+# fully convolutional, so we can cut the signal into chunks, but not naively: an output frame
+# depends on a stretch of input around it, its **receptive field**. A chunk coded on its own sees
+# zeros (padding) where its neighbours should be, and the frames near its edges come out wrong:
+# seams. The fix is to code each chunk with a **margin** of real context on both sides, at least as
+# wide as the receptive field, and keep only the chunk's own frames. Every kept frame then saw
+# exactly what it sees in a whole-file pass.
 #
-# For a stack of convolutions the reach grows by $(k-1)\,d\,J$ per layer (kernel $k$, dilation $d$, $J$
-# the product of the strides before it); the package sums this for us:
+# For a stack of convolutions the reach grows by $(\kappa-1)\,\delta\,J$ per layer (kernel size
+# $\kappa$, dilation $\delta$, $J$ the product of the strides before it); the package sums this for
+# us:
 
 # %%
-from dac_minimal.codec.chunked import chunk_margins, decode_chunked, receptive_field
+from dac_minimal.codec.chunked import (
+    DEFAULT_CHUNK_SECONDS,
+    chunk_margins,
+    decode_chunked,
+    receptive_field,
+)
 
 enc_rf, dec_rf = receptive_field(model.encoder), receptive_field(model.decoder)
 enc_margin, dec_margin = chunk_margins(model)
 print(
-    f"encoder reach {enc_rf:.0f} samples = {enc_rf / SR * 1000:.0f} ms -> margin {enc_margin} frames"
+    f"encoder reach {enc_rf:.0f} samples = {enc_rf / SR * 1000:.0f} ms "
+    f"-> margin {enc_margin} frames"
 )
 print(f"decoder reach {dec_rf:.1f} frames -> margin {dec_margin} frames")
 
 # %% [markdown]
-# Compress a longer clip whole and in chunks of several lengths. The codes should be the same and the
-# decoded audio equal up to float rounding, whatever the chunk length:
+# Compress a longer clip whole and in chunks of several lengths. The codes should be the same and
+# the decoded audio equal up to float rounding, whatever the chunk length:
 
 # %%
 long_clip = toy_clip("general", LONG_SECONDS, seed=VALID_SEED_OFFSET, index=1)
@@ -433,31 +427,32 @@ for seconds in (0.25, 1.0, 2.5):
     y_chunked = model.decompress(whole, chunk_seconds=seconds)
     diff = (y_chunked - y_whole).abs().max().item()
     print(
-        f"chunks of {seconds:4.2f} s: {same:.2%} of codes identical, decoded max |difference| {diff:.1e}"
+        f"chunks of {seconds:4.2f} s: {same:.2%} of codes identical, "
+        f"decoded max |difference| {diff:.1e}"
     )
     assert same > 0.999 and diff < 1e-4
 
 # %% [markdown]
-# Now build the chunked decoder inline, with the margin as a knob, and watch the seams appear when the margin
-# is shorter than the receptive field:
+# Now build the chunked decoder inline, with the margin as a knob, and watch the seams appear when
+# the margin is shorter than the receptive field:
 
 
 # %%
 def decode_in_chunks(codes: torch.Tensor, chunk: int, margin: int) -> torch.Tensor:
-    """Decode codes (C, k, S) chunk by chunk, each with `margin` frames of context per side -> (C, S · hop)."""
+    """Decode codes (C, n_q, L) chunk by chunk, `margin` frames of context per side -> (C, L·M)."""
     hop, n = model.hop_length, codes.shape[-1]
     out = torch.empty(codes.shape[0], n * hop)
     with torch.inference_mode():
         for a in range(0, n, chunk):
             b = min(a + chunk, n)
             lo, hi = max(a - margin, 0), min(b + margin, n)
-            y = model.decode_codes(codes[:, :, lo:hi])[:, 0]  # (C, (hi - lo) · hop)
+            y = model.decode_codes(codes[:, :, lo:hi])[:, 0]  # (C, (hi - lo) · M)
             out[:, a * hop : b * hop] = y[:, (a - lo) * hop : (b - lo) * hop]
     return out
 
 
 with torch.inference_mode():
-    reference = model.decode_codes(whole.codes)[:, 0]  # (1, S · hop), one pass
+    reference = model.decode_codes(whole.codes)[:, 0]  # (1, L · M), one pass
 CHUNK = 43  # frames, half a second
 margins = [0, 1, 2, 4, 8, 12, 16, dec_margin]
 errors = {}
@@ -489,184 +484,216 @@ a1.set(xlabel="margin (frames per side)", ylabel="max |chunked − whole|", titl
 a1.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+print(f"compress and decompress use chunks of {DEFAULT_CHUNK_SECONDS} s unless told otherwise")
 
 # %% [markdown]
-# Without margins the error sits exactly at the chunk edges: clicks every half second. It shrinks as the
-# margin grows (the far taps of a receptive field carry little weight),
-# and once the margin covers the receptive field only float rounding is left. The receptive field is the
-# margin that makes the result *exactly* independent of the chunk length, for any weights; a smaller one only
-# makes it small for these weights. The official chunked mode instead turns the convolutions' padding off
-# and tiles windows, and its output depends on the window length. Memory, meanwhile, follows the chunk
-# (window of chunk + 2 margins), not the file: `compress` and `decompress` use 5 s chunks by default.
+# Without margins the error sits exactly at the chunk edges: a click every half second. The right
+# plot shows it shrinking as the margin grows, and once the margin covers the receptive field only
+# float rounding is left. The receptive field is the margin that makes the result *exactly*
+# independent of the chunk length, for any weights; a smaller one can only make it small for
+# particular weights (exercise 10.4). The official chunked mode instead turns the convolutions'
+# padding off and tiles windows, and its output depends on the window length. Memory, meanwhile,
+# follows the chunk (a window of the chunk and two margins), not the file.
 #
-# ## 6. The official pretrained weights
+# ## 10.6 The official pretrained weights
 #
-# The published 44.1 kHz model (76M parameters, trained for days on real audio) is one `DAC.load` away,
-# *when the file is available*. `download_official("44khz")` fetches it from the official GitHub release
-# into a cache (about 300 MB, once) and returns the path; offline it raises a `RuntimeError` that says which
-# URL to fetch and where to put the file. `DAC.load` reads the official checkpoint with
-# `torch.load(weights_only=True)`, which only rebuilds tensors and plain containers (no pickled code runs),
-# and renames the legacy weight-norm parameters (`weight_g`, `weight_v`) to ours. The smoke run (CI) never
-# downloads; it only uses a copy already in the cache.
+# The published 44.1 kHz model (76.65M parameters, trained on real speech, music and sound) is one
+# `DAC.load` away once its file is on disk. `download_official("44khz")` fetches it from the
+# official GitHub release into a cache (about 300 MB of float32 weights, once) and returns the path;
+# without a network it raises a `RuntimeError` that says which URL to fetch and where to put the
+# file. The chapter does not download anything itself: run
+# `python -c "from dac_minimal.codec.official import download_official; download_official('44khz')"`
+# once, and the cell below uses the file.
+#
+# `DAC.load` reads an official checkpoint with `torch.load(weights_only=True)`, which only rebuilds
+# tensors and plain containers (no pickled code runs), and renames the legacy weight-norm parameters
+# `weight_g` (the length $g$ of each filter) and `weight_v` (its direction $v$) to ours. We can
+# watch that conversion without the download: write our own codec in the official layout,
+# `{"state_dict": ..., "metadata": {"kwargs": ...}}` with the legacy names, and load it back.
 
 # %%
-from dac_minimal.codec.official import download_official, official_weights_path
+from dataclasses import asdict
 
-official_model = None
-start = time.perf_counter()
-try:
-    if SMOKE and not official_weights_path("44khz").is_file():
-        raise RuntimeError(
-            f"smoke run: not downloading; put the weights at {official_weights_path('44khz')}"
-        )
-    official_model = DAC.load(download_official("44khz")).eval()
-except RuntimeError as err:
-    print(f"skipping the official model ({time.perf_counter() - start:.1f} s):\n{err}")
+from dac_minimal.checkpoint import OPTIONAL_KWARGS, REQUIRED_KWARGS, is_official_checkpoint
 
-if official_model is not None:
-    print(
-        f"official model: {sum(p.numel() for p in official_model.parameters()) / 1e6:.2f}M parameters"
-    )
-    clip1 = x[:SR]  # one second: the big model is slow on a CPU
+legacy = {
+    k.replace(".parametrizations.weight.original0", ".weight_g").replace(
+        ".parametrizations.weight.original1", ".weight_v"
+    ): v
+    for k, v in model.state_dict().items()
+}
+settings = asdict(model.config)
+kwargs = {k: settings[k] for k in REQUIRED_KWARGS + OPTIONAL_KWARGS}  # the official constructor's
+official_layout = {"state_dict": legacy, "metadata": {"kwargs": kwargs}}
+assert is_official_checkpoint(official_layout)
+torch.save(official_layout, WORK / "official_layout.pth")
+print(f"{sum(k.endswith('.weight_g') for k in legacy)} convolutions stored as weight_g/weight_v")
+
+reloaded = DAC.load(WORK / "official_layout.pth").eval()
+with torch.inference_mode():
+    assert torch.equal(reloaded.encode(xt).codes, codes)  # the same codec, to the last code
+
+# %% [markdown]
+# And the real thing, when it is in the cache:
+
+# %%
+from dac_minimal.codec.official import OFFICIAL_WEIGHTS, RELEASE_URL, official_weights_path
+
+tag, file = OFFICIAL_WEIGHTS["44khz"]
+print("published at", RELEASE_URL.format(tag=tag, file=file))
+weights = official_weights_path("44khz")
+if weights.is_file():
+    official_model = DAC.load(weights).eval()
+    n_params = sum(p.numel() for p in official_model.parameters())
+    print(f"official model: {n_params / 1e6:.2f}M parameters")
+    clip1 = x[: int(OFFICIAL_SECONDS * SR)]  # the big model is slow on a CPU
     y_off = official_model.decompress(official_model.compress(clip1))[0].numpy()
     print(
         f"official model, 9 codebooks: mel distance {M.mel_distance(y_off, clip1):.3f} "
-        f"(tiny model: {M.mel_distance(recons[N_Q][:SR], clip1):.3f})"
+        f"(the book's codec: {M.mel_distance(recons[N_Q][: len(clip1)], clip1):.3f})"
     )
     display(Audio(y_off, rate=SR))
+else:
+    print(f"not in the cache ({weights}): download it as above to hear the official model here")
 
 # %% [markdown]
-# ## 7. Faster inference: `prepare_for_inference`
+# ## 10.7 How fast? The real-time factor, and `prepare_for_inference`
 #
-# Training needs weight normalisation, $w = g\,v / \lVert v\rVert$, recomputed at every step; inference does
-# not. `prepare_for_inference` folds each $w$ into a plain convolution once, and swaps every Snake for one
-# with $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True` would also
-# `torch.compile` it, after a minute of compiling). It works in place and is one-way, so prepare a copy.
-# Same function, less work:
+# A codec that streams must code a second of audio in less than a second. The **real-time factor**
+# is the time taken divided by the audio's duration: below 1 is faster than real time, and its
+# inverse says how many times faster. The setup cell runs the codec on one core, so these are
+# per-core figures, and the inverse is also how many streams one core could keep up with. Training
+# needs weight normalisation, $w = g\,v / \lVert v\rVert$, recomputed at every step; inference does
+# not. `prepare_for_inference` folds each $w$ into a plain convolution once, and swaps every Snake
+# for one with $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True`
+# would also `torch.compile` it, after a minute of compiling). It works in place and is one-way, so
+# we prepare a copy. Same function, less work; the cell measures encode and decode apart, on the
+# held-out clip, with the median of several runs after a warm-up.
 
 
 # %%
-def best_time(m: DAC, repeats: int = 3) -> tuple[float, torch.Tensor]:
-    """Best wall time (s) of encode + decode of the held-out clip, and the decoded audio (1, 1, T)."""
+def median_seconds(fn, repeats: int = 3) -> float:
+    """Median wall time of fn() over `repeats` runs, after one untimed warm-up run."""
+    fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            y = m.decode_codes(m.encode(xt).codes, length=len(x))
+        fn()
         times.append(time.perf_counter() - t0)
-    return min(times), y
+    return float(np.median(times))
+
+
+def speed(m: DAC) -> dict:
+    """Real-time factors of encoding and decoding the held-out clip with model m."""
+    with torch.inference_mode():
+        c = m.encode(xt).codes
+        encode = median_seconds(lambda: m.encode(xt))
+        decode = median_seconds(lambda: m.decode_codes(c, length=len(x)))
+    return {"encode": encode / duration, "decode": decode / duration}
 
 
 fast = copy.deepcopy(model).prepare_for_inference()
-t_before, y_before = best_time(model)
-t_after, y_after = best_time(fast)
+rtf = {"as trained": speed(model), "prepared": speed(fast)}
+for name, r in rtf.items():
+    print(
+        f"{name:>10}: encode RTF {r['encode']:.3f} ({1 / r['encode']:.1f}x real time), "
+        f"decode RTF {r['decode']:.3f} ({1 / r['decode']:.1f}x real time)"
+    )
+ratios = {k: rtf["prepared"][k] / rtf["as trained"][k] for k in ("encode", "decode")}
 print(
-    f"encode + decode of {CLIP_SECONDS:.0f} s: {t_before * 1000:.0f} ms as trained, {t_after * 1000:.0f} ms "
-    f"prepared ({t_before / t_after:.2f}x); max |difference| {(y_after - y_before).abs().max().item():.1e}"
+    f"prepared / as trained: encode {ratios['encode']:.2f}x, "
+    f"decode {ratios['decode']:.2f}x the time"
 )
 with torch.inference_mode():
     torch.testing.assert_close(
         fast.decode_codes(codes), model.decode_codes(codes), rtol=0, atol=1e-4
     )
+    assert torch.equal(fast.encode(xt).codes, codes)
 assert not any(hasattr(mod, "parametrizations") for mod in fast.modules())  # weight norm is gone
 
 # %% [markdown]
-# On a busy shared CPU the timings are noisy; the speed-up is larger for the full-size model, whose Snakes
-# run on wide tensors (`benchmarks/inference_speed.py` measures it against the official package).
+# These are this codec's numbers on your computer, and they move from run to run: run the cell
+# twice to see by how much. The full 44.1 kHz model does far more work per sample, and its speed,
+# before and after `prepare_for_inference`, against the official package and with the peak memory
+# of chunked compression, is what `python benchmarks/inference_speed.py` measures (its options and
+# protocol in `benchmarks/README.md`).
 #
-# ## Summary
+# ## Key takeaways
 #
-# - One model serves $n_q = 1 \dots 9$ codebooks: 0.86 to 7.75 kbps, chosen per file.
-# - A `.dacm` file is a 62-byte header and the codes at 10 bits each: the nominal bitrate. The official
-#   `.dac` stores 16 bits per code in a pickle: 1.6x larger, and unsafe to open.
-# - Chunks with margins that cover the receptive field give the whole-file result, whatever the chunk length.
-# - `DAC.load` reads official checkpoints safely; `prepare_for_inference` makes a model cheaper to run.
+# - One model serves $n_q = 1 \dots 9$ codebooks, 0.86 to 7.75 kbps, chosen per file; what each
+#   codebook buys is measured, on a set, not assumed.
+# - A `.dacm` file is a 62-byte header and the codes at 10 bits each: the nominal bitrate. The
+#   official `.dac` stores 16 bits per code in a pickle: 1.6x larger, and unsafe to open.
+# - Every header field sits at a fixed offset and two CRC-32s guard header and payload, so reading
+#   a file is `struct` and bit arithmetic, and damage is an error, not noise.
+# - Chunks with margins that cover the receptive field give the whole-file result, whatever the
+#   chunk length, with memory set by the chunk.
+# - `DAC.load` reads official checkpoints with `weights_only=True`; `prepare_for_inference` folds
+#   weight norm and fuses Snake, and the real-time factor is what to measure.
 #
 # ## Exercises
 #
-# **Exercise 1.** A 3-minute stereo song at 44.1 kHz is compressed with all 9 codebooks and the default 5 s
-# chunks (431 frames). Work out the size of its `.dacm` file by hand (each chunk is padded to a whole byte),
-# and compare with the official `.dac` and 16-bit PCM. Check your answer against `CompressedAudio.nbytes`.
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-T = 180 * SR
-S_song = math.ceil(T / 512)  # frames per channel
-n_full, rest = divmod(S_song, 431)
-values = 2 * 9  # channels x codebooks per frame
-by_hand = 62 + n_full * math.ceil(values * 431 * 10 / 8) + math.ceil(values * rest * 10 / 8)
-song = dac_minimal.CompressedAudio(
-    torch.zeros(2, 9, S_song, dtype=torch.long), SR, T, SR, 512, chunk_frames=431
-)
-assert by_hand == song.nbytes
-official_song = official_dac_bytes(song.codes)
-pcm_song = 44 + 2 * 2 * T
-print(
-    f"{S_song} frames: ours {by_hand / 1e3:.1f} kB, official {official_song / 1e3:.1f} kB "
-    f"({official_song / by_hand:.2f}x), PCM {pcm_song / 1e6:.1f} MB ({pcm_song / by_hand:.0f}x)"
-)
-assert 1.59 < official_song / by_hand < 1.61
+# ### Exercise 10.1 (★) When does the header matter?
+#
+# From what length of mono audio at 9 codebooks is the 62-byte `.dacm` header less than 1 % of
+# the file? Work it out by hand, then check it with `CompressedAudio.nbytes`.
+#
+# [Solution](solutions/10_compression_in_practice.ipynb)
+#
+# ### Exercise 10.2 (★★) A song by hand
+#
+# A 3-minute stereo song at 44.1 kHz is compressed with all 9 codebooks and the default 5 s chunks
+# (431 frames). Work out the size of its `.dacm` file by hand (each chunk is padded to a whole
+# byte), and compare with the official `.dac` and 16-bit PCM. Check your answer against
+# `CompressedAudio.nbytes`.
+#
+# [Solution](solutions/10_compression_in_practice.ipynb)
+#
+# ### Exercise 10.3 (★★) One code, straight from the bytes
+#
+# Write `code_at(data, c, q, t)`, which returns the code of channel `c`, codebook `q`, frame `t`
+# straight from the bytes of a `.dacm` file, reading only the header fields it needs and the two or
+# three bytes that hold the code (no unpacking of the whole payload). Test it on a stereo file with
+# several chunks.
+#
+# [Solution](solutions/10_compression_in_practice.ipynb)
+#
+# ### Exercise 10.4 (★★) The smallest margin that works, for these weights
+#
+# With `decode_in_chunks` from section 10.5, find the smallest margin (in frames) at which the
+# chunked decoding of a clip differs from the one-pass decoding by less than $10^{-5}$ for chunks
+# of 43 frames. Is it larger or smaller than the receptive-field margin, and why can the package
+# not use it?
+#
+# [Solution](solutions/10_compression_in_practice.ipynb)
+#
+# ### Exercise 10.5 (★★★) Open-ended: chunk length, speed and what each codebook buys
+#
+# Two questions a deployment has to answer. First, how short can a chunk be before the margins
+# dominate the work? Measure the real-time factor of `decompress` for chunks from 0.1 s to 10 s,
+# and compare it with the ratio $(F + 2m)/F$ of decoded to kept frames ($F$ frames per chunk, $m$
+# the margin). Second, how many codebooks does each kind of sound need? Measure the mel distance at
+# every $n_q$ on several held-out clips per domain and find where each curve flattens.
+#
+# [Solution](solutions/10_compression_in_practice.ipynb)
+#
+# ## Further reading
+#
+# - [`dac_minimal/codec/FORMAT.md`](../dac_minimal/codec/FORMAT.md): the `.dacm` format's
+#   specification, every field and every check a reader makes.
+# - The official [descript-audio-codec](https://github.com/descriptinc/descript-audio-codec)
+#   repository: `dac/model/base.py` holds `DACFile` and the official chunked `compress`, the
+#   contrast of sections 10.3 and 10.5.
+# - The official weights, published as the repository's
+#   [releases](https://github.com/descriptinc/descript-audio-codec/releases): `weights.pth` of
+#   release 0.0.1 is the 44.1 kHz model that `download_official("44khz")` fetches (section 10.6
+#   prints its address); later releases hold the 24 kHz, 16 kHz and 16 kbps models.
+# - NumPy's [`numpy.load`](https://numpy.org/doc/stable/reference/generated/numpy.load.html) and
+#   PyTorch's [`torch.load`](https://pytorch.org/docs/stable/generated/torch.load.html): the
+#   warnings about pickles, and what `allow_pickle=False` and `weights_only=True` protect against.
+# - Kumar et al., [High-Fidelity Audio Compression with Improved
+#   RVQGAN](https://arxiv.org/abs/2306.06546): the model these weights come from.
 
 # %% [markdown]
-# **Exercise 2.** Write `code_at(data, c, q, t)`, which returns the code of channel `c`, codebook `q`, frame `t`
-# straight from the bytes of a `.dacm` file, reading only the header fields it needs and the two or three
-# bytes that hold the code (no unpacking of the whole payload). Test it on a stereo file with several chunks.
-
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-def code_at(data: bytes, c: int, q: int, t: int) -> int:
-    """One code from a .dacm file's bytes, by seeking to its bit position."""
-    size = struct.unpack_from("<H", data, 6)[0]
-    channels, n_q, b = struct.unpack_from("<HHB", data, 20)
-    F = struct.unpack_from("<I", data, 26)[0]
-    S = struct.unpack_from("<Q", data, 38)[0]
-    chunk, i = divmod(t, F)
-    frames = min(F, S - chunk * F)  # the last chunk may be shorter
-    chunk_start = size + chunk * math.ceil(channels * n_q * F * b / 8)
-    bit = ((c * n_q + q) * frames + i) * b
-    first, last = chunk_start + bit // 8, chunk_start + (bit + b - 1) // 8
-    window = int.from_bytes(
-        data[first : last + 1], "big"
-    )  # the bytes holding the code, as one integer
-    n_bits = 8 * (last - first + 1)
-    return (window >> (n_bits - bit % 8 - b)) & ((1 << b) - 1)
-
-
-g = torch.Generator().manual_seed(0)
-stereo = dac_minimal.CompressedAudio(
-    torch.randint(0, 1024, (2, 3, 30), generator=g), SR, 30 * 512, SR, 512, chunk_frames=7
-)  # 4 full chunks of 7 frames and one of 2
-blob = stereo.to_bytes()
-assert all(
-    code_at(blob, c, q, t) == stereo.codes[c, q, t]
-    for c in range(2)
-    for q in range(3)
-    for t in range(30)
-)
-print("code_at matches all", stereo.codes.numel(), "codes")
-
-# %% [markdown]
-# **Exercise 3.** With `decode_in_chunks` from section 5, find the smallest margin (in frames) at which the
-# chunked decoding of `whole.codes` differs from the one-pass decoding by less than $10^{-5}$ for chunks of
-# 43 frames. Is it larger or smaller than the receptive-field margin, and why can the package not use it?
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-sub = whole.codes[
-    :, :, : 3 * CHUNK
-]  # three chunks are enough to see the seams, and three times cheaper
-with torch.inference_mode():
-    sub_reference = model.decode_codes(sub)[:, 0]
-
-
-def chunk_error(m: int) -> float:
-    return (decode_in_chunks(sub, CHUNK, m) - sub_reference).abs().max().item()
-
-
-lo, hi = 0, dec_margin  # the error falls with the margin: bisect for the first one under 1e-5
-assert chunk_error(hi) < 1e-5
-while lo < hi:
-    mid = (lo + hi) // 2
-    lo, hi = (mid + 1, hi) if chunk_error(mid) >= 1e-5 else (lo, mid)
-print(f"smallest margin with error < 1e-5: {lo} frames; receptive-field margin: {dec_margin}")
-assert lo <= dec_margin and chunk_error(lo) < 1e-5
-# The far taps of these particular weights contribute less than 1e-5; other weights (another training run,
-# the official model) can weigh them differently. Only the receptive field guarantees equality for any weights.
+# [← 9. Evaluation](09_evaluation.ipynb) · [Contents](00_preface.ipynb) ·
+# [11. Reproducing the claims →](11_reproducing_the_claims.ipynb)
