@@ -393,17 +393,21 @@ def relative_change(maps_a, maps_b) -> list[float]:
     return [((a - b).abs().mean() / b.abs().mean()).item() for a, b in zip(maps_a, maps_b)]
 
 
+def real_and_muffled(clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clip and its muffled copy, both scaled as the discriminator scales the original, so
+    that only the missing highs differ."""
+    centred = clip - clip.mean()
+    scale = 0.8 / centred.abs().max()
+    return centred * scale, (muffle(clip) - clip.mean()) * scale
+
+
 torch.manual_seed(0)
 single = MRD(2048, bands=((0.0, 1.0),), channels=8)
 torch.manual_seed(0)
 multi = MRD(2048, channels=8)
 changes = {}
 for d in ("music", "general"):
-    clip = clips[d]
-    # scale both like the discriminator scales the original, so only the missing highs differ
-    centred = clip - clip.mean()
-    scale = 0.8 / centred.abs().max()
-    real, fake = centred * scale, (muffle(clip) - clip.mean()) * scale
+    real, fake = real_and_muffled(clips[d])
     with torch.no_grad():
         changes[d] = (
             relative_change(single(fake)[:-1], single(real)[:-1]),
@@ -478,10 +482,7 @@ for rate in (1, 2, 4):
     msds[rate] = MSD(rate)
 msd_change = {}
 for d in ("music", "general"):
-    clip = clips[d]
-    centred = clip - clip.mean()
-    scale = 0.8 / centred.abs().max()
-    real, fake = centred * scale, (muffle(clip) - clip.mean()) * scale
+    real, fake = real_and_muffled(clips[d])
     with torch.no_grad():
         msd_change[d] = {
             r: np.mean(relative_change(m(fake)[:-1], m(real)[:-1])) for r, m in msds.items()
