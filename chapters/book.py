@@ -11,11 +11,17 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dac_minimal import DAC
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 #: Set by the test suite (``DAC_BOOK_SMOKE=1``): every cell runs, on smaller sizes.
 QUICK = os.environ.get("DAC_BOOK_SMOKE") == "1"
+#: Set by the web edition's build (``chapters/web/build.py``): no kernel is behind the pages.
+WEB = os.environ.get("DAC_BOOK_WEB") == "1"
 #: The repository: ``chapters/`` and ``benchmarks/`` are in it.
 ROOT = Path(__file__).resolve().parents[1]
 #: Chapter 8's one-minute run saves its codec here (git-ignored).
@@ -71,3 +77,43 @@ def book_codec(stand_in_steps: int = 6, path: str | os.PathLike | None = None) -
     model = Trainer(cfg).fit().generator.cpu().eval()
     missing = " or ".join(str(c) for c in candidates)
     return model, f"a stand-in trained for {stand_in_steps} steps ({missing} not found)"
+
+
+def interact(function: Callable | None = None, /, **widgets):
+    """``ipywidgets.interact``, which also works as a decorator; in the web edition, one call.
+
+    In JupyterLab, ``interact(f, n=IntSlider(...))`` draws the sliders and calls ``f`` again each
+    time one moves. A static web page has no kernel to call, so under ``WEB`` the function runs once
+    at the values the sliders start at, under a line that names them; the page shows that output.
+    """
+    if function is None:
+        return lambda f: interact(f, **widgets)
+    if not WEB:
+        import ipywidgets
+
+        return ipywidgets.interact(function, **widgets)
+    from IPython.display import Markdown, display
+
+    values = {name: getattr(w, "value", w) for name, w in widgets.items()}
+    shown = ", ".join(f"`{name} = {_format(value)}`" for name, value in values.items())
+    ranges = ", ".join(_slider_range(name, w) for name, w in widgets.items())
+    sliders = "a slider" if len(widgets) == 1 else "sliders"
+    display(Markdown(f"*Shown at {shown}; in JupyterLab, {sliders} ({ranges}) change it.*"))
+    result = function(**values)
+    if result is not None:
+        display(result)
+    return function
+
+
+def _format(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _slider_range(name: str, widget) -> str:
+    """``name from low to high`` for a slider (a log slider's ends are powers of its base)."""
+    if not hasattr(widget, "min"):
+        return name
+    low, high = widget.min, widget.max
+    if hasattr(widget, "base"):
+        low, high = widget.base**low, widget.base**high
+    return f"{name} from {_format(low)} to {_format(high)}"

@@ -39,9 +39,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from book import sizes
+from book import interact, sizes
 from IPython.display import Audio, display
-from ipywidgets import IntSlider, interact
+from ipywidgets import IntSlider
 
 SECONDS = sizes((2.0, 1.0))  # length of the toy clips we look at
 SR = 44_100  # f_s: samples per second, the rate DAC works at

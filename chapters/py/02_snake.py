@@ -41,8 +41,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from book import sizes
-from ipywidgets import FloatLogSlider, interact
+from book import interact, sizes
+from ipywidgets import FloatLogSlider
 from torch import nn
 
 STEPS = sizes((500, 200))  # full-batch Adam steps per network in the experiment

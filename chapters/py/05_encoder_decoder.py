@@ -43,9 +43,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from book import sizes
+from book import interact, sizes
 from IPython.display import Audio, display
-from ipywidgets import IntSlider, interact
+from ipywidgets import IntSlider
 from torch import nn
 
 from dac_minimal import DAC, DACConfig, ResidualUnit, WNConv1d, WNConvTranspose1d, count_parameters

@@ -49,8 +49,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from book import sizes
-from ipywidgets import IntSlider, interact
+from book import interact, sizes
+from ipywidgets import IntSlider
 
 from dac_minimal import BANDS, Discriminator, count_parameters
 from dac_minimal.data import toy_clip

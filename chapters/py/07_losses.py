@@ -55,9 +55,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from book import sizes
+from book import interact, sizes
 from IPython.display import Audio, display
-from ipywidgets import FloatLogSlider, interact
+from ipywidgets import FloatLogSlider
 from scipy import signal
 
 from dac_minimal.data import toy_clip

@@ -40,9 +40,9 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from book import book_codec, sizes
+from book import book_codec, interact, sizes
 from IPython.display import Audio, Markdown, display
-from ipywidgets import IntSlider, interact
+from ipywidgets import IntSlider
 
 from dac_minimal import DAC
 from dac_minimal.data import ensure_toy_corpus, toy_clip
@@ -476,7 +476,7 @@ def phase_demo(degrees: int = 90) -> None:
     )
 
 
-interact(phase_demo, degrees=IntSlider(value=90, min=0, max=180, step=15))
+_ = interact(phase_demo, degrees=IntSlider(value=90, min=0, max=180, step=15))
 phis = np.radians(np.arange(1, 181))
 measured = [M.snr_db(rotate_phase(music, p_), music) for p_ in phis[::15]]
 np.testing.assert_allclose(measured, -10 * np.log10(2 - 2 * np.cos(phis[::15])), atol=0.05)

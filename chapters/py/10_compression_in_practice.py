@@ -46,9 +46,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from book import book_codec, sizes
+from book import book_codec, interact, sizes
 from IPython.display import Audio, Markdown, display
-from ipywidgets import IntSlider, interact
+from ipywidgets import IntSlider
 
 import dac_minimal
 from dac_minimal import DAC
