@@ -712,6 +712,48 @@ def _kind(reason: str) -> str:
     return kind.removeprefix("is ")
 
 
+#: ``_analyse``'s results by file (path, modification time, size) and settings: a process that
+#: builds several loaders on one folder (a trainer's train and validation sets, a notebook's
+#: experiments, the test suite) reads and analyses each file once.
+_ANALYSED: dict[tuple, tuple[int, int, float, float] | str] = {}
+
+
+def _analyse(
+    path: Path, analysis_seconds: float, cutoff_hz: float
+) -> tuple[int, int, float, float]:
+    """``(frames, sample_rate, peak, highband_db)`` of a file, from up to ``analysis_seconds`` of
+    its middle; raises ``_Unusable``. Cached until the file changes."""
+    try:
+        stat = path.stat()
+    except OSError as err:
+        raise _Unusable(f"cannot be read ({err})") from None
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, analysis_seconds, cutoff_hz)
+    if key not in _ANALYSED:
+        try:
+            _ANALYSED[key] = _analyse_uncached(path, analysis_seconds, cutoff_hz)
+        except _Unusable as why:
+            _ANALYSED[key] = str(why)
+    result = _ANALYSED[key]
+    if isinstance(result, str):
+        raise _Unusable(result)
+    return result
+
+
+def _analyse_uncached(
+    path: Path, analysis_seconds: float, cutoff_hz: float
+) -> tuple[int, int, float, float]:
+    try:
+        info = sf.info(str(path))
+    except _READ_ERRORS as err:
+        raise _Unusable(f"cannot be read ({err})") from None
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise _Unusable("holds no samples")
+    window = min(info.frames, int(analysis_seconds * info.samplerate))
+    mono, sr = _read(path, (info.frames - window) // 2, window)
+    peak = float(np.max(np.abs(mono)))
+    return info.frames, sr, peak, highband_db(mono, sr, cutoff_hz)
+
+
 class AudioFolder:
     """Index of a folder of audio files, grouped into domains, checked before any training.
 
@@ -804,25 +846,13 @@ class AudioFolder:
 
     def _probe(self, path: Path, domain: str) -> AudioItem:
         cfg = self.config
-        try:
-            info = sf.info(str(path))
-        except _READ_ERRORS as err:
-            raise _Unusable(f"cannot be read ({err})") from None
-        if info.frames <= 0 or info.samplerate <= 0:
-            raise _Unusable("holds no samples")
-        window = min(info.frames, int(cfg.analysis_seconds * info.samplerate))
-        mono, sr = _read(path, (info.frames - window) // 2, window)
-        if np.max(np.abs(mono)) < 10.0 ** (cfg.silence_db / 20.0):
+        frames, sr, peak, hb = _analyse(path, cfg.analysis_seconds, cfg.fullband_cutoff_hz)
+        if peak < 10.0 ** (cfg.silence_db / 20.0):
             raise _Unusable(f"is silent (peak below {cfg.silence_db:.0f} dBFS)")
-        num_samples = int(info.frames * cfg.sample_rate // sr)
+        num_samples = int(frames * cfg.sample_rate // sr)
         if num_samples < cfg.num_samples:
-            raise _Unusable(
-                f"is too short: {info.frames / sr:.3f} s, excerpts need {cfg.duration} s"
-            )
-        hb = highband_db(mono, sr, cfg.fullband_cutoff_hz)
-        return AudioItem(
-            path, domain, sr, info.frames, num_samples, hb, hb >= cfg.fullband_floor_db
-        )
+            raise _Unusable(f"is too short: {frames / sr:.3f} s, excerpts need {cfg.duration} s")
+        return AudioItem(path, domain, sr, frames, num_samples, hb, hb >= cfg.fullband_floor_db)
 
     def _skip(self, path: Path, reason: str) -> None:
         """A file that fails after the scan (while training): one warning, however often."""

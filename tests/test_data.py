@@ -251,6 +251,28 @@ def test_toy_band_limited_clips_are_detected_and_full_band_preferred(toy):
     assert not all(folder.choose("music", rng).fullband for _ in range(50))
 
 
+def test_a_folder_is_analysed_once_until_a_file_changes(tmp_path, monkeypatch):
+    """A second loader on the same folder reads no file again; a rewritten file is read anew."""
+    corpus = ensure_toy_corpus(tmp_path, n_per_domain=2, n_valid_per_domain=1, seconds=1.0)
+    reads = []
+    analyse = data._analyse_uncached
+    monkeypatch.setattr(
+        data, "_analyse_uncached", lambda path, *a: reads.append(path) or analyse(path, *a)
+    )
+    first = AudioFolder(corpus.train)
+    n_files = len(reads)
+    second = AudioFolder(corpus.train)
+    assert n_files == 6 and len(reads) == n_files
+    assert [it.highband_db for it in second.items["music"]] == [
+        it.highband_db for it in first.items["music"]
+    ]
+    changed = second.items["music"][0].path
+    sf.write(changed, np.zeros(44_100, dtype=np.float32), 44_100)  # now silent
+    with pytest.warns(data.AudioDataWarning, match="silent"):
+        third = AudioFolder(corpus.train)
+    assert reads[n_files:] == [changed] and len(third.items["music"]) == 1
+
+
 def test_loudness_is_normalised_to_the_target(tmp_path):
     write(tmp_path / "a" / "quiet.wav", noise(3.0, level=0.003, seed=1))
     t = np.arange(3 * SR) / SR
