@@ -233,8 +233,10 @@ def prepare(variant: str, gen, disc, forward, x, args) -> tuple[Callable[[], Non
         gen = torch.compile(gen, mode=mode)
         disc = None if disc is None else torch.compile(disc, mode=mode)
     step = make_step(gen, disc, forward, x, precision == "bf16", graphs="graphs" in options)
+    if not compiled:
+        return step, 0.0
     start = time.perf_counter()
-    for _ in range(args.compile_warmup if compiled else 0):
+    for _ in range(args.compile_warmup):
         step()
     return step, time.perf_counter() - start
 
