@@ -5,14 +5,14 @@
     python benchmarks/snake_speed.py --shapes 6,64,16384 --variants unfused fused
 
 Each variant runs on the same ``x (B, C, T)``, ``α (1, C, 1)`` (a leaf that wants its gradient) and
-upstream gradient, for each ``--shapes`` entry: by default (6, 64, 16384), the tiny preset's first
-encoder Snakes at batch 6 x 0.38 s; (1, 1536, 4096), the widest Snake of the 44.1 kHz decoder; and
-(1, 64, 441000), the 44.1 kHz encoder's first Snakes on 10 s of audio. Variants:
+upstream gradient, for each ``--shapes`` entry: by default (6, 64, 16384), the 44.1 kHz encoder's
+first Snakes on a batch of 6 x 0.37 s; (1, 1536, 4096), its decoder's first (widest) Snake on 47 s
+of audio; and (1, 64, 441000), the encoder's first Snakes on 10 s. Variants:
 
 - ``unfused``: autograd through eq. (1)'s operators (``layers.snake_unfused``, the package's Snake
   until 2026-12-08);
 - ``fused``: ``layers.snake``, the hand-written ``torch.autograd.Function`` (four passes forward,
-  five backward; the backward recomputes one sine and keeps x and the forward's sin²(αx));
+  seven backward; the backward recomputes one sine and keeps x and the forward's sin²(αx));
 - ``fused-cos``: the same forward, but a backward that keeps only x and α and recomputes
   ``sin(2αx)`` and ``cos(2αx)`` (exact ``sin²`` for any α, one transcendental pass more);
 - ``fused-y``: the same forward, but a backward that keeps x and the output and takes sin²(αx)

@@ -102,12 +102,12 @@ def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     The identity term keeps gradients flowing like a ReLU's linear part; the ``sin²`` term adds a
     periodic component of period π/α, an inductive bias for periodic signals such as pitch.
 
-    Computed in four elementwise passes forward and five backward (``_SnakeFunction``: a
+    Computed in four passes over x forward and seven backward (``_SnakeFunction``: a
     hand-written backward that recomputes one sine and keeps x and sin²(αx)), where autograd
-    through the operators of eq. (1) (``snake_unfused``) makes about six passes forward and ten
-    backward and keeps four tensors of x's size. Without gradients it is ``snake_addcmul``. Same
-    function and gradients to float rounding (tested). Once differentiable: no gradient of a
-    gradient through it.
+    through the operators of eq. (1) (``snake_unfused``) makes five passes forward and about
+    eleven backward and keeps four tensors of x's size. Without gradients it is
+    ``snake_addcmul``. Same function and gradients to float rounding (tested). Once
+    differentiable: no gradient of a gradient through it.
     """
     if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad):
         return _SnakeFunction.apply(x, alpha)
@@ -169,7 +169,7 @@ def compile_snakes(model: nn.Module, on: bool = True) -> int:
 
     One small graph to compile instead of the whole model. Why it can pay: the Snakes' elementwise
     passes over large activations are a good part of a training step on a CPU, and the compiled
-    kernel makes one pass each way where ``snake`` makes four forward and about six backward. Why
+    kernel makes one pass each way where ``snake`` makes four forward and seven backward. Why
     it may not: compiling costs seconds to a minute per process, and a step that is bound by the
     host launching kernels gains little, since each call of a compiled function costs more host
     time than the eager ops it replaces. Measurements on CPU and GPU: ``benchmarks/README.md``
