@@ -5,9 +5,12 @@
 #
 #   1. the CUDA tests (skipped everywhere else): CPU/GPU agreement, bf16 autocast with the quantizer in fp32,
 #      the trainer with --amp --compile snake (resume, checkpoints that load on the CPU), the compiled Snake
-#      against the eager one, chunked compression on the GPU;
+#      against the eager one, the hand-written Snake on the GPU against the CPU, chunked compression on the GPU;
 #   2. benchmarks/train_step_speed.py: one D+G iteration of the 44.1 kHz model, batch 15 x 0.38 s, the official
-#      package's modules in fp32 against ours in fp32, bf16 and bf16 with the compiled Snake, each profiled once;
+#      package's modules in fp32 against ours in fp32 and bf16, each with the default Snake (layers.snake, a
+#      hand-written backward) and the unfused one (+unfused: autograd through eq. (1), the Snake before
+#      2026-12-08), and bf16 with the compiled Snake, each profiled once; first the gradients of one G step with
+#      the fused and the unfused Snake are compared (--check-gradients);
 #   3. ours in bf16 with torch.compile of the whole generator and discriminator, then with CUDA graphs as well
 #      (mode="reduce-overhead"; the second compile reuses most of the first's work from inductor's cache).
 # An earlier run (2026-11-28) also timed cudnn.benchmark (slower on both sides) and a channels-last discriminator
@@ -51,9 +54,10 @@ stage "2. training-step speed, 44.1 kHz model (and a profile of each variant)"
 official=(--official fp32) reference=()
 python3 -c "import dac" 2>/dev/null \
     || { official=(--no-official) reference=(--no-official); echo "official package not importable: ours only"; }
-timeout 150 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
-    --ours fp32 bf16 bf16+snake --profile 20 2>&1 | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
-grep -E "^one D|^  (official|dac-minimal|speed-up|load average|no ratios)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
+timeout 180 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 10 "${official[@]}" \
+    --check-gradients --ours fp32 fp32+unfused bf16 bf16+unfused bf16+snake --profile 20 2>&1 \
+    | grep -v Warning > "$OUT/train_step_speed_profiles.txt"
+grep -E "^one D|^  (official|dac-minimal|speed-up|load average|no ratios|gradients)" "$OUT/train_step_speed_profiles.txt" | tee "$OUT/train_step_speed.txt"
 
 stage "3. torch.compile of the whole generator and discriminator, then the same with CUDA graphs"
 timeout 300 python3 benchmarks/train_step_speed.py --device cuda --batch-size 15 --steps 5 --compile-warmup 3 \

@@ -1,13 +1,14 @@
 """CPU inference speed and memory of the codec.
 
 1. Speed: encode + decode of 10 s of 44.1 kHz audio on 2 threads, for our model as built for
-   training (weight norm recomputed every call, eager Snake), after ``prepare_for_inference()``
-   (weight norm folded, Snake in one ``addcmul``), after ``prepare_for_inference(compile=True)``
-   (Snake fused by torch.compile), and, when the official ``dac`` package is importable in this
-   environment, the official model with the same weights. The variants alternate (one warm-up
-   each, then ``--repeats`` rounds of A B C D; ``protocol.py``); medians and spreads are printed,
-   and ratios only when the load average before the run did not exceed the threads. Compilation
-   time is reported apart, with the audio length from which compiling pays for itself.
+   training (weight norm recomputed every call; Snake's four-pass forward, ``layers.snake``), after
+   ``prepare_for_inference()`` (weight norm folded, 1/α computed once), after
+   ``prepare_for_inference(compile=True)`` (Snake fused by torch.compile), and, when the official
+   ``dac`` package is importable in this environment, the official model with the same weights.
+   The variants alternate (one warm-up each, then ``--repeats`` rounds of A B C D;
+   ``protocol.py``); medians and spreads are printed, and ratios only when the load average
+   before the run did not exceed the threads. Compilation time is reported apart, with the audio
+   length from which compiling pays for itself.
 2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and
    decompress a 10-minute file in chunks versus a 10-second one.
 
@@ -33,7 +34,7 @@ from protocol import alternate, load_average, report
 
 from dac_minimal import DAC
 
-AS_TRAINED = "ours, as trained (weight norm, eager Snake)"
+AS_TRAINED = "ours, as trained (weight norm recomputed)"
 PREPARED = "ours, prepare_for_inference()"
 COMPILED = "ours, prepare_for_inference(compile=True)"
 OFFICIAL = "official descript-audio-codec"

@@ -13,7 +13,9 @@ Both generators and discriminators are driven by the same step function and the 
 least-squares GAN), so the comparison is of the modules. Prints seconds per iteration (median after
 the warm-ups), the speed-up over the official fp32 step and, on CUDA, the peak GPU memory of each.
 ``--ours`` lists our variants to time, each a precision and options joined by ``+``: ``fp32`` or
-``bf16`` (autocast, CUDA); ``+snake`` (Snake fused by ``torch.compile``, ``layers.compile_snakes``);
+``bf16`` (autocast, CUDA); ``+unfused`` (Snake as autograd through eq. (1)'s operators,
+``layers.snake_unfused``: the package's Snake until 2026-12-08, against the default hand-written
+``layers.snake``); ``+snake`` (Snake fused by ``torch.compile``, ``layers.compile_snakes``);
 ``+compile`` (``torch.compile`` of the generator and discriminator); ``+graphs`` (the same in
 ``mode="reduce-overhead"``: CUDA graphs replay each compiled graph's kernels with one launch, for a
 step bound by launching kernels, as it is on an H200); ``+cudnn``
@@ -23,10 +25,11 @@ cores prefer). Compiled variants' first iterations compile and are not timed. ``
 the official side's variants the same way (``fp32``, ``fp32+cudnn``); the first is the reference.
 Library defaults are kept otherwise (on CUDA that means cuDNN may use TF32 for convolutions in
 "fp32"). ``--profile N`` profiles one more iteration of each variant and prints its N most expensive
-operators. ``--no-official`` times ours alone, against the first of ``--ours``; ``--preset`` picks
-our model (and its discriminator, as the trainer does; other presets than 44khz need
-``--no-official``), ``--no-gan`` times the generator step alone (mel and VQ losses: the tiny recipe
-before ``gan_start``).
+operators. ``--check-gradients`` first compares the gradients of one generator step with the fused
+and the unfused Snake (float rounding: about 1e-6). ``--no-official`` times ours alone, against the
+first of ``--ours``; ``--preset`` picks our model (and its discriminator, as the trainer does; other
+presets than 44khz need ``--no-official``), ``--no-gan`` times the generator step alone (mel and VQ
+losses: the tiny recipe before ``gan_start``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import torch
 from protocol import alternate, load_average, report
 
 from dac_minimal import DAC, LOSS_WEIGHTS, Discriminator, MultiScaleMelLoss
-from dac_minimal.layers import compile_snakes
+from dac_minimal.layers import Snake, compile_snakes
 from dac_minimal.loss import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from dac_minimal.model import PRESETS
 from dac_minimal.train import CodecForward, discriminator_preset_for
@@ -90,7 +93,7 @@ def _iteration(gen, disc, mel, opt_g, opt_d, x, forward, amp: bool, graphs: bool
 
 
 PRECISIONS = ("fp32", "bf16")
-OPTIONS = ("snake", "compile", "graphs", "cudnn", "cl")
+OPTIONS = ("unfused", "snake", "compile", "graphs", "cudnn", "cl")
 
 
 def parse_variant(text: str) -> str:
@@ -137,6 +140,46 @@ def make_step(gen, disc, forward, x, amp: bool, graphs: bool = False) -> Callabl
     return step
 
 
+def generator_gradients(preset: str, x: torch.Tensor, fused: bool, gan: bool) -> dict:
+    """Our generator's parameter gradients of one G step on ``x`` (mel, VQ and, with ``gan``, the
+    adversarial and feature losses of a discriminator), from seed 0; ``fused=False``: every Snake
+    runs ``snake_unfused``."""
+    torch.manual_seed(0)
+    gen = CodecForward(DAC.from_preset(preset).to(x.device)).train()
+    for m in gen.modules():
+        if isinstance(m, Snake):
+            m.fused = fused
+    disc = Discriminator.from_preset(discriminator_preset_for(preset)).to(x.device) if gan else None
+    mel = MultiScaleMelLoss().to(x.device)
+    with skip_finite_checks():
+        audio, commitment, codebook = ours_forward(gen, x)
+        losses = {"mel": mel(audio, x), "commitment": commitment, "codebook": codebook}
+        if disc is not None:
+            d_fake, d_real = disc(audio), disc(x)
+            losses["feature"] = feature_matching_loss(d_fake, d_real)
+            losses["adversarial"] = generator_adversarial_loss(d_fake)
+        LOSS_WEIGHTS.total(losses).backward()
+    return {n: p.grad for n, p in gen.named_parameters() if p.grad is not None}
+
+
+def gradient_difference(preset: str, x: torch.Tensor, gan: bool = True) -> float:
+    """The largest difference between the G-step gradients with the fused and the unfused Snake,
+    each parameter's relative to its largest gradient (0 if identical; 1e-5 is float rounding).
+    TF32 is off meanwhile: its 10-bit rounding would amplify the Snakes' last-bit differences."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        fused = generator_gradients(preset, x, True, gan)
+        unfused = generator_gradients(preset, x, False, gan)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+    assert fused.keys() == unfused.keys()
+    return max(
+        float((fused[n] - unfused[n]).abs().max() / unfused[n].abs().max().clamp_min(1e-30))
+        for n in fused
+    )
+
+
 def step_peak_memory(step: Callable[[], None], device: torch.device) -> float:
     """GiB a step allocates on a CUDA ``device`` beyond what was allocated before it (CPU: nan)."""
     if device.type != "cuda":
@@ -176,6 +219,10 @@ def prepare(variant: str, gen, disc, forward, x, args) -> tuple[Callable[[], Non
     """
     precision, *options = variant.split("+")
     torch.backends.cudnn.benchmark = "cudnn" in options
+    if "unfused" in options:
+        for m in gen.modules():
+            if isinstance(m, Snake):
+                m.fused = False
     if "snake" in options:
         compile_snakes(gen)
     if "cl" in options and disc is not None:
@@ -186,8 +233,10 @@ def prepare(variant: str, gen, disc, forward, x, args) -> tuple[Callable[[], Non
         gen = torch.compile(gen, mode=mode)
         disc = None if disc is None else torch.compile(disc, mode=mode)
     step = make_step(gen, disc, forward, x, precision == "bf16", graphs="graphs" in options)
+    if not compiled:
+        return step, 0.0
     start = time.perf_counter()
-    for _ in range(args.compile_warmup if compiled else 0):
+    for _ in range(args.compile_warmup):
         step()
     return step, time.perf_counter() - start
 
@@ -237,6 +286,11 @@ def main() -> None:
         help="our codec preset (and its discriminator); the official side is the 44.1 kHz model",
     )
     parser.add_argument(
+        "--check-gradients",
+        action="store_true",
+        help="first compare one G step's gradients with the fused and the unfused Snake",
+    )
+    parser.add_argument(
         "--no-gan",
         action="store_true",
         help="generator steps on the mel and VQ losses alone (the tiny recipe before gan_start)",
@@ -265,6 +319,13 @@ def main() -> None:
         + f", torch {torch.__version__}; alternated, {args.steps} timed runs each:",
         flush=True,
     )
+    if args.check_gradients:
+        diff = gradient_difference(args.preset, x, gan=not args.no_gan)
+        print(
+            f"  gradients of one G step, fused vs unfused Snake: largest difference {diff:.1e} "
+            "of each parameter's largest gradient",
+            flush=True,
+        )
     steps, names = {}, []
 
     def add(name: str, variant: str, gen, disc, forward) -> None:

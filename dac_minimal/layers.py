@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 from torch.nn.utils.parametrizations import weight_norm
 
 #: Initial scale of each residual unit's branch relative to a variance-preserving one
@@ -17,27 +18,104 @@ RESIDUAL_BRANCH_GAIN = 0.1
 SNAKE_EPS = 1e-9
 
 
-def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """The Snake activation, report eq. (1): ``snake(x) = x + (1/α) sin²(α x)``.
+def snake_unfused(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """The Snake activation, report eq. (1), as autograd sees it: ``x + (1/α) sin²(α x)``.
 
     Args:
         x: ``(B, C, T)`` activations.
         alpha: ``(1, C, 1)`` per-channel frequency α (positive in practice).
 
-    The identity term keeps gradients flowing like a ReLU's linear part; the ``sin²`` term adds a
-    periodic component of period π/α, an inductive bias for periodic signals such as pitch.
+    Eq. (1) written with PyTorch's elementwise operators, each a pass over the activation, and
+    autograd keeps their intermediates for the backward. ``snake`` is the same function in fewer
+    passes; this one is the reference it is tested against (and the package's Snake before it).
     """
     return x + (alpha + SNAKE_EPS).reciprocal() * torch.sin(alpha * x).pow(2)
 
 
 def snake_addcmul(x: torch.Tensor, alpha: torch.Tensor, inv_alpha: torch.Tensor) -> torch.Tensor:
-    """Snake with ``inv_alpha = 1/(α + ε)`` given: ``x + inv_alpha · sin²(α x)``.
+    """Snake's forward with ``inv_alpha = 1/(α + ε)`` given: ``x + inv_alpha · sin²(α x)``.
 
-    Shapes: x ``(B, C, T)``; alpha and inv_alpha ``(1, C, 1)``.
+    Shapes: x ``(B, C, T)``; alpha and inv_alpha ``(1, C, 1)``; returns ``(B, C, T)`` in the
+    promoted dtype of x and α (float32 for a bfloat16 x and a float32 α, as under autocast).
 
-    The same function as ``snake`` in fewer passes over the activation (one ``addcmul`` for the
-    last two steps); ``compiled_snake`` turns it into one fused kernel.
+    Four passes over the activation (α·x, then sin and square in place, then one ``addcmul``
+    written over the same temporary) and one new tensor, the result. For inference: it writes
+    with ``out=``, which autograd refuses; ``snake`` is the differentiable version.
     """
+    t = _sin2(x, alpha)
+    return torch.addcmul(x, inv_alpha, t, out=t)
+
+
+def _sin2(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """``sin²(α x)`` in a new tensor of the promoted dtype: three passes, one allocation."""
+    t = torch.mul(x, alpha)
+    return t.sin_().square_()
+
+
+class _SnakeFunction(torch.autograd.Function):
+    """``snake`` with a hand-written backward that keeps x and sin²(αx), not every intermediate.
+
+    With ε = ``SNAKE_EPS`` and ``y = x + sin²(αx)/(α+ε)``:
+
+    - ``∂y/∂x = 1 + sin(2αx) α/(α+ε)``, computed as ``1 + sin(2αx)``: off by at most 2ε|x|, far
+      below float32's rounding of x;
+    - ``∂y/∂α = x sin(2αx)/(α+ε) − sin²(αx)/(α+ε)²``, summed over every axis that α broadcasts
+      along (B and T for ``(1, C, 1)``).
+
+    The backward recomputes one sine, ``sin(2αx)``, and takes ``sin²(αx)`` from the forward.
+    Getting it from ``y − x`` instead would save keeping a tensor (the output is kept by the
+    convolution after every Snake anyway), but loses the low bits of a small ripple beside a
+    large x: α's gradient would be off by about 2⁻²⁴/(α |x|) in float32 (3e-5 at α = 0.01).
+    Recomputing it costs a cosine, the most expensive pass on a CPU. Measured candidates:
+    ``benchmarks/snake_speed.py``.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        sin2 = _sin2(x, alpha)
+        ctx.save_for_backward(x, alpha, sin2)
+        return torch.addcmul(x, (alpha + SNAKE_EPS).reciprocal(), sin2)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        x, alpha, sin2 = ctx.saved_tensors
+        inv_alpha = (alpha + SNAKE_EPS).reciprocal()
+        s2 = torch.mul(x, 2 * alpha).sin_()  # sin(2αx)
+        grad_x = torch.addcmul(grad, grad, s2) if ctx.needs_input_grad[0] else None
+        grad_alpha = None
+        if ctx.needs_input_grad[1]:
+            # g · (x sin(2αx) − sin²(αx)/(α+ε)), written over the sine's buffer
+            term = s2.mul_(x).addcmul_(sin2, inv_alpha, value=-1).mul_(grad)
+            grad_alpha = term.sum_to_size(alpha.shape) * inv_alpha
+        return grad_x, grad_alpha
+
+
+def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """The Snake activation, report eq. (1): ``snake(x) = x + (1/α) sin²(α x)``.
+
+    Args:
+        x: ``(B, C, T)`` activations.
+        alpha: ``(1, C, 1)`` per-channel frequency α (positive in practice; any shape that
+            broadcasts against x works, and its gradient is summed back to that shape).
+
+    The identity term keeps gradients flowing like a ReLU's linear part; the ``sin²`` term adds a
+    periodic component of period π/α, an inductive bias for periodic signals such as pitch.
+
+    Computed in four passes over x forward and seven backward (``_SnakeFunction``: a
+    hand-written backward that recomputes one sine and keeps x and sin²(αx)), where autograd
+    through the operators of eq. (1) (``snake_unfused``) makes five passes forward and about
+    eleven backward and keeps four tensors of x's size. Without gradients it is
+    ``snake_addcmul``. Same function and gradients to float rounding (tested). Once
+    differentiable: no gradient of a gradient through it.
+    """
+    if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad):
+        return _SnakeFunction.apply(x, alpha)
+    return snake_addcmul(x, alpha, (alpha + SNAKE_EPS).reciprocal())
+
+
+def _snake_closed_form(x: torch.Tensor, alpha: torch.Tensor, inv_alpha: torch.Tensor):
+    """``snake_addcmul`` without writes into temporaries, for ``torch.compile`` to fuse."""
     return torch.addcmul(x, inv_alpha, torch.sin(alpha * x).square())
 
 
@@ -45,29 +123,31 @@ _compiled_snake = None
 
 
 def compiled_snake():
-    """``snake_addcmul`` compiled once per process with dynamic shapes.
+    """Snake's closed form compiled once per process with dynamic shapes: ``(x, α, 1/(α+ε))``.
 
     One kernel for every C and T, and one for its backward when gradients are needed. The first
     call compiles (a C++ compiler on CPU, Triton on CUDA).
     """
     global _compiled_snake
     if _compiled_snake is None:
-        _compiled_snake = torch.compile(snake_addcmul, dynamic=True)
+        _compiled_snake = torch.compile(_snake_closed_form, dynamic=True)
     return _compiled_snake
 
 
 class Snake(nn.Module):
     """Snake with one learnable α per channel, initialised to 1. Input/output ``(B, C, T)``.
 
-    ``compiled = True`` (see ``compile_snakes``) runs the same function as one
-    ``torch.compile``-fused kernel forward and one backward instead of about six elementwise passes
-    each way, and keeps one activation for the backward instead of the chain's intermediates.
-    Trainable either way.
+    Runs ``snake`` (fewer passes, a hand-written backward). ``fused = False`` runs
+    ``snake_unfused`` instead (autograd through eq. (1)'s operators: the reference, for
+    comparisons); ``compiled = True`` (see ``compile_snakes``) runs the closed form as one
+    ``torch.compile``-fused kernel forward and one backward (a compilation per process first).
+    Trainable either way; same function and gradients to float rounding.
     """
 
     def __init__(self, channels: int):
         super().__init__()
         self.alpha = nn.Parameter(torch.ones(1, channels, 1))
+        self.fused = True
         self.compiled = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,21 +155,25 @@ class Snake(nn.Module):
             # A view, not the Parameter: torch.compile would specialise on a Parameter's shape.
             alpha = self.alpha.view(1, -1, 1)
             return compiled_snake()(x, alpha, (alpha + SNAKE_EPS).reciprocal())
-        return snake(x, self.alpha)
+        if self.fused:
+            return snake(x, self.alpha)
+        return snake_unfused(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"channels={self.alpha.shape[1]}" + (", compiled" if self.compiled else "")
+        kind = ", compiled" if self.compiled else ("" if self.fused else ", unfused")
+        return f"channels={self.alpha.shape[1]}" + kind
 
 
 def compile_snakes(model: nn.Module, on: bool = True) -> int:
     """Switch every ``Snake`` in ``model`` to (or back from) its compiled kernel; returns how many.
 
     One small graph to compile instead of the whole model. Why it can pay: the Snakes' elementwise
-    passes over large activations are a good part of a training step on a CPU, and the fused
-    kernel also keeps fewer intermediates for the backward (less memory). Why it may not: a step
-    that is bound by the host launching kernels gains little, since each call of a compiled
-    function costs more host time than the eager ops it replaces. Measurements on CPU and GPU:
-    ``benchmarks/README.md`` (``benchmarks/train_step_speed.py``).
+    passes over large activations are a good part of a training step on a CPU, and the compiled
+    kernel makes one pass each way where ``snake`` makes four forward and seven backward. Why
+    it may not: compiling costs seconds to a minute per process, and a step that is bound by the
+    host launching kernels gains little, since each call of a compiled function costs more host
+    time than the eager ops it replaces. Measurements on CPU and GPU: ``benchmarks/README.md``
+    (``benchmarks/snake_speed.py``, ``benchmarks/train_step_speed.py``).
     Weights, ``state_dict`` and results (to float rounding) are unchanged.
     """
     snakes = [m for m in model.modules() if isinstance(m, Snake)]

@@ -43,7 +43,9 @@ def test_opus_benchmark_can_bypass_the_quantizer():
     assert float(out.codebook_loss) == 0.0 and float(out.commitment_loss) == 0.0
 
 
-@pytest.mark.parametrize("variant", ["fp32", "bf16", "bf16+snake+cudnn", "fp32+compile+graphs+cl"])
+@pytest.mark.parametrize(
+    "variant", ["fp32", "bf16", "bf16+snake+cudnn", "fp32+compile+graphs+cl", "fp32+unfused"]
+)
 def test_step_speed_accepts_a_precision_then_options(variant):
     assert load("train_step_speed").parse_variant(variant) == variant
 
@@ -68,6 +70,17 @@ def test_step_speed_times_a_real_training_iteration():
     assert seconds > 0 and math.isnan(peak)
     assert not torch.equal(before[0], after[0])  # the generator's first weight
     assert not torch.equal(before[-1], after[-1])  # the discriminator's last weight
+
+
+def test_the_fused_snake_gives_a_training_step_the_same_gradients():
+    """One G step of the tiny preset (mel, VQ and GAN losses) with every Snake fused (the default)
+    and unfused (autograd through eq. (1)'s operators): gradients equal to float rounding."""
+    bench = load("train_step_speed")
+    torch.manual_seed(1)
+    x = 0.1 * torch.randn(2, 1, 8192)
+    assert bench.gradient_difference("tiny", x) < 1e-5
+    fused = bench.generator_gradients("tiny", x, True, gan=False)
+    assert any(n.endswith("alpha") for n in fused)  # Snake's α gets its gradient too
 
 
 def test_step_speed_without_a_discriminator_trains_the_generator_alone():
@@ -120,9 +133,20 @@ def test_step_speed_alternates_its_variants(monkeypatch, capsys):
     """The script end to end on the tiny preset: two variants, alternated, with a verdict."""
     bench = load("train_step_speed")
     argv = ["train_step_speed.py", "--no-official", "--preset", "tiny", "--batch-size", "3"]
-    argv += ["--duration", "0.1", "--steps", "1", "--threads", "1", "--ours", "fp32", "fp32"]
+    argv += [
+        "--duration",
+        "0.1",
+        "--steps",
+        "1",
+        "--threads",
+        "1",
+        "--ours",
+        "fp32+unfused",
+        "fp32",
+    ]
     monkeypatch.setattr("sys.argv", argv)
     bench.main()
     out = capsys.readouterr().out
-    assert out.count("dac-minimal tiny (fp32)") >= 2 and "load average" in out
+    assert "dac-minimal tiny (fp32) " in out and "dac-minimal tiny (fp32+unfused) " in out
+    assert "load average" in out and "compilation" not in out  # neither variant compiles
     assert "speed-up" in out or "no ratios" in out

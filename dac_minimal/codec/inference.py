@@ -3,12 +3,12 @@
 Training needs ``w = g · v / ‖v‖`` recomputed at every step; inference does not, so we compute
 ``w`` once and keep a plain ``Conv1d`` with that weight.
 
-Snake ``x + (1/α) sin²(α x)`` is elementwise and memory-bound: run eagerly it reads and writes the
-whole activation six times (α·x, sin, square, 1/(α+ε), product, sum), and on a CPU the decoder's
-Snakes on ``(B, 96, T)`` tensors cost about as much as its convolutions. We precompute 1/(α+ε) and
-use one ``addcmul`` (three passes), or, with ``compile=True``, let ``torch.compile`` turn it into
-a single fused loop (the first call compiles; later runs reuse inductor's on-disk cache).
-Measurements: ``benchmarks/README.md``.
+Snake ``x + (1/α) sin²(α x)`` is elementwise: on a CPU the decoder's Snakes on ``(B, 96, T)``
+tensors cost a good share of its time, most of it in the sine. ``FusedSnake`` runs the package's
+forward (``layers.snake_addcmul``: four passes, one new tensor) with 1/(α+ε) computed once, or,
+with ``compile=True``, lets ``torch.compile`` turn it into a single fused loop (the first call
+compiles, seconds when inductor's on-disk cache holds an earlier process's kernel, up to a minute
+when it does not). Measurements: ``benchmarks/README.md``.
 
 The result is the same function within float rounding (< 1e-4, tested) but no longer trainable, and
 its ``state_dict`` has plain ``weight`` names: save a checkpoint before preparing, not after.
@@ -24,7 +24,11 @@ from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
 
 
 class FusedSnake(nn.Module):
-    """Inference-only Snake: α ``(1, C, 1)`` frozen, its reciprocal precomputed; ``(B, C, T)``."""
+    """Inference-only Snake: α ``(1, C, 1)`` frozen, its reciprocal precomputed; ``(B, C, T)``.
+
+    The same forward as ``layers.snake`` without gradients (``snake_addcmul``), or its
+    ``torch.compile``-fused kernel with ``compile=True``.
+    """
 
     def __init__(self, alpha: torch.Tensor, compile: bool = False):
         super().__init__()
