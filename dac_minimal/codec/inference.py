@@ -10,6 +10,11 @@ use one ``addcmul`` (three passes), or, with ``compile=True``, let ``torch.compi
 a single fused loop (the first call compiles; later runs reuse inductor's on-disk cache).
 Measurements: ``benchmarks/README.md``.
 
+With ``fast_convs`` (the default) the convolutions are rewritten too (``codec.convs``): the
+decoder's transposed convolutions become one ordinary convolution each (a polyphase bank), and
+the encoder's and decoder's activations stay in the channels-last memory layout that the CPU
+convolution library works in, instead of being reordered into it and back at every layer.
+
 The result is the same function within float rounding (< 1e-4, tested) but no longer trainable, and
 its ``state_dict`` has plain ``weight`` names: save a checkpoint before preparing, not after.
 """
@@ -20,7 +25,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from dac_minimal.codec.convs import rewrite_convolutions
 from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
+from dac_minimal.model import DAC
 
 
 class FusedSnake(nn.Module):
@@ -76,12 +83,23 @@ def fuse_snakes(model: nn.Module, compile: bool = False) -> int:
     return len(swaps)
 
 
-def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
+class Contiguous(nn.Module):
+    """Hands its input on in the default memory layout: where channels-last activations end."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous()
+
+
+def prepare_for_inference(
+    model: nn.Module, compile: bool = False, fast_convs: bool = True
+) -> nn.Module:
     """Make ``model`` (a ``DAC``) faster for inference, in place, and return it.
 
     Sets eval mode, folds weight normalisation, fuses Snake (``compile=True``: with
-    ``torch.compile``, which needs a C++ compiler on CPU), and turns off gradients. One-way: the
-    model can no longer be trained, and ``DAC.save`` should be called before, not after.
+    ``torch.compile``, which needs a C++ compiler on CPU), rewrites the convolutions
+    (``fast_convs``: polyphase transposed convolutions, channels-last activations in the encoder
+    and decoder; see ``codec.convs``) and turns off gradients. One-way: the model can no longer
+    be trained, and ``DAC.save`` should be called before, not after.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(
@@ -91,6 +109,10 @@ def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
     with torch.no_grad():
         fold_weight_norm(model)
         fuse_snakes(model, compile)
+        if fast_convs and isinstance(model, DAC):
+            rewrite_convolutions(model.encoder, polyphase=True, channels_last=True)
+            model.encoder.block.append(Contiguous())  # the quantizer gets the usual layout
+            rewrite_convolutions(model.decoder, polyphase=True, channels_last=True)
     model.requires_grad_(False)
     return model
 
