@@ -133,3 +133,24 @@ def test_chunked_decoding_of_the_prepared_model_matches_one_pass(model):
     whole = fast.decompress(compressed, chunk_seconds=None)
     pieces = fast.decompress(compressed, chunk_seconds=0.03)
     assert (whole - pieces).abs().max() < 1e-5
+
+
+def test_compress_takes_the_fast_path_on_long_inputs_and_leaves_the_model_alone(model, monkeypatch):
+    from dac_minimal.codec import inference
+
+    assert not inference.is_prepared(model)
+    assert inference.fast_model(model, 1.0) is model  # too short to repay a copy
+    fast = inference.fast_model(model, 10.0, compile=False)
+    assert fast is not model and inference.is_prepared(fast)
+    assert inference.fast_model(fast, 10.0) is fast  # a prepared model is used as it is
+    prepared, original = [], inference.prepare_for_inference
+
+    def counted(m, compile):
+        prepared.append(m)
+        return original(m, compile=compile)
+
+    monkeypatch.setattr(inference, "prepare_for_inference", counted)
+    x = torch.randn(1, int(inference.PREPARE_PAYS_FROM_SECONDS * model.sample_rate) + 1) * 0.3
+    assert torch.equal(model.compress(x).codes, model.compress(x, fast=False).codes)
+    assert len(prepared) == 1 and prepared[0] is not model  # a copy; False prepared nothing
+    assert not inference.is_prepared(model)

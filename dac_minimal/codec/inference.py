@@ -21,6 +21,11 @@ its ``state_dict`` has plain ``weight`` names: save a checkpoint before preparin
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
+import sys
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -117,8 +122,53 @@ def prepare_for_inference(
     return model
 
 
+#: Seconds of audio from which compiling the Snakes (``compile=True``) repays its compile time on
+#: a CPU, the break-even that ``benchmarks/inference_speed.py`` prints (``benchmarks/README.md``).
+#: The fast path compiles from here on; shorter inputs run the prepared model uncompiled.
+COMPILE_PAYS_FROM_SECONDS = 60.0
+
+#: Seconds of audio from which preparing a copy of an unprepared model (``copy.deepcopy`` and
+#: ``prepare_for_inference``) repays the copy, also printed by the benchmark.
+PREPARE_PAYS_FROM_SECONDS = 5.0
+
+
+def is_prepared(model: nn.Module) -> bool:
+    """Whether ``prepare_for_inference`` has been applied (no weight norm, no trainable Snake)."""
+    return not any(parametrize.is_parametrized(m) or isinstance(m, Snake) for m in model.modules())
+
+
+def can_compile(device: torch.device | str) -> bool:
+    """Whether the fast path may compile on ``device``: a CPU with a C++ compiler for inductor.
+
+    Elsewhere (CUDA) the break-even has not been measured, so the fast path does not compile.
+    """
+    compiler = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
+    return torch.device(device).type == "cpu" and shutil.which(compiler) is not None
+
+
+def fast_model(model: nn.Module, seconds: float, compile: bool | None = None) -> nn.Module:
+    """The model to code ``seconds`` of audio with on the fast path; ``model`` is left unchanged.
+
+    An unprepared ``model`` is used as it is for inputs shorter than
+    ``PREPARE_PAYS_FROM_SECONDS``, and otherwise replaced by a prepared copy, compiled when
+    ``compile`` says so (``None``: from ``COMPILE_PAYS_FROM_SECONDS`` of audio on, where
+    ``can_compile``). A model the caller prepared is used as it is, whatever its length.
+    """
+    if is_prepared(model) or seconds < PREPARE_PAYS_FROM_SECONDS:
+        return model
+    if compile is None:
+        device = next(model.parameters()).device
+        compile = seconds >= COMPILE_PAYS_FROM_SECONDS and can_compile(device)
+    return prepare_for_inference(copy.deepcopy(model), compile=compile)
+
+
 __all__ = [
+    "COMPILE_PAYS_FROM_SECONDS",
+    "PREPARE_PAYS_FROM_SECONDS",
     "FusedSnake",
+    "can_compile",
+    "fast_model",
+    "is_prepared",
     "fold_weight_norm",
     "fuse_snakes",
     "prepare_for_inference",
