@@ -177,6 +177,24 @@ def run(args: argparse.Namespace) -> int:
     return failed
 
 
+def _add_speed_options(sub: argparse.ArgumentParser) -> None:
+    """``--compile`` and ``--plain``: how fast a path ``encode`` and ``decode`` take."""
+    sub.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="fuse Snake with torch.compile: faster, after a start-up delay that long inputs "
+        f"repay; auto (the default) compiles when the inputs add up to "
+        f"{COMPILE_PAYS_FROM_SECONDS:g} s of audio or more, on a CPU with a C++ compiler",
+    )
+    sub.add_argument(
+        "--plain",
+        action="store_true",
+        help="run the model as trained: no prepare_for_inference, no compiling (slower; "
+        "the same codes, and the same audio to float rounding)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dac_minimal", description=__doc__.split("\n\n")[0]
@@ -209,20 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             "change)",
         )
         sub.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-        sub.add_argument(
-            "--compile",
-            choices=("auto", "on", "off"),
-            default="auto",
-            help="fuse Snake with torch.compile: faster, after a start-up delay that long inputs "
-            f"repay; auto (the default) compiles when the inputs add up to "
-            f"{COMPILE_PAYS_FROM_SECONDS:g} s of audio or more, on a CPU with a C++ compiler",
-        )
-        sub.add_argument(
-            "--plain",
-            action="store_true",
-            help="run the model as trained: no prepare_for_inference, no compiling (slower; "
-            "the same codes, and the same audio to float rounding)",
-        )
+        _add_speed_options(sub)
         if name == "encode":
             sub.add_argument(
                 "--n-quantizers",
