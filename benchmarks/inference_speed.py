@@ -2,13 +2,16 @@
 
 1. Speed: encode + decode of 10 s of 44.1 kHz audio on 2 threads, for our model as built for
    training (weight norm recomputed every call; Snake's four-pass forward, ``layers.snake``), after
-   ``prepare_for_inference()`` (weight norm folded, 1/α computed once), after
-   ``prepare_for_inference(compile=True)`` (Snake fused by torch.compile), and, when the official
-   ``dac`` package is importable in this environment, the official model with the same weights.
-   The variants alternate (one warm-up each, then ``--repeats`` rounds of A B C D;
+   ``prepare_for_inference(fast_convs=False)`` (weight norm folded, 1/α computed once),
+   after ``prepare_for_inference()`` (the same, and the convolutions rewritten: polyphase
+   transposed convolutions, channels-last activations), after
+   ``prepare_for_inference(compile=True)`` (Snake fused by torch.compile), and, when the
+   official ``dac`` package is importable in this environment, the official model with the same
+   weights. The variants alternate (one warm-up each, then ``--repeats`` rounds of A B C D E;
    ``protocol.py``); medians and spreads are printed, and ratios only when the load average
-   before the run did not exceed the threads. Compilation time is reported apart, with the audio
-   length from which compiling pays for itself.
+   before the run did not exceed the threads. Compilation time is reported apart, with the
+   audio length from which compiling pays for itself, and so is the time to prepare a copy of
+   the model, with the length from which that pays.
 2. Memory: peak resident memory (``ru_maxrss``, each case in a fresh process) to compress and
    decompress a 10-minute file in chunks versus a 10-second one.
 
@@ -35,6 +38,7 @@ from protocol import alternate, load_average, report
 from dac_minimal import DAC
 
 AS_TRAINED = "ours, as trained (weight norm recomputed)"
+PLAIN_CONVS = "ours, prepare_for_inference(fast_convs=False)"
 PREPARED = "ours, prepare_for_inference()"
 COMPILED = "ours, prepare_for_inference(compile=True)"
 OFFICIAL = "official descript-audio-codec"
@@ -112,7 +116,10 @@ def speed(args) -> None:
         f"{args.repeats} alternated runs per variant after a warm-up each, {os.cpu_count()} CPUs"
     )
     coders = {AS_TRAINED: ours(base)}
+    coders[PLAIN_CONVS] = ours(copy.deepcopy(base).prepare_for_inference(fast_convs=False))
+    start = time.perf_counter()
     coders[PREPARED] = ours(copy.deepcopy(base).prepare_for_inference())
+    prepare_s = time.perf_counter() - start
     if not args.no_compile:
         coders[COMPILED] = ours(copy.deepcopy(base).prepare_for_inference(compile=True))
     official = official_model(base)
@@ -138,6 +145,13 @@ def speed(args) -> None:
         diff = (y[..., : first.shape[-1]] - first).abs().max().item()
         print(f"  {name:48s} max |output - as trained's| {diff:.1e}")
     by_name = {t.name: t for t in timings}
+    saved_per_audio_s = (by_name[AS_TRAINED].median - by_name[PREPARED].median) / args.seconds
+    verdict = (
+        f"pays for itself from {prepare_s / saved_per_audio_s:.1f} s of audio"
+        if saved_per_audio_s > 0
+        else "never pays for itself here (not faster than the model as trained)"
+    )
+    print(f"  copying and preparing the model took {prepare_s:.2f} s; it {verdict}")
     if COMPILED in by_name:
         compiled, prepared = by_name[COMPILED], by_name[PREPARED]
         compile_s = compiled.warmup - compiled.median

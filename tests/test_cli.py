@@ -1,6 +1,8 @@
+import argparse
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +191,43 @@ def test_encode_warns_about_a_truncated_file_and_strict_refuses_it(weights, tmp_
     assert CompressedAudio.load(tmp_path / "o" / "cut.dacm").length == 22050
     assert main([*args, "--strict"]) == 1
     assert "error:" in capsys.readouterr().err and "truncated" in err
+
+
+def test_the_fast_path_gives_the_same_codes_and_audio_as_the_plain_model(weights, tmp_path):
+    t = np.arange(3 * 44100) / 44100
+    save_audio(tmp_path / "in" / "a.wav", 0.3 * np.sin(2 * math.pi * 330 * t), 44100)
+    for mode in ("fast", "plain"):
+        flags = ["--plain"] if mode == "plain" else []
+        args = ["--weights", str(weights), "--quiet", *flags]
+        assert main(["encode", str(tmp_path / "in"), "--out", str(tmp_path / mode), *args]) == 0
+        dacm = tmp_path / mode / "a.dacm"
+        assert main(["decode", str(dacm), "--out", str(tmp_path / f"{mode}-wav"), *args]) == 0
+    fast, plain = (CompressedAudio.load(tmp_path / m / "a.dacm") for m in ("fast", "plain"))
+    assert torch.equal(fast.codes, plain.codes)
+    a, _ = load_audio(tmp_path / "fast-wav" / "a.wav")
+    b, _ = load_audio(tmp_path / "plain-wav" / "a.wav")
+    assert a.shape == b.shape and np.abs(a - b).max() <= 2 / 32768  # a 16-bit step at most
+
+
+def test_compile_auto_compiles_only_long_inputs(weights, tmp_path, monkeypatch):
+    from dac_minimal.codec import cli
+    from dac_minimal.codec.inference import FusedSnake, snake_addcmul
+
+    wav = tmp_path / "a.wav"
+    save_audio(wav, np.zeros(44100), 44100)  # one second
+    inputs = [(wav, Path("a.wav"))]
+
+    def compiled(threshold: float, mode: str = "auto") -> bool:
+        monkeypatch.setattr(cli, "COMPILE_PAYS_FROM_SECONDS", threshold)
+        args = argparse.Namespace(compile=mode, command="encode", device="cpu")
+        model = cli.fast_path(DAC.load(weights), inputs, args)
+        snakes = [m for m in model.modules() if isinstance(m, FusedSnake)]
+        kernels = {m.kernel is not snake_addcmul for m in snakes}
+        assert len(kernels) == 1
+        return kernels.pop()
+
+    monkeypatch.setattr(cli, "can_compile", lambda device: True)
+    assert not compiled(1.5) and compiled(0.5)  # the torch.compile wrapper; nothing compiles yet
+    assert compiled(1.5, "on") and not compiled(0.5, "off")
+    monkeypatch.setattr(cli, "can_compile", lambda device: False)
+    assert not compiled(0.5)

@@ -566,9 +566,13 @@ else:
 # needs weight normalisation, $w = g\,v / \lVert v\rVert$, recomputed at every step; inference does
 # not. `prepare_for_inference` folds each $w$ into a plain convolution once, and swaps every Snake
 # for one with $1/(\alpha + \epsilon)$ precomputed and a single fused `addcmul` (`compile=True`
-# would also `torch.compile` it, after a minute of compiling). It works in place and is one-way, so
-# we prepare a copy. Same function, less work; the cell measures encode and decode apart, on the
-# held-out clip, with the median of several runs after a warm-up.
+# would also `torch.compile` it, after a minute of compiling). It also rewrites the convolutions:
+# each transposed convolution of the decoder becomes one ordinary convolution whose output channels
+# are its $s$ phases side by side (output sample $j s + r$ only ever meets the taps $r, r + s,
+# \dots$ of the kernel), and the activations are kept in the memory order, time-major, that the
+# convolution routines compute in, so no layer has to reorder them. It works in place and is
+# one-way, so we prepare a copy. Same function, less work; the cell measures encode and decode
+# apart, on the held-out clip, with the median of several runs after a warm-up.
 
 
 # %%
@@ -629,7 +633,9 @@ assert not any(hasattr(mod, "parametrizations") for mod in fast.modules())  # we
 # - Chunks with margins that cover the receptive field give the whole-file result, whatever the
 #   chunk length, with memory set by the chunk.
 # - `DAC.load` reads official checkpoints with `weights_only=True`; `prepare_for_inference` folds
-#   weight norm and fuses Snake, and the real-time factor is what to measure.
+#   weight norm, fuses Snake and rewrites the convolutions, and the real-time factor is what to
+#   measure. `compress`, `decompress` and the command line take that path on their own for long
+#   inputs.
 #
 # ## Exercises
 #

@@ -3,7 +3,9 @@
 - ``dacm``: the compressed file format (``FORMAT.md``), ``compress`` and ``decompress``
 - ``chunked``: encoding and decoding long audio in chunks, equal to a whole-file pass
 - ``official``: downloading the official ``descript-audio-codec`` weights
-- ``inference``: folding weight norm and fusing Snake for faster inference
+- ``inference``: folding weight norm and fusing Snake for faster inference, and the fast path
+  that ``compress``, ``decompress`` and the command line take
+- ``convs``: transposed convolutions as polyphase banks, channels-last activations
 - ``cli``: ``python -m dac_minimal encode|decode|info``
 """
 

@@ -19,6 +19,7 @@ import math
 import torch
 from torch import nn
 
+from dac_minimal.codec.convs import PolyphaseConvTranspose1d
 from dac_minimal.model import DAC
 
 DEFAULT_CHUNK_SECONDS = 5.0
@@ -30,12 +31,13 @@ def receptive_field(module: nn.Module) -> float:
     For a stride-s, kernel-k, dilation-d conv at input spacing J the reach grows by (k−1)·d·J and
     J by s; a transposed conv sees at most ceil((k−1)/s) inputs per output and divides J by s.
     Residual skips and pointwise layers add nothing. ``modules()`` yields layers in forward order
-    for our Sequential stacks.
+    for our Sequential stacks. A prepared model's polyphase banks (``codec.convs``) count as the
+    transposed convs they replace.
     The sum bounds both the left and the right reach, which is what the chunk margins need.
     """
     reach, spacing = 0.0, 1.0
     for m in module.modules():
-        if isinstance(m, nn.ConvTranspose1d):
+        if isinstance(m, (nn.ConvTranspose1d, PolyphaseConvTranspose1d)):
             reach += math.ceil((m.kernel_size[0] - 1) / m.stride[0]) * spacing
             spacing /= m.stride[0]
         elif isinstance(m, nn.Conv1d):

@@ -4,6 +4,11 @@
     python -m dac_minimal decode IN... --out DIR --weights PATH|44khz
     python -m dac_minimal info IN...
 
+``encode`` and ``decode`` run the fast path by default: the model is prepared for inference
+(``codec.inference``: the same codes and, to float rounding, the same audio), and its Snakes are
+compiled when the inputs add up to enough audio to repay the compile time (``--compile auto``).
+``--plain`` runs the model as trained instead.
+
 Folders are searched recursively (audio files for ``encode``, ``.dacm`` files otherwise) and their
 layout is kept under ``--out``; the files a folder holds but the command does not read get one
 summary line per folder on stderr ("skipped 3 files: 2 .txt (not audio), 1 .m4a (needs ffmpeg)").
@@ -20,9 +25,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import soundfile as sf
 from tqdm.auto import tqdm
 
 from dac_minimal.codec.dacm import DEFAULT_CHUNK_SECONDS, FILE_SUFFIX, CompressedAudio
+from dac_minimal.codec.inference import COMPILE_PAYS_FROM_SECONDS, can_compile
 from dac_minimal.codec.official import OFFICIAL_WEIGHTS, download_official
 from dac_minimal.model import DAC
 from dac_minimal.utils.audio import (
@@ -70,7 +77,7 @@ def find_inputs(paths: list[str], command: str) -> Iterator[tuple[Path, Path | N
             yield path, None
 
 
-def load_model(weights: str | None, command: str, device: str, compile: bool) -> DAC:
+def load_model(weights: str | None, command: str, device: str) -> DAC:
     if weights is None:
         raise ValueError(NEED_WEIGHTS.format(command=command))
     path = Path(weights)
@@ -80,8 +87,27 @@ def load_model(weights: str | None, command: str, device: str, compile: bool) ->
         raise ValueError(
             f"weights file not found: {weights}. " + NEED_WEIGHTS.format(command=command)
         )
-    model = DAC.load(path, map_location=device)
-    return model.to(device).prepare_for_inference(compile=compile)
+    return DAC.load(path, map_location=device).to(device).eval()
+
+
+def audio_seconds(path: Path, command: str) -> float:
+    """Seconds of audio in an input, read from its header (0 where that cannot be read)."""
+    try:
+        if command == "encode":
+            return sf.info(str(path)).duration
+        return CompressedAudio.load(path).duration
+    except (RuntimeError, ValueError, OSError):  # soundfile raises RuntimeError subclasses
+        return 0.0
+
+
+def fast_path(model: DAC, inputs: list[tuple[Path, Path | None]], args) -> DAC:
+    """``model`` prepared for inference, its Snakes compiled as ``--compile`` says (``auto``:
+    when the inputs hold at least ``COMPILE_PAYS_FROM_SECONDS`` of audio and ``can_compile``)."""
+    compile = args.compile == "on"
+    if args.compile == "auto" and can_compile(args.device):
+        seconds = sum(audio_seconds(p, args.command) for p, rel in inputs if rel is not None)
+        compile = seconds >= COMPILE_PAYS_FROM_SECONDS
+    return model.prepare_for_inference(compile=compile)
 
 
 def encode_file(model: DAC, path: Path, args: argparse.Namespace) -> CompressedAudio:
@@ -98,7 +124,11 @@ def encode_file(model: DAC, path: Path, args: argparse.Namespace) -> CompressedA
                 warning.message, warning.category, warning.filename, warning.lineno
             )
     return model.compress(
-        audio, args.n_quantizers, sample_rate=sr, chunk_seconds=args.chunk_seconds
+        audio,
+        args.n_quantizers,
+        sample_rate=sr,
+        chunk_seconds=args.chunk_seconds,
+        fast=not args.plain,
     )
 
 
@@ -106,13 +136,15 @@ def run(args: argparse.Namespace) -> int:
     """Process every input; returns the number that failed."""
     model = None
     if args.command != "info":
-        model = load_model(args.weights, args.command, args.device, args.compile)
+        model = load_model(args.weights, args.command, args.device)
         if args.command == "encode":
             check_n_quantizers(args.n_quantizers, model.n_codebooks)
     inputs = list(find_inputs(args.inputs, args.command))
     if not inputs:
         print("no input files found", file=sys.stderr)
         return 1
+    if model is not None and not args.plain:
+        model = fast_path(model, inputs, args)
     failed = 0
     for path, relative in tqdm(
         inputs, desc=args.command, unit="file", disable=len(inputs) < 2 or args.quiet
@@ -125,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
                 compressed.save(Path(args.out) / relative.with_suffix(FILE_SUFFIX))
             elif args.command == "decode":
                 compressed = CompressedAudio.load(path)
-                audio = model.decompress(compressed, chunk_seconds=args.chunk_seconds)
+                audio = model.decompress(
+                    compressed, chunk_seconds=args.chunk_seconds, fast=not args.plain
+                )
                 save_audio(
                     Path(args.out) / relative.with_suffix("." + args.format),
                     audio,
@@ -141,6 +175,24 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             tqdm.write(f"error: {path}: {err}", file=sys.stderr)
     return failed
+
+
+def _add_speed_options(sub: argparse.ArgumentParser) -> None:
+    """``--compile`` and ``--plain``: how fast a path ``encode`` and ``decode`` take."""
+    sub.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="fuse Snake with torch.compile: faster, after a start-up delay that long inputs "
+        f"repay; auto (the default) compiles when the inputs add up to "
+        f"{COMPILE_PAYS_FROM_SECONDS:g} s of audio or more, on a CPU with a C++ compiler",
+    )
+    sub.add_argument(
+        "--plain",
+        action="store_true",
+        help="run the model as trained: no prepare_for_inference, no compiling (slower; "
+        "the same codes, and the same audio to float rounding)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,11 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             "change)",
         )
         sub.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-        sub.add_argument(
-            "--compile",
-            action="store_true",
-            help="fuse Snake with torch.compile (faster, slow start)",
-        )
+        _add_speed_options(sub)
         if name == "encode":
             sub.add_argument(
                 "--n-quantizers",

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from dac_minimal.codec.chunked import DEFAULT_CHUNK_SECONDS, decode_chunked, encode_chunked
+from dac_minimal.codec.inference import fast_model
 from dac_minimal.model import DAC
 from dac_minimal.utils.audio import load_audio, resample
 from dac_minimal.utils.checks import check_codes, check_n_quantizers, check_positive
@@ -415,6 +416,7 @@ def compress(
     *,
     sample_rate: int | None = None,
     chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+    fast: bool = True,
 ) -> CompressedAudio:
     """Encode ``audio`` into a ``CompressedAudio``.
 
@@ -426,6 +428,9 @@ def compress(
             the model's rate for encoding and back on decoding.
         chunk_seconds: length of the pieces the signal is encoded in (memory ∝ this, not the
             file's length); ``None`` encodes in one pass. The codes do not depend on it.
+        fast: code long signals with a prepared copy of ``model`` (``inference.fast_model``:
+            weight norm folded, Snake fused, convolutions rewritten, compiled for long inputs);
+            ``model`` itself is not changed. ``False`` runs ``model`` as it is.
 
     Each argument is checked here (``ValueError`` naming it); ``encode_chunked`` trusts them.
     """
@@ -435,11 +440,12 @@ def compress(
     if sr != model.sample_rate:
         signal = resample(signal, sr, model.sample_rate)
     chunk_frames = _chunk_frames(model, chunk_seconds, model.n_frames(signal.shape[-1]))
+    coder = fast_model(model, signal.shape[-1] / model.sample_rate) if fast else model
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            codes = encode_chunked(model, signal, n_q, chunk_frames)
+            codes = encode_chunked(coder, signal, n_q, chunk_frames)
     finally:
         model.train(was_training)
     return CompressedAudio(
@@ -457,12 +463,13 @@ def decompress(
     model: DAC,
     compressed: CompressedAudio | str | os.PathLike,
     chunk_seconds: float | None = DEFAULT_CHUNK_SECONDS,
+    fast: bool = True,
 ) -> torch.Tensor:
     """Decode a ``CompressedAudio`` (or a path to one) into audio ``(C, T)`` float32.
 
-    The rate is the original one, ``compressed.sample_rate``; ``chunk_seconds`` bounds memory as in
-    ``compress``. Codes made by another codec (rate, hop, bits, too many codebooks) are a
-    ``ValueError``.
+    The rate is the original one, ``compressed.sample_rate``; ``chunk_seconds`` bounds memory and
+    ``fast`` picks the prepared copy as in ``compress``. Codes made by another codec (rate, hop,
+    bits, too many codebooks) are a ``ValueError``.
     """
     if isinstance(compressed, (str, os.PathLike)):
         compressed = CompressedAudio.load(compressed)
@@ -486,7 +493,8 @@ def decompress(
     model.eval()
     try:
         with torch.inference_mode():
-            audio = decode_chunked(model, c.codes, _chunk_frames(model, chunk_seconds, c.n_frames))
+            coder = fast_model(model, c.n_frames / model.frame_rate) if fast else model
+            audio = decode_chunked(coder, c.codes, _chunk_frames(model, chunk_seconds, c.n_frames))
     finally:
         model.train(was_training)
     if c.sample_rate != model.sample_rate:

@@ -10,17 +10,29 @@ with ``compile=True``, lets ``torch.compile`` turn it into a single fused loop (
 compiles, seconds when inductor's on-disk cache holds an earlier process's kernel, up to a minute
 when it does not). Measurements: ``benchmarks/README.md``.
 
+With ``fast_convs`` (the default) the convolutions are rewritten too (``codec.convs``): the
+decoder's transposed convolutions become one ordinary convolution each (a polyphase bank), and
+the encoder's and decoder's activations stay in the channels-last memory layout that the CPU
+convolution library works in, instead of being reordered into it and back at every layer.
+
 The result is the same function within float rounding (< 1e-4, tested) but no longer trainable, and
 its ``state_dict`` has plain ``weight`` names: save a checkpoint before preparing, not after.
 """
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
+import sys
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from dac_minimal.codec.convs import rewrite_convolutions
 from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
+from dac_minimal.model import DAC
 
 
 class FusedSnake(nn.Module):
@@ -80,12 +92,23 @@ def fuse_snakes(model: nn.Module, compile: bool = False) -> int:
     return len(swaps)
 
 
-def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
+class Contiguous(nn.Module):
+    """Hands its input on in the default memory layout: where channels-last activations end."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous()
+
+
+def prepare_for_inference(
+    model: nn.Module, compile: bool = False, fast_convs: bool = True
+) -> nn.Module:
     """Make ``model`` (a ``DAC``) faster for inference, in place, and return it.
 
     Sets eval mode, folds weight normalisation, fuses Snake (``compile=True``: with
-    ``torch.compile``, which needs a C++ compiler on CPU), and turns off gradients. One-way: the
-    model can no longer be trained, and ``DAC.save`` should be called before, not after.
+    ``torch.compile``, which needs a C++ compiler on CPU), rewrites the convolutions
+    (``fast_convs``: polyphase transposed convolutions, channels-last activations in the encoder
+    and decoder; see ``codec.convs``) and turns off gradients. One-way: the model can no longer
+    be trained, and ``DAC.save`` should be called before, not after.
     """
     if not isinstance(model, nn.Module):
         raise ValueError(
@@ -95,12 +118,61 @@ def prepare_for_inference(model: nn.Module, compile: bool = False) -> nn.Module:
     with torch.no_grad():
         fold_weight_norm(model)
         fuse_snakes(model, compile)
+        if fast_convs and isinstance(model, DAC):
+            rewrite_convolutions(model.encoder, polyphase=True, channels_last=True)
+            model.encoder.block.append(Contiguous())  # the quantizer gets the usual layout
+            rewrite_convolutions(model.decoder, polyphase=True, channels_last=True)
     model.requires_grad_(False)
     return model
 
 
+#: Seconds of audio from which compiling the Snakes (``compile=True``) repays its compile time on
+#: a CPU, the break-even that ``benchmarks/inference_speed.py`` prints (``benchmarks/README.md``).
+#: The fast path compiles from here on; shorter inputs run the prepared model uncompiled.
+COMPILE_PAYS_FROM_SECONDS = 60.0
+
+#: Seconds of audio from which preparing a copy of an unprepared model (``copy.deepcopy`` and
+#: ``prepare_for_inference``) repays the copy, also printed by the benchmark.
+PREPARE_PAYS_FROM_SECONDS = 5.0
+
+
+def is_prepared(model: nn.Module) -> bool:
+    """Whether ``prepare_for_inference`` has been applied (no weight norm, no trainable Snake)."""
+    return not any(parametrize.is_parametrized(m) or isinstance(m, Snake) for m in model.modules())
+
+
+def can_compile(device: torch.device | str) -> bool:
+    """Whether the fast path may compile on ``device``: a CPU with a C++ compiler for inductor.
+
+    Elsewhere (CUDA) the break-even has not been measured, so the fast path does not compile.
+    """
+    compiler = os.environ.get("CXX", "clang++" if sys.platform == "darwin" else "g++")
+    return torch.device(device).type == "cpu" and shutil.which(compiler) is not None
+
+
+def fast_model(model: nn.Module, seconds: float, compile: bool | None = None) -> nn.Module:
+    """The model to code ``seconds`` of audio with on the fast path; ``model`` is left unchanged.
+
+    An unprepared ``model`` is used as it is for inputs shorter than
+    ``PREPARE_PAYS_FROM_SECONDS``, and otherwise replaced by a prepared copy, compiled when
+    ``compile`` says so (``None``: from ``COMPILE_PAYS_FROM_SECONDS`` of audio on, where
+    ``can_compile``). A model the caller prepared is used as it is, whatever its length.
+    """
+    if is_prepared(model) or seconds < PREPARE_PAYS_FROM_SECONDS:
+        return model
+    if compile is None:
+        device = next(model.parameters()).device
+        compile = seconds >= COMPILE_PAYS_FROM_SECONDS and can_compile(device)
+    return prepare_for_inference(copy.deepcopy(model), compile=compile)
+
+
 __all__ = [
+    "COMPILE_PAYS_FROM_SECONDS",
+    "PREPARE_PAYS_FROM_SECONDS",
     "FusedSnake",
+    "can_compile",
+    "fast_model",
+    "is_prepared",
     "fold_weight_norm",
     "fuse_snakes",
     "prepare_for_inference",
