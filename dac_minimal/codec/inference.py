@@ -127,9 +127,10 @@ def prepare_for_inference(
 
 
 #: Seconds of audio from which compiling the Snakes (``compile=True``) repays its compile time on
-#: a CPU, the break-even that ``benchmarks/inference_speed.py`` prints (``benchmarks/README.md``).
-#: The fast path compiles from here on; shorter inputs run the prepared model uncompiled.
-COMPILE_PAYS_FROM_SECONDS = 60.0
+#: a CPU: the break-even that ``benchmarks/inference_speed.py`` prints (``benchmarks/README.md``),
+#: taken for a cold compile cache, which is what a user's first run has. The fast path compiles
+#: from here on; shorter inputs run the prepared model uncompiled.
+COMPILE_PAYS_FROM_SECONDS = 300.0
 
 #: Seconds of audio from which preparing a copy of an unprepared model (``copy.deepcopy`` and
 #: ``prepare_for_inference``) repays the copy, also printed by the benchmark.
