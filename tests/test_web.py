@@ -30,11 +30,10 @@ WEB = ROOT / "chapters" / "web"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
-sys.path.insert(0, str(WEB))
-try:
-    import build  # chapters/web/build.py
-finally:
-    sys.path.remove(str(WEB))
+# chapters/web/build.py, loaded from its file: a plain ``import build`` could find PyPA's package.
+_spec = importlib.util.spec_from_file_location("dac_book_web_build", WEB / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
 
 
 def test_contents_list_every_notebook():
