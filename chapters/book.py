@@ -97,8 +97,8 @@ def interact(function: Callable | None = None, /, **widgets):
     values = {name: getattr(w, "value", w) for name, w in widgets.items()}
     shown = ", ".join(f"`{name} = {_format(value)}`" for name, value in values.items())
     ranges = ", ".join(_slider_range(name, w) for name, w in widgets.items())
-    sliders = "a slider" if len(widgets) == 1 else "sliders"
-    display(Markdown(f"*Shown at {shown}; in JupyterLab, {sliders} ({ranges}) change it.*"))
+    what = f"a slider ({ranges}) changes" if len(widgets) == 1 else f"sliders ({ranges}) change"
+    display(Markdown(f"*Shown at {shown}; in JupyterLab, {what} it.*"))
     result = function(**values)
     if result is not None:
         display(result)

@@ -70,7 +70,7 @@ def test_interact_runs_once_on_the_web(monkeypatch):
         calls.append(f)
 
     assert calls == [3, 100.0]
-    assert "n = 3" in shown[0] and "n from 1 to 9" in shown[0]
+    assert "n = 3" in shown[0] and "a slider (n from 1 to 9) changes it" in shown[0]
     assert "f = 100" in shown[1] and "f from 10 to 1000" in shown[1]
     monkeypatch.setattr(book, "WEB", False)
     assert book.interact(lambda n: calls.append(n), n=IntSlider(value=5)).widget is not None
