@@ -26,6 +26,7 @@ tensor to every caller; only its strides change (``(C·T, 1, C)``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -134,13 +135,26 @@ def rewrite_convolutions(
 
     Call on folded (weight-norm-free) layers only.
     """
-    swaps = []
-    for parent in module.modules():
-        for name, child in parent.named_children():
-            if type(child) is nn.ConvTranspose1d and polyphase:
-                swaps.append((parent, name, PolyphaseConvTranspose1d(child, channels_last)))
-            elif type(child) is nn.Conv1d and channels_last:
-                swaps.append((parent, name, ChannelsLastConv1d.from_conv(child)))
+
+    def rewrite(child: nn.Module) -> nn.Module | None:
+        if type(child) is nn.ConvTranspose1d and polyphase:
+            return PolyphaseConvTranspose1d(child, channels_last)
+        if type(child) is nn.Conv1d and channels_last:
+            return ChannelsLastConv1d.from_conv(child)
+        return None
+
+    return replace_children(module, rewrite)
+
+
+def replace_children(module: nn.Module, replace: Callable[[nn.Module], nn.Module | None]) -> int:
+    """Swap, in place, every submodule of ``module`` for which ``replace`` returns a module;
+    returns how many. All replacements are made first, then set, so none is visited twice."""
+    swaps = [
+        (parent, name, new)
+        for parent in module.modules()
+        for name, child in parent.named_children()
+        if (new := replace(child)) is not None
+    ]
     for parent, name, new in swaps:
         setattr(parent, name, new)
     return len(swaps)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from dac_minimal.codec.convs import rewrite_convolutions
+from dac_minimal.codec.convs import replace_children, rewrite_convolutions
 from dac_minimal.layers import SNAKE_EPS, Snake, compiled_snake, snake_addcmul
 from dac_minimal.model import DAC
 
@@ -81,15 +81,10 @@ def fold_weight_norm(model: nn.Module) -> int:
 
 def fuse_snakes(model: nn.Module, compile: bool = False) -> int:
     """Swap every ``Snake`` for a ``FusedSnake`` with the same α; returns how many were swapped."""
-    swaps = [
-        (parent, name, child)
-        for parent in model.modules()
-        for name, child in parent.named_children()
-        if isinstance(child, Snake)
-    ]
-    for parent, name, child in swaps:
-        setattr(parent, name, FusedSnake(child.alpha, compile).to(child.alpha.device))
-    return len(swaps)
+    return replace_children(
+        model,
+        lambda m: FusedSnake(m.alpha, compile).to(m.alpha.device) if isinstance(m, Snake) else None,
+    )
 
 
 class Contiguous(nn.Module):
