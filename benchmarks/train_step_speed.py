@@ -140,15 +140,20 @@ def make_step(gen, disc, forward, x, amp: bool, graphs: bool = False) -> Callabl
     return step
 
 
+def use_fused_snake(model: torch.nn.Module, fused: bool) -> None:
+    """Every ``Snake`` of ``model`` runs ``layers.snake`` (``fused``) or ``snake_unfused``."""
+    for m in model.modules():
+        if isinstance(m, Snake):
+            m.fused = fused
+
+
 def generator_gradients(preset: str, x: torch.Tensor, fused: bool, gan: bool) -> dict:
     """Our generator's parameter gradients of one G step on ``x`` (mel, VQ and, with ``gan``, the
     adversarial and feature losses of a discriminator), from seed 0; ``fused=False``: every Snake
     runs ``snake_unfused``."""
     torch.manual_seed(0)
     gen = CodecForward(DAC.from_preset(preset).to(x.device)).train()
-    for m in gen.modules():
-        if isinstance(m, Snake):
-            m.fused = fused
+    use_fused_snake(gen, fused)
     disc = Discriminator.from_preset(discriminator_preset_for(preset)).to(x.device) if gan else None
     mel = MultiScaleMelLoss().to(x.device)
     with skip_finite_checks():
@@ -220,9 +225,7 @@ def prepare(variant: str, gen, disc, forward, x, args) -> tuple[Callable[[], Non
     precision, *options = variant.split("+")
     torch.backends.cudnn.benchmark = "cudnn" in options
     if "unfused" in options:
-        for m in gen.modules():
-            if isinstance(m, Snake):
-                m.fused = False
+        use_fused_snake(gen, False)
     if "snake" in options:
         compile_snakes(gen)
     if "cl" in options and disc is not None:
