@@ -81,6 +81,7 @@ class _SnakeKeepingOutput(torch.autograd.Function):
 
 
 def _closed_form(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """``snake_unfused`` with ε written in: TorchScript cannot read the global ``SNAKE_EPS``."""
     return x + (alpha + 1e-9).reciprocal() * torch.sin(alpha * x).pow(2)
 
 
